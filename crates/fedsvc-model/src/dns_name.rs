@@ -1,0 +1,214 @@
+//! Absolute, lower-case domain names.
+
+use std::fmt;
+
+use crate::error::NameError;
+use crate::label::{Label, MAX_LABEL_LEN};
+
+/// The longest domain name in presentation form without the final dot (RFC 1035 §2.3.4).
+pub const MAX_NAME_LEN: usize = 253;
+
+/// An absolute, lower-case domain name, always written with its trailing dot.
+///
+/// Names are compared and ordered as their lower-case text. Each label is 1–63 octets of
+/// letters, digits, `-`, `_` (for names such as `_fedsvc.…` or `_sip._tcp.…`) or a lone `*`
+/// (wildcards found in zones we read); the whole name is at most 253 octets.
+///
+/// ```
+/// use fedsvc_model::DnsName;
+/// let n = DnsName::parse("Example.COM").unwrap();
+/// assert_eq!(n.as_str(), "example.com.");
+/// let child = n.prepend_str("svc").unwrap();
+/// assert_eq!(child.to_string(), "svc.example.com.");
+/// assert!(child.is_subdomain_of(&n));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DnsName(String);
+
+impl DnsName {
+    /// Parses a domain name; a missing trailing dot is added and case is folded.
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        const KIND: &str = "DNS name";
+        let trimmed = value.strip_suffix('.').unwrap_or(value);
+        if trimmed.is_empty() {
+            return Err(NameError::Empty { kind: KIND });
+        }
+        if trimmed.len() > MAX_NAME_LEN {
+            return Err(NameError::TooLong {
+                kind: KIND,
+                value: value.to_owned(),
+                len: trimmed.len(),
+                max: MAX_NAME_LEN,
+            });
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        for label in lower.split('.') {
+            check_label(label).map_err(|reason| NameError::Invalid {
+                kind: KIND,
+                value: value.to_owned(),
+                reason,
+            })?;
+        }
+        let mut s = lower;
+        s.push('.');
+        Ok(Self(s))
+    }
+
+    /// The name with its trailing dot.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name without its trailing dot.
+    pub fn without_dot(&self) -> &str {
+        &self.0[..self.0.len() - 1]
+    }
+
+    /// The labels, left to right.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.without_dot().split('.')
+    }
+
+    /// How many labels the name has.
+    pub fn label_count(&self) -> usize {
+        self.labels().count()
+    }
+
+    /// `label.self`, checking the length limits.
+    pub fn prepend(&self, label: &Label) -> Result<Self, NameError> {
+        self.prepend_str(label.as_str())
+    }
+
+    /// `label.self` for a raw label such as `_fedsvc`, checking syntax and length.
+    pub fn prepend_str(&self, label: &str) -> Result<Self, NameError> {
+        Self::parse(&format!("{label}.{}", self.0))
+    }
+
+    /// Whether `self` equals `other` or lies below it.
+    pub fn is_subdomain_of(&self, other: &DnsName) -> bool {
+        self.0 == other.0
+            || (self.0.len() > other.0.len() && self.0.ends_with(&format!(".{}", other.0)))
+    }
+
+    /// The labels of `self` left of `zone`, or `None` if `self` is not below `zone`.
+    pub fn relative_to(&self, zone: &DnsName) -> Option<&str> {
+        if self.0 == zone.0 {
+            return Some("");
+        }
+        let head = self.0.strip_suffix(zone.as_str())?;
+        head.strip_suffix('.')
+    }
+
+    /// The name one label up, or `None` for a top-level name.
+    pub fn parent(&self) -> Option<Self> {
+        let (_, rest) = self.0.split_once('.')?;
+        if rest.is_empty() {
+            None
+        } else {
+            Some(Self(rest.to_owned()))
+        }
+    }
+}
+
+fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("it has an empty label (two dots in a row, or a leading dot)".into());
+    }
+    if label.len() > MAX_LABEL_LEN {
+        return Err(format!(
+            "label {label:?} is {} octets long; the limit is {MAX_LABEL_LEN}",
+            label.len()
+        ));
+    }
+    if label == "*" {
+        return Ok(());
+    }
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+    {
+        return Err(format!("label {label:?} holds {c:?}"));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(format!("label {label:?} starts or ends with '-'"));
+    }
+    Ok(())
+}
+
+impl fmt::Display for DnsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for DnsName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for DnsName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl serde::Serialize for DnsName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DnsName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_and_lower_case() {
+        assert_eq!(DnsName::parse("A.b.C.").unwrap().as_str(), "a.b.c.");
+        assert_eq!(DnsName::parse("a.b.c").unwrap().as_str(), "a.b.c.");
+        assert!(DnsName::parse("").is_err());
+        assert!(DnsName::parse(".").is_err());
+        assert!(DnsName::parse("a..b").is_err());
+        assert!(DnsName::parse("a.-b.c").is_err());
+        assert!(DnsName::parse("_fedsvc.a.b").is_ok());
+        assert!(DnsName::parse("*.a.b").is_ok());
+        assert!(DnsName::parse("a b.c").is_err());
+    }
+
+    #[test]
+    fn length_limits() {
+        let label63 = "a".repeat(63);
+        let name = [label63.as_str(); 4].join(".");
+        assert_eq!(name.len(), 255);
+        assert!(DnsName::parse(&name).is_err());
+        let name = format!("{}.{}", [label63.as_str(); 3].join("."), "a".repeat(61));
+        assert_eq!(name.len(), 253);
+        assert!(DnsName::parse(&name).is_ok());
+        assert!(DnsName::parse(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn relations() {
+        let zone = DnsName::parse("example.com").unwrap();
+        let n = DnsName::parse("x.y.example.com").unwrap();
+        assert!(n.is_subdomain_of(&zone));
+        assert!(
+            !DnsName::parse("badexample.com")
+                .unwrap()
+                .is_subdomain_of(&zone)
+        );
+        assert_eq!(n.relative_to(&zone), Some("x.y"));
+        assert_eq!(zone.relative_to(&zone), Some(""));
+        assert_eq!(n.parent().unwrap().as_str(), "y.example.com.");
+        assert_eq!(DnsName::parse("com").unwrap().parent(), None);
+    }
+}
