@@ -1,0 +1,378 @@
+//! What the controller knows about the federation, and which services need re-planning.
+//!
+//! [`FederationState`] is fed by the watches (clusters, services, shard observations, resolved
+//! load-balancer hostnames) and turns them into a [`Snapshot`] for the planner. Every change marks
+//! what it affects as dirty: one service when one of its shards changes, every service when a
+//! cluster's readiness or locality changes. The DNS sync takes the dirty set, re-plans only those
+//! services, and applies the difference. The type is pure: no IO, no clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use fedsvc_model::{Cluster, ClusterName, DnsName, Label, Service, ServiceKey, Shard, Snapshot};
+
+/// What one member cluster reports for one service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardObservation {
+    /// Load-balancer ingress IPs and `spec.externalIPs`.
+    pub addresses: Vec<IpAddr>,
+    /// Load-balancer ingress hostnames.
+    pub hostnames: Vec<DnsName>,
+    /// Ready endpoints (EndpointSlice endpoints whose `conditions.ready` is true or absent).
+    pub ready_endpoints: u32,
+}
+
+/// The services whose records must be planned again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dirty {
+    /// Every service (topology or readiness changed).
+    pub all: bool,
+    /// The topology changed (clusters joined or left, zones or regions changed): the planner
+    /// must be rebuilt.
+    pub topology: bool,
+    /// These services (when `all` is false).
+    pub services: BTreeSet<ServiceKey>,
+}
+
+impl Dirty {
+    /// Whether anything is dirty.
+    pub fn is_empty(&self) -> bool {
+        !self.all && !self.topology && self.services.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct ServiceEntry {
+    ttl: Option<u32>,
+    shards: BTreeMap<ClusterName, ShardObservation>,
+}
+
+/// The controller's picture of the federation.
+#[derive(Debug, Clone)]
+pub struct FederationState {
+    base: Snapshot,
+    clusters: BTreeMap<ClusterName, Cluster>,
+    services: BTreeMap<ServiceKey, ServiceEntry>,
+    resolved: BTreeMap<DnsName, Vec<IpAddr>>,
+    dirty: Dirty,
+}
+
+impl FederationState {
+    /// An empty state; `base` gives the federation, suffix, zone naming and default TTL (its
+    /// clusters and services are ignored).
+    pub fn new(base: Snapshot) -> Self {
+        let base = Snapshot {
+            clusters: Vec::new(),
+            services: Vec::new(),
+            ..base
+        };
+        Self {
+            base,
+            clusters: BTreeMap::new(),
+            services: BTreeMap::new(),
+            resolved: BTreeMap::new(),
+            dirty: Dirty::default(),
+        }
+    }
+
+    /// Adds or changes a joined cluster.
+    pub fn upsert_cluster(&mut self, cluster: Cluster) {
+        match self.clusters.get(&cluster.name) {
+            Some(old) if *old == cluster => {}
+            Some(old) if old.zones == cluster.zones && old.region == cluster.region => {
+                self.dirty.all = true;
+                self.clusters.insert(cluster.name.clone(), cluster);
+            }
+            _ => {
+                self.dirty.all = true;
+                self.dirty.topology = true;
+                self.clusters.insert(cluster.name.clone(), cluster);
+            }
+        }
+    }
+
+    /// Sets a cluster's readiness; returns whether it changed.
+    pub fn set_ready(&mut self, name: &ClusterName, ready: bool) -> bool {
+        match self.clusters.get_mut(name) {
+            Some(c) if c.ready != ready => {
+                c.ready = ready;
+                self.dirty.all = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes an unjoined cluster and every shard it reported.
+    pub fn remove_cluster(&mut self, name: &ClusterName) {
+        if self.clusters.remove(name).is_some() {
+            self.dirty.all = true;
+            self.dirty.topology = true;
+        }
+        for entry in self.services.values_mut() {
+            entry.shards.remove(name);
+        }
+    }
+
+    /// The joined clusters.
+    pub fn clusters(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters.values()
+    }
+
+    /// Whether every joined cluster is not Ready (and there is at least one): the controller is
+    /// probably cut off, and DNS must stay as it is.
+    pub fn all_clusters_down(&self) -> bool {
+        !self.clusters.is_empty() && self.clusters.values().all(|c| !c.ready)
+    }
+
+    /// Adds a federated service, or changes its TTL override.
+    pub fn upsert_service(&mut self, key: ServiceKey, ttl: Option<u32>) {
+        let entry = self.services.entry(key.clone()).or_default();
+        let new = entry.shards.is_empty() && entry.ttl.is_none() && ttl.is_none();
+        if entry.ttl != ttl || new {
+            entry.ttl = ttl;
+            self.dirty.services.insert(key);
+        }
+    }
+
+    /// Removes a federated service (its records will be deleted).
+    pub fn remove_service(&mut self, key: &ServiceKey) {
+        if self.services.remove(key).is_some() {
+            self.dirty.services.insert(key.clone());
+        }
+    }
+
+    /// The federated services.
+    pub fn service_keys(&self) -> impl Iterator<Item = &ServiceKey> {
+        self.services.keys()
+    }
+
+    /// Records what `cluster` reports for `key` (`None`: the member has no such service).
+    /// Observations for unknown services are kept, so that an observation arriving before the
+    /// service's own event is not lost. Returns whether anything changed.
+    pub fn observe_shard(
+        &mut self,
+        key: &ServiceKey,
+        cluster: &ClusterName,
+        obs: Option<ShardObservation>,
+    ) -> bool {
+        let changed = match (self.services.get_mut(key), obs) {
+            (Some(entry), Some(mut o)) => {
+                o.addresses.sort();
+                o.addresses.dedup();
+                o.hostnames.sort();
+                o.hostnames.dedup();
+                let old = entry.shards.insert(cluster.clone(), o.clone());
+                old.as_ref() != Some(&o)
+            }
+            (Some(entry), None) => entry.shards.remove(cluster).is_some(),
+            (None, _) => false,
+        };
+        if changed {
+            self.dirty.services.insert(key.clone());
+        }
+        changed
+    }
+
+    /// Load-balancer hostnames currently reported by any shard.
+    pub fn hostnames(&self) -> BTreeSet<DnsName> {
+        self.services
+            .values()
+            .flat_map(|e| e.shards.values())
+            .flat_map(|o| o.hostnames.iter().cloned())
+            .collect()
+    }
+
+    /// Records the addresses `hostname` resolved to; the services using it become dirty when
+    /// they change.
+    pub fn set_resolved(&mut self, hostname: DnsName, mut addresses: Vec<IpAddr>) {
+        addresses.sort();
+        addresses.dedup();
+        if self.resolved.get(&hostname) == Some(&addresses) {
+            return;
+        }
+        for (key, entry) in &self.services {
+            if entry
+                .shards
+                .values()
+                .any(|o| o.hostnames.contains(&hostname))
+            {
+                self.dirty.services.insert(key.clone());
+            }
+        }
+        if addresses.is_empty() {
+            self.resolved.remove(&hostname);
+        } else {
+            self.resolved.insert(hostname, addresses);
+        }
+    }
+
+    /// Takes the dirty set, leaving it empty.
+    pub fn take_dirty(&mut self) -> Dirty {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Marks every service dirty (for a full resync).
+    pub fn mark_all_dirty(&mut self) {
+        self.dirty.all = true;
+    }
+
+    /// The model service for `key` as the planner needs it, or `None` if it is not federated.
+    pub fn service(&self, key: &ServiceKey) -> Option<Service> {
+        let entry = self.services.get(key)?;
+        let shards = entry
+            .shards
+            .iter()
+            .filter(|(c, _)| self.clusters.contains_key(*c))
+            .map(|(c, o)| {
+                let mut addresses = o.addresses.clone();
+                for h in &o.hostnames {
+                    if let Some(ips) = self.resolved.get(h) {
+                        addresses.extend(ips.iter().copied());
+                    }
+                }
+                Shard::new(c.clone(), addresses, o.hostnames.clone(), o.ready_endpoints)
+            })
+            .collect();
+        Service::new(key.clone(), entry.ttl, shards).ok()
+    }
+
+    /// The whole snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            clusters: self.clusters.values().cloned().collect(),
+            services: self
+                .services
+                .keys()
+                .filter_map(|k| self.service(k))
+                .collect(),
+            ..self.base.clone()
+        }
+    }
+
+    /// The federation's name.
+    pub fn federation(&self) -> &Label {
+        &self.base.federation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(s: &str) -> Label {
+        Label::parse(s, fedsvc_model::LabelRules::Rfc1123, "test").unwrap()
+    }
+
+    fn cluster(name: &str, zone: &str, ready: bool) -> Cluster {
+        Cluster::new(
+            ClusterName::parse(name).unwrap(),
+            label("r1"),
+            vec![label(zone)],
+            ready,
+        )
+        .unwrap()
+    }
+
+    fn state() -> FederationState {
+        FederationState::new(Snapshot::new(
+            label("fed"),
+            DnsName::parse("example.com").unwrap(),
+        ))
+    }
+
+    fn key(n: &str) -> ServiceKey {
+        ServiceKey::parse("ns", n).unwrap()
+    }
+
+    fn obs(ip: &str, ready: u32) -> ShardObservation {
+        ShardObservation {
+            addresses: vec![ip.parse().unwrap()],
+            hostnames: vec![],
+            ready_endpoints: ready,
+        }
+    }
+
+    #[test]
+    fn shard_changes_dirty_one_service_and_repeats_do_not() {
+        let mut s = state();
+        s.upsert_cluster(cluster("c1", "z1", true));
+        s.upsert_service(key("a"), None);
+        s.upsert_service(key("b"), None);
+        let d = s.take_dirty();
+        assert!(d.all && d.topology);
+        let c1 = ClusterName::parse("c1").unwrap();
+        assert!(s.observe_shard(&key("a"), &c1, Some(obs("10.0.0.1", 1))));
+        assert!(!s.observe_shard(&key("a"), &c1, Some(obs("10.0.0.1", 1))));
+        let d = s.take_dirty();
+        assert!(!d.all);
+        assert_eq!(d.services.into_iter().collect::<Vec<_>>(), vec![key("a")]);
+        assert!(s.take_dirty().is_empty());
+    }
+
+    #[test]
+    fn readiness_dirties_all_but_not_topology() {
+        let mut s = state();
+        s.upsert_cluster(cluster("c1", "z1", true));
+        s.take_dirty();
+        let c1 = ClusterName::parse("c1").unwrap();
+        assert!(s.set_ready(&c1, false));
+        assert!(!s.set_ready(&c1, false));
+        let d = s.take_dirty();
+        assert!(d.all && !d.topology);
+        assert!(s.all_clusters_down());
+        s.upsert_cluster(cluster("c1", "z2", false));
+        assert!(s.take_dirty().topology);
+    }
+
+    #[test]
+    fn snapshot_merges_resolved_hostnames_and_drops_unjoined_clusters() {
+        let mut s = state();
+        s.upsert_cluster(cluster("c1", "z1", true));
+        s.upsert_cluster(cluster("c2", "z2", true));
+        s.upsert_service(key("a"), Some(30));
+        let c1 = ClusterName::parse("c1").unwrap();
+        let c2 = ClusterName::parse("c2").unwrap();
+        let elb = DnsName::parse("lb-1.elb.example.net").unwrap();
+        s.observe_shard(
+            &key("a"),
+            &c1,
+            Some(ShardObservation {
+                addresses: vec![],
+                hostnames: vec![elb.clone()],
+                ready_endpoints: 2,
+            }),
+        );
+        s.observe_shard(&key("a"), &c2, Some(obs("10.0.0.2", 1)));
+        s.take_dirty();
+        s.set_resolved(
+            elb.clone(),
+            vec!["10.1.0.1".parse().unwrap(), "10.1.0.1".parse().unwrap()],
+        );
+        assert_eq!(s.take_dirty().services.len(), 1);
+        s.set_resolved(elb.clone(), vec!["10.1.0.1".parse().unwrap()]);
+        assert!(s.take_dirty().is_empty(), "same answer, nothing dirty");
+        let snap = s.snapshot();
+        let svc = &snap.services[0];
+        assert_eq!(svc.ttl, Some(30));
+        assert_eq!(
+            svc.shards[0].addresses,
+            vec!["10.1.0.1".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(svc.shards[0].hostnames, vec![elb]);
+        s.remove_cluster(&c2);
+        let snap = s.snapshot();
+        assert_eq!(snap.clusters.len(), 1);
+        assert_eq!(snap.services[0].shards.len(), 1);
+    }
+
+    #[test]
+    fn removing_a_service_dirties_it_for_deletion() {
+        let mut s = state();
+        s.upsert_service(key("a"), None);
+        s.take_dirty();
+        s.remove_service(&key("a"));
+        assert!(s.take_dirty().services.contains(&key("a")));
+        assert!(s.service(&key("a")).is_none());
+    }
+}
