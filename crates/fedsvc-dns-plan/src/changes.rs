@@ -9,7 +9,7 @@ use fedsvc_model::{DnsName, RecordSet};
 /// never exposes a moment with neither. Providers apply, in this order: `delete`, then
 /// `update_old` → `update_new` (same name and type, new TTL or data), then `create`. A group is
 /// never split across batches.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeGroup {
     /// The managed name this group is about.
