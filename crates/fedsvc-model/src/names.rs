@@ -53,6 +53,13 @@ impl fmt::Display for ClusterName {
     }
 }
 
+impl std::str::FromStr for ClusterName {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 impl serde::Serialize for ClusterName {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

@@ -1,6 +1,63 @@
 //! Test infrastructure for fedsvc (not published).
 //!
-//! This crate will hold a Kubernetes API server emulator that kube-rs and `kubectl` can talk
-//! to, and helpers that start real DNS servers (BIND, Knot, PowerDNS) and moto on loopback.
+//! The centre piece is [`ApiServer`], a Kubernetes API server emulator: an HTTP/1.1 server on
+//! `127.0.0.1` (one per emulated cluster) that kube-rs and the real `kubectl` talk to. It keeps
+//! every object as generic JSON in one store keyed by resource, namespace and name, with one
+//! global resourceVersion counter, and serves discovery, health endpoints, get / list / create /
+//! update / delete / merge, strategic-merge and JSON patches, server-side apply, watches with
+//! bookmarks and 410 Gone, label and field selectors, finalizers, Service defaulting (cluster
+//! IPs, node ports, traffic policies) and `meta.k8s.io` Tables for `kubectl get`.
 //!
-//! It holds nothing yet.
+//! No real kube-apiserver can run on the machines this project is built on; the emulator is
+//! what lets the member-cluster code be tested against real HTTP, real watches and real
+//! `kubectl`. Its known differences from a real server are listed in the crate's README.
+//!
+//! Tests drive it directly: flip health, make it unreachable or slow, play the cloud
+//! load-balancer controller and the EndpointSlice controller, and force watch expiry.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fedsvc_testkit::TestkitError> {
+//! use fedsvc_testkit::ApiServer;
+//!
+//! let server = ApiServer::start().await;
+//! let client = server.client();
+//! std::fs::write("/tmp/kubeconfig", server.kubeconfig_yaml("member-a")).unwrap();
+//! server.create(serde_json::json!({
+//!     "apiVersion": "v1", "kind": "Service",
+//!     "metadata": {"name": "nginx", "namespace": "default"},
+//!     "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+//! }))?;
+//! server.set_load_balancer_ingress("default", "nginx", &["203.0.113.7"], &[])?;
+//! server.set_endpoints("default", "nginx", 3, 0)?;
+//! server.set_healthy(false);
+//! # drop(client);
+//! # Ok(())
+//! # }
+//! ```
+
+mod api_failure;
+mod api_server;
+mod defaults;
+mod error;
+mod handler;
+mod openapi;
+mod patch;
+mod request_record;
+mod resource;
+mod selector;
+mod shared;
+mod store;
+mod table;
+mod watch;
+
+pub use api_server::{ApiServer, TOKEN};
+pub use error::TestkitError;
+pub use request_record::RequestRecord;
+
+/// Installs ring as the process-wide rustls crypto provider, once; later calls do nothing.
+///
+/// Building a kube client panics when several providers are compiled in and none is
+/// installed, so tests and binaries call this before building one.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

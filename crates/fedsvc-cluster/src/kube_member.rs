@@ -1,0 +1,485 @@
+//! `KubeMember`: a member cluster reached through kube-rs.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fedsvc_model::{ClusterName, Label};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+
+use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
+use crate::error::{MemberError, error_chain};
+use crate::health::Health;
+use crate::locality::{Locality, LocalityOverride};
+use crate::member_cluster::MemberCluster;
+use crate::member_service::{
+    FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed,
+    member_service,
+};
+use crate::rate_limiter::RateLimiter;
+use crate::shard_event::ShardEvent;
+use crate::shard_tracker::{SERVICE_NAME_LABEL, ShardTracker};
+
+/// Client settings of a [`KubeMember`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KubeMemberOptions {
+    /// Average requests per second to the member (watches excluded); `0` for no limit.
+    pub qps: f64,
+    /// Requests allowed in a burst above `qps`.
+    pub burst: u32,
+    /// How long a health probe may take (default 3 s).
+    pub probe_timeout: Duration,
+    /// Connect timeout, and time allowed for each ordinary request, watches excluded
+    /// (default 30 s).
+    pub request_timeout: Duration,
+    /// The kubeconfig context to use (default: its current context).
+    pub context: Option<String>,
+}
+
+impl Default for KubeMemberOptions {
+    fn default() -> Self {
+        Self {
+            qps: 20.0,
+            burst: 40,
+            probe_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(30),
+            context: None,
+        }
+    }
+}
+
+impl KubeMemberOptions {
+    /// Sets the request rate limit.
+    #[must_use]
+    pub fn rate_limit(mut self, qps: f64, burst: u32) -> Self {
+        self.qps = qps;
+        self.burst = burst;
+        self
+    }
+
+    /// Sets the health probe timeout.
+    #[must_use]
+    pub fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout and the time allowed for each ordinary request.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Selects a kubeconfig context.
+    #[must_use]
+    pub fn context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into());
+        self
+    }
+}
+
+/// A member cluster reached through its API server with kube-rs.
+///
+/// Built from the kubeconfig held in the member's Secret. Requests are rate-limited by a
+/// token bucket; shard observations come from kube-runtime watchers, which re-list after
+/// `410 Gone` and back off on errors.
+#[derive(Clone)]
+pub struct KubeMember {
+    name: ClusterName,
+    client: kube::Client,
+    limiter: Arc<RateLimiter>,
+    probe_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for KubeMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeMember")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubeMember {
+    /// A member from a kubeconfig YAML document (as stored in a Secret).
+    ///
+    /// A rustls crypto provider must be installed in the process when more than one is
+    /// compiled in (binaries install ring at start).
+    pub async fn from_kubeconfig_yaml(
+        name: ClusterName,
+        kubeconfig: &str,
+        options: &KubeMemberOptions,
+    ) -> Result<Self, MemberError> {
+        let bad = |message: String| MemberError::Kubeconfig {
+            cluster: name.to_string(),
+            message,
+        };
+        let kc = Kubeconfig::from_yaml(kubeconfig).map_err(|e| bad(error_chain(&e)))?;
+        let opts = KubeConfigOptions {
+            context: options.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| bad(error_chain(&e)))?;
+        config.connect_timeout = Some(options.request_timeout);
+        let client = kube::Client::try_from(config).map_err(|e| bad(error_chain(&e)))?;
+        Ok(Self::new(name, client, options))
+    }
+
+    /// A member from a ready kube client.
+    #[must_use]
+    pub fn new(name: ClusterName, client: kube::Client, options: &KubeMemberOptions) -> Self {
+        Self {
+            name,
+            client,
+            limiter: Arc::new(RateLimiter::new(options.qps, options.burst)),
+            probe_timeout: options.probe_timeout,
+            request_timeout: options.request_timeout,
+        }
+    }
+
+    /// The kube client.
+    #[must_use]
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    fn err(&self, e: kube::Error) -> MemberError {
+        MemberError::from_kube(self.name.as_str(), e)
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, kube::Error> {
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(kube::Error::HttpError)?;
+        self.client.request_text(req).await
+    }
+
+    async fn probe_path(&self, path: &str) -> Result<Health, kube::Error> {
+        match tokio::time::timeout(self.probe_timeout, self.get_text(path)).await {
+            Err(_) => Ok(Health::Unreachable {
+                message: format!("no answer to GET {path} within {:?}", self.probe_timeout),
+            }),
+            Ok(Ok(body)) if body.trim() == "ok" => Ok(Health::Ready),
+            Ok(Ok(body)) => Ok(Health::NotReady {
+                message: format!("GET {path} answered {:?}", body.trim()),
+            }),
+            Ok(Err(e)) => Err(e),
+        }
+    }
+
+    /// Runs one API call: waits for a rate-limit token, then gives the call the request
+    /// timeout (a call that takes longer counts as the member being unreachable).
+    async fn call<T>(
+        &self,
+        fut: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, kube::Error> {
+        self.limiter.acquire().await;
+        match tokio::time::timeout(self.request_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(kube::Error::Service(
+                format!("no answer within {:?}", self.request_timeout).into(),
+            )),
+        }
+    }
+
+    async fn ensure_namespace(&self, namespace: &str) -> Result<(), MemberError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        if self
+            .call(api.get_opt(namespace))
+            .await
+            .map_err(|e| self.err(e))?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.to_owned()),
+                labels: Some(BTreeMap::from([(
+                    MANAGED_BY_LABEL.to_owned(),
+                    MANAGED_BY_VALUE.to_owned(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        match self.call(api.create(&PostParams::default(), &ns)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+}
+
+/// Which watch an item came from.
+enum Item {
+    Service(Box<Result<Event<Service>, watcher::Error>>),
+    Slice(Box<Result<Event<EndpointSlice>, watcher::Error>>),
+}
+
+/// State of a shard stream: the tracker, buffers for re-lists, and whether `Synced` was sent.
+struct WatchState {
+    cluster: String,
+    tracker: ShardTracker,
+    services_init: Option<Vec<Service>>,
+    slices_init: Option<Vec<EndpointSlice>>,
+    services_synced: bool,
+    slices_synced: bool,
+    announced: bool,
+}
+
+impl WatchState {
+    fn synced(&mut self, out: &mut Vec<Result<ShardEvent, MemberError>>) {
+        if !self.announced && self.services_synced && self.slices_synced {
+            self.announced = true;
+            out.push(Ok(ShardEvent::Synced));
+        }
+    }
+
+    fn watch_error(&self, e: &watcher::Error) -> MemberError {
+        let message = error_chain(e);
+        match e {
+            watcher::Error::InitialListFailed(k)
+            | watcher::Error::WatchStartFailed(k)
+            | watcher::Error::WatchFailed(k) => {
+                let mut m = MemberError::from_kube(&self.cluster, clone_kube_error(k));
+                if let MemberError::Other { message: msg, .. } = &mut m {
+                    *msg = message;
+                }
+                m
+            }
+            watcher::Error::WatchError(s) => MemberError::Api {
+                cluster: self.cluster.clone(),
+                code: s.code,
+                reason: s.reason.clone(),
+                message: s.message.clone(),
+            },
+            _ => MemberError::Other {
+                cluster: self.cluster.clone(),
+                message,
+            },
+        }
+    }
+
+    fn step(&mut self, item: Item) -> Vec<Result<ShardEvent, MemberError>> {
+        let mut out = Vec::new();
+        match item {
+            Item::Service(b) => match *b {
+                Err(e) => out.push(Err(self.watch_error(&e))),
+                Ok(ev) => self.service_event(ev, &mut out),
+            },
+            Item::Slice(b) => match *b {
+                Err(e) => out.push(Err(self.watch_error(&e))),
+                Ok(ev) => self.slice_event(ev, &mut out),
+            },
+        }
+        out
+    }
+
+    fn service_event(
+        &mut self,
+        ev: Event<Service>,
+        out: &mut Vec<Result<ShardEvent, MemberError>>,
+    ) {
+        match ev {
+            Event::Init => self.services_init = Some(Vec::new()),
+            Event::InitApply(s) => self.services_init.get_or_insert_with(Vec::new).push(s),
+            Event::InitDone => {
+                let all = self.services_init.take().unwrap_or_default();
+                out.extend(self.tracker.resync_services(&all).into_iter().map(Ok));
+                self.services_synced = true;
+                self.synced(out);
+            }
+            Event::Apply(s) => out.extend(self.tracker.apply_service(&s).map(Ok)),
+            Event::Delete(s) => out.extend(self.tracker.delete_service(&s).map(Ok)),
+        }
+    }
+
+    fn slice_event(
+        &mut self,
+        ev: Event<EndpointSlice>,
+        out: &mut Vec<Result<ShardEvent, MemberError>>,
+    ) {
+        match ev {
+            Event::Init => self.slices_init = Some(Vec::new()),
+            Event::InitApply(s) => self.slices_init.get_or_insert_with(Vec::new).push(s),
+            Event::InitDone => {
+                let all = self.slices_init.take().unwrap_or_default();
+                out.extend(self.tracker.resync_slices(&all).into_iter().map(Ok));
+                self.slices_synced = true;
+                self.synced(out);
+            }
+            Event::Apply(s) => out.extend(self.tracker.apply_slice(&s).into_iter().map(Ok)),
+            Event::Delete(s) => out.extend(self.tracker.delete_slice(&s).into_iter().map(Ok)),
+        }
+    }
+}
+
+/// kube errors are not `Clone`; keep what matters for classification.
+fn clone_kube_error(e: &kube::Error) -> kube::Error {
+    match e {
+        kube::Error::Api(s) => kube::Error::Api(s.clone()),
+        other => kube::Error::Service(error_chain(other).into()),
+    }
+}
+
+#[async_trait]
+impl MemberCluster for KubeMember {
+    fn name(&self) -> &ClusterName {
+        &self.name
+    }
+
+    async fn probe_health(&self) -> Health {
+        let r = match self.probe_path("/readyz").await {
+            Err(kube::Error::Api(s)) if s.code == 404 => self.probe_path("/healthz").await,
+            other => other,
+        };
+        match r {
+            Ok(h) => h,
+            Err(kube::Error::Api(s)) => Health::NotReady {
+                message: format!("health check answered {}: {}", s.code, s.message),
+            },
+            Err(e) => Health::Unreachable {
+                message: error_chain(&e),
+            },
+        }
+    }
+
+    async fn locality(&self, overrides: &LocalityOverride) -> Result<Locality, MemberError> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let nodes = self
+            .call(api.list(&ListParams::default()))
+            .await
+            .map_err(|e| self.err(e))?;
+        let empty = BTreeMap::new();
+        let pairs: Vec<(&str, &BTreeMap<String, String>)> = nodes
+            .items
+            .iter()
+            .map(|n| {
+                (
+                    n.metadata.name.as_deref().unwrap_or(""),
+                    n.metadata.labels.as_ref().unwrap_or(&empty),
+                )
+            })
+            .collect();
+        Ok(Locality::from_nodes(pairs, overrides))
+    }
+
+    async fn ensure_service(
+        &self,
+        federated: &Service,
+        federation: &Label,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let desired = member_service(federated, federation)?;
+        let ns = desired.metadata.namespace.clone().unwrap_or_default();
+        let name = desired.metadata.name.clone().unwrap_or_default();
+        let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
+        let existing = self
+            .call(api.get_opt(&name))
+            .await
+            .map_err(|e| self.err(e))?;
+        if let Some(s) = &existing {
+            if let Some(owner) = federation_of(s).filter(|o| *o != federation.as_str()) {
+                return Err(MemberError::ForeignService {
+                    cluster: self.name.to_string(),
+                    namespace: ns,
+                    name,
+                    owner: owner.to_owned(),
+                    federation: federation.to_string(),
+                });
+            }
+        } else {
+            self.ensure_namespace(&ns).await?;
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let applied = self
+            .call(api.patch(&name, &params, &Patch::Apply(&desired)))
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(match existing {
+            None => EnsureOutcome::Created,
+            Some(old) if !is_managed(&old) => EnsureOutcome::Adopted,
+            Some(old) if old.metadata.resource_version == applied.metadata.resource_version => {
+                EnsureOutcome::Unchanged
+            }
+            Some(_) => EnsureOutcome::Updated,
+        })
+    }
+
+    async fn delete_service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        let api: Api<Service> = Api::namespaced(self.client.clone(), namespace);
+        let Some(existing) = self
+            .call(api.get_opt(name))
+            .await
+            .map_err(|e| self.err(e))?
+        else {
+            return Ok(DeleteOutcome::NotFound);
+        };
+        if !is_managed(&existing) {
+            return Ok(DeleteOutcome::NotManaged);
+        }
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: existing.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match self.call(api.delete(name, &params)).await {
+            Ok(_) => Ok(DeleteOutcome::Deleted),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(DeleteOutcome::NotFound),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn watch_shards(&self) -> BoxStream<'static, Result<ShardEvent, MemberError>> {
+        let services: Api<Service> = Api::all(self.client.clone());
+        let slices: Api<EndpointSlice> = Api::all(self.client.clone());
+        let services = watcher::watcher(
+            services,
+            watcher::Config::default().labels(MANAGED_SELECTOR),
+        )
+        .default_backoff()
+        .map(|i| Item::Service(Box::new(i)));
+        let slices = watcher::watcher(
+            slices,
+            watcher::Config::default().labels(SERVICE_NAME_LABEL),
+        )
+        .default_backoff()
+        .map(|i| Item::Slice(Box::new(i)));
+        let state = WatchState {
+            cluster: self.name.to_string(),
+            tracker: ShardTracker::default(),
+            services_init: None,
+            slices_init: None,
+            services_synced: false,
+            slices_synced: false,
+            announced: false,
+        };
+        stream::select(services, slices)
+            .scan(state, |state, item| {
+                let out = state.step(item);
+                futures::future::ready(Some(stream::iter(out)))
+            })
+            .flatten()
+            .boxed()
+    }
+}

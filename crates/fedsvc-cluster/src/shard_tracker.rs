@@ -1,0 +1,302 @@
+//! Joins services and EndpointSlices into shard observations, emitting only changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use fedsvc_model::ServiceKey;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+use crate::member_service::{federation_of, is_managed};
+use crate::shard_event::{ShardEvent, ShardObservation};
+
+/// The label EndpointSlices carry with the name of their service.
+pub(crate) const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// What the tracker keeps of one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServiceView {
+    federation: Option<String>,
+    addresses: Vec<IpAddr>,
+    hostnames: Vec<String>,
+}
+
+/// State of the shard watches of one member.
+#[derive(Debug, Default)]
+pub(crate) struct ShardTracker {
+    services: BTreeMap<ServiceKey, ServiceView>,
+    /// `(namespace, slice name)` → (service name, ready endpoints).
+    slices: BTreeMap<(String, String), (String, u32)>,
+    emitted: BTreeMap<ServiceKey, ShardObservation>,
+}
+
+fn key_of(ns: Option<&String>, name: Option<&String>) -> Option<ServiceKey> {
+    let (ns, name) = (ns?, name?);
+    match ServiceKey::parse(ns, name) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            tracing::warn!(namespace = %ns, name = %name, error = %e, "ignoring a service with an invalid name");
+            None
+        }
+    }
+}
+
+fn view(svc: &Service) -> ServiceView {
+    let mut addresses = BTreeSet::new();
+    let mut hostnames = BTreeSet::new();
+    if let Some(spec) = &svc.spec {
+        for ip in spec.external_ips.iter().flatten() {
+            if let Ok(ip) = ip.parse::<IpAddr>() {
+                addresses.insert(ip);
+            }
+        }
+    }
+    let ingress = svc
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref());
+    for i in ingress.into_iter().flatten() {
+        if let Some(ip) = i.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) {
+            addresses.insert(ip);
+        }
+        if let Some(h) = i.hostname.as_deref().filter(|h| !h.is_empty()) {
+            hostnames.insert(h.to_ascii_lowercase());
+        }
+    }
+    ServiceView {
+        federation: federation_of(svc).map(str::to_owned),
+        addresses: addresses.into_iter().collect(),
+        hostnames: hostnames.into_iter().collect(),
+    }
+}
+
+/// Endpoints of a slice whose `ready` condition is true or absent.
+pub(crate) fn ready_count(slice: &EndpointSlice) -> u32 {
+    let n = slice
+        .endpoints
+        .iter()
+        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl ShardTracker {
+    fn observe(&mut self, key: &ServiceKey) -> Option<ShardEvent> {
+        match self.services.get(key) {
+            Some(v) => {
+                let ready = self
+                    .slices
+                    .iter()
+                    .filter(|((ns, _), (svc, _))| {
+                        ns == key.namespace.as_str() && svc == key.name.as_str()
+                    })
+                    .map(|(_, (_, n))| *n)
+                    .fold(0u32, u32::saturating_add);
+                let obs = ShardObservation {
+                    key: key.clone(),
+                    federation: v.federation.clone(),
+                    addresses: v.addresses.clone(),
+                    hostnames: v.hostnames.clone(),
+                    ready_endpoints: ready,
+                };
+                if self.emitted.get(key) == Some(&obs) {
+                    return None;
+                }
+                self.emitted.insert(key.clone(), obs.clone());
+                Some(ShardEvent::Observed(obs))
+            }
+            None => self
+                .emitted
+                .remove(key)
+                .map(|_| ShardEvent::Gone(key.clone())),
+        }
+    }
+
+    /// A service was added or changed.
+    pub(crate) fn apply_service(&mut self, svc: &Service) -> Option<ShardEvent> {
+        let key = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref())?;
+        if is_managed(svc) {
+            self.services.insert(key.clone(), view(svc));
+        } else {
+            self.services.remove(&key);
+        }
+        self.observe(&key)
+    }
+
+    /// A service was deleted.
+    pub(crate) fn delete_service(&mut self, svc: &Service) -> Option<ShardEvent> {
+        let key = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref())?;
+        self.services.remove(&key);
+        self.observe(&key)
+    }
+
+    fn slice_target(slice: &EndpointSlice) -> Option<(String, String, String)> {
+        let ns = slice.metadata.namespace.clone()?;
+        let name = slice.metadata.name.clone()?;
+        let svc = slice
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SERVICE_NAME_LABEL))
+            .cloned()?;
+        Some((ns, name, svc))
+    }
+
+    fn service_key(ns: &str, svc: &str) -> Option<ServiceKey> {
+        ServiceKey::parse(ns, svc).ok()
+    }
+
+    /// An EndpointSlice was added or changed.
+    pub(crate) fn apply_slice(&mut self, slice: &EndpointSlice) -> Vec<ShardEvent> {
+        let Some((ns, name, svc)) = Self::slice_target(slice) else {
+            return Vec::new();
+        };
+        let previous = self
+            .slices
+            .insert((ns.clone(), name), (svc.clone(), ready_count(slice)));
+        let mut keys: Vec<ServiceKey> = Self::service_key(&ns, &svc).into_iter().collect();
+        if let Some((old_svc, _)) = previous
+            && old_svc != svc
+        {
+            keys.extend(Self::service_key(&ns, &old_svc));
+        }
+        keys.iter().filter_map(|k| self.observe(k)).collect()
+    }
+
+    /// An EndpointSlice was deleted.
+    pub(crate) fn delete_slice(&mut self, slice: &EndpointSlice) -> Vec<ShardEvent> {
+        let (Some(ns), Some(name)) = (
+            slice.metadata.namespace.clone(),
+            slice.metadata.name.clone(),
+        ) else {
+            return Vec::new();
+        };
+        match self.slices.remove(&(ns.clone(), name)) {
+            Some((svc, _)) => Self::service_key(&ns, &svc)
+                .and_then(|k| self.observe(&k))
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Replaces every service with a fresh listing (after a (re-)list).
+    pub(crate) fn resync_services(&mut self, all: &[Service]) -> Vec<ShardEvent> {
+        let before: Vec<ServiceKey> = self.services.keys().cloned().collect();
+        self.services.clear();
+        for svc in all.iter().filter(|s| is_managed(s)) {
+            if let Some(k) = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref()) {
+                self.services.insert(k, view(svc));
+            }
+        }
+        let mut keys: BTreeSet<ServiceKey> = before.into_iter().collect();
+        keys.extend(self.services.keys().cloned());
+        keys.extend(self.emitted.keys().cloned());
+        keys.iter().filter_map(|k| self.observe(k)).collect()
+    }
+
+    /// Replaces every EndpointSlice with a fresh listing (after a (re-)list).
+    pub(crate) fn resync_slices(&mut self, all: &[EndpointSlice]) -> Vec<ShardEvent> {
+        self.slices.clear();
+        for s in all {
+            if let Some((ns, name, svc)) = Self::slice_target(s) {
+                self.slices.insert((ns, name), (svc, ready_count(s)));
+            }
+        }
+        let keys: Vec<ServiceKey> = self.services.keys().cloned().collect();
+        keys.iter().filter_map(|k| self.observe(k)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, ServiceStatus};
+    use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn svc(ip: &str) -> Service {
+        Service {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                namespace: Some("ns".into()),
+                labels: Some(BTreeMap::from([(
+                    "app.kubernetes.io/managed-by".to_owned(),
+                    "fedsvc".to_owned(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            spec: None,
+            status: Some(ServiceStatus {
+                load_balancer: Some(LoadBalancerStatus {
+                    ingress: Some(vec![LoadBalancerIngress {
+                        ip: Some(ip.into()),
+                        ..LoadBalancerIngress::default()
+                    }]),
+                }),
+                ..ServiceStatus::default()
+            }),
+        }
+    }
+
+    fn slice(name: &str, ready: &[Option<bool>]) -> EndpointSlice {
+        EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                labels: Some(BTreeMap::from([(
+                    SERVICE_NAME_LABEL.to_owned(),
+                    "web".to_owned(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            address_type: "IPv4".into(),
+            endpoints: ready
+                .iter()
+                .map(|r| Endpoint {
+                    addresses: vec!["10.0.0.1".into()],
+                    conditions: Some(EndpointConditions {
+                        ready: *r,
+                        ..EndpointConditions::default()
+                    }),
+                    ..Endpoint::default()
+                })
+                .collect(),
+            ports: None,
+        }
+    }
+
+    #[test]
+    fn sums_ready_endpoints_and_dedups_events() {
+        let mut t = ShardTracker::default();
+        assert!(matches!(
+            t.apply_service(&svc("1.2.3.4")),
+            Some(ShardEvent::Observed(_))
+        ));
+        assert!(t.apply_service(&svc("1.2.3.4")).is_none());
+        t.apply_slice(&slice("a", &[Some(true), None, Some(false)]));
+        let ev = t.apply_slice(&slice("b", &[Some(true)]));
+        let ShardEvent::Observed(o) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(o.ready_endpoints, 3);
+        let ev = t.delete_slice(&slice("a", &[]));
+        let ShardEvent::Observed(o) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(o.ready_endpoints, 1);
+        assert!(matches!(
+            t.delete_service(&svc("1.2.3.4")),
+            Some(ShardEvent::Gone(_))
+        ));
+    }
+
+    #[test]
+    fn resync_reports_services_gone_meanwhile() {
+        let mut t = ShardTracker::default();
+        t.apply_service(&svc("1.2.3.4"));
+        let ev = t.resync_services(&[]);
+        assert!(matches!(ev.as_slice(), [ShardEvent::Gone(_)]));
+    }
+}

@@ -1,0 +1,522 @@
+//! `SimMember`: an in-memory, scriptable member cluster.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fedsvc_model::{ClusterName, Label, ServiceKey};
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service, ServiceStatus};
+use tokio::sync::watch;
+
+use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
+use crate::error::MemberError;
+use crate::health::Health;
+use crate::locality::{LEGACY_REGION_LABEL, Locality, LocalityOverride, REGION_LABEL, ZONE_LABEL};
+use crate::member_cluster::MemberCluster;
+use crate::member_service::{federation_of, is_managed, member_service};
+use crate::shard_event::{ShardEvent, ShardObservation};
+
+/// One service held by a [`SimMember`], with what the cloud and the endpoint controller
+/// would have set.
+#[derive(Debug, Clone)]
+struct SimService {
+    service: Service,
+    addresses: Vec<IpAddr>,
+    hostnames: Vec<String>,
+    ready: u32,
+}
+
+#[derive(Debug)]
+struct SimState {
+    healthy: bool,
+    reachable: bool,
+    latency: Duration,
+    nodes: Vec<(String, BTreeMap<String, String>)>,
+    services: BTreeMap<(String, String), SimService>,
+    auto_ingress: Option<u32>,
+    auto_ready: u32,
+    writes: u64,
+}
+
+/// An in-memory member cluster implementing [`MemberCluster`], driven by a script.
+///
+/// It behaves like a member API server as fedsvc sees it: `ensure_service` applies only the
+/// fields fedsvc owns and reports whether anything changed; `delete_service` leaves services
+/// fedsvc does not manage alone; `watch_shards` reports changes as they are scripted. The
+/// script sets endpoints ready or not, load-balancer ingress, health, reachability and
+/// latency. Cheap to clone: clones share the same cluster.
+#[derive(Debug, Clone)]
+pub struct SimMember {
+    name: ClusterName,
+    state: Arc<Mutex<SimState>>,
+    changed: Arc<watch::Sender<u64>>,
+}
+
+fn key(ns: &str, name: &str) -> (String, String) {
+    (ns.to_owned(), name.to_owned())
+}
+
+impl SimMember {
+    /// A healthy, reachable member with one node per zone, labelled with the zone and region.
+    #[must_use]
+    pub fn new(name: ClusterName, zones: &[&str], region: &str) -> Self {
+        let nodes = zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| {
+                (
+                    format!("{name}-node-{i}"),
+                    BTreeMap::from([
+                        (ZONE_LABEL.to_owned(), (*z).to_owned()),
+                        (REGION_LABEL.to_owned(), region.to_owned()),
+                    ]),
+                )
+            })
+            .collect();
+        Self {
+            name,
+            state: Arc::new(Mutex::new(SimState {
+                healthy: true,
+                reachable: true,
+                latency: Duration::ZERO,
+                nodes,
+                services: BTreeMap::new(),
+                auto_ingress: None,
+                auto_ready: 0,
+                writes: 0,
+            })),
+            changed: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Plays a cloud load-balancer controller: each new `LoadBalancer` service gets the next
+    /// IPv4 address from `first` as its ingress.
+    #[must_use]
+    pub fn with_auto_ingress(self, first: Ipv4Addr) -> Self {
+        self.lock().auto_ingress = Some(u32::from(first));
+        self
+    }
+
+    /// Plays the endpoint controller: each new service starts with `ready` ready endpoints.
+    #[must_use]
+    pub fn with_auto_endpoints(self, ready: u32) -> Self {
+        self.lock().auto_ready = ready;
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn notify(&self) {
+        self.changed.send_modify(|g| *g += 1);
+    }
+
+    /// Makes the health probe answer `ok` (true) or fail (false).
+    pub fn set_healthy(&self, healthy: bool) {
+        self.lock().healthy = healthy;
+    }
+
+    /// Takes the member's API down (false) or up again (true). While down every call fails
+    /// with [`MemberError::Unreachable`] and the shard stream yields one such error.
+    pub fn set_reachable(&self, reachable: bool) {
+        self.lock().reachable = reachable;
+        self.notify();
+    }
+
+    /// Adds latency to every call.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Replaces the nodes: `(name, zone, region)`; `None` leaves a label out.
+    pub fn set_nodes(&self, nodes: &[(&str, Option<&str>, Option<&str>)]) {
+        self.lock().nodes = nodes
+            .iter()
+            .map(|(n, z, r)| {
+                let mut labels = BTreeMap::new();
+                if let Some(z) = z {
+                    labels.insert(ZONE_LABEL.to_owned(), (*z).to_owned());
+                }
+                if let Some(r) = r {
+                    labels.insert(LEGACY_REGION_LABEL.to_owned(), (*r).to_owned());
+                }
+                ((*n).to_owned(), labels)
+            })
+            .collect();
+    }
+
+    /// Sets the number of ready endpoints of a service. Returns false when there is no such
+    /// service.
+    pub fn set_ready_endpoints(&self, namespace: &str, name: &str, ready: u32) -> bool {
+        let found = match self.lock().services.get_mut(&key(namespace, name)) {
+            Some(s) => {
+                s.ready = ready;
+                true
+            }
+            None => false,
+        };
+        self.notify();
+        found
+    }
+
+    /// Sets the load-balancer ingress of a service (both empty clears it). Returns false
+    /// when there is no such service.
+    pub fn set_ingress(
+        &self,
+        namespace: &str,
+        name: &str,
+        addresses: &[IpAddr],
+        hostnames: &[&str],
+    ) -> bool {
+        let found = match self.lock().services.get_mut(&key(namespace, name)) {
+            Some(s) => {
+                s.addresses = addresses.to_vec();
+                s.hostnames = hostnames.iter().map(|h| (*h).to_owned()).collect();
+                true
+            }
+            None => false,
+        };
+        self.notify();
+        found
+    }
+
+    /// Puts a service as if a user had created it in the member directly (not managed by
+    /// fedsvc unless its labels say so), for adoption scenarios.
+    pub fn insert_service(&self, service: Service) {
+        let ns = service.metadata.namespace.clone().unwrap_or_default();
+        let name = service.metadata.name.clone().unwrap_or_default();
+        self.lock().services.insert(
+            key(&ns, &name),
+            SimService {
+                service,
+                addresses: Vec::new(),
+                hostnames: Vec::new(),
+                ready: 0,
+            },
+        );
+        self.notify();
+    }
+
+    /// The member's copy of a service, with the scripted load-balancer status.
+    #[must_use]
+    pub fn service(&self, namespace: &str, name: &str) -> Option<Service> {
+        self.lock()
+            .services
+            .get(&key(namespace, name))
+            .map(with_status)
+    }
+
+    /// Every service of the member.
+    #[must_use]
+    pub fn services(&self) -> Vec<Service> {
+        self.lock().services.values().map(with_status).collect()
+    }
+
+    /// How many writes (creations, updates, deletions) the member has received through
+    /// [`MemberCluster`] calls.
+    #[must_use]
+    pub fn writes(&self) -> u64 {
+        self.lock().writes
+    }
+
+    async fn call(&self) -> Result<(), MemberError> {
+        let (latency, reachable) = {
+            let s = self.lock();
+            (s.latency, s.reachable)
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if reachable {
+            Ok(())
+        } else {
+            Err(self.unreachable())
+        }
+    }
+
+    fn unreachable(&self) -> MemberError {
+        MemberError::Unreachable {
+            cluster: self.name.to_string(),
+            message: "simulated outage: connection refused".into(),
+        }
+    }
+
+    fn observations(&self) -> Option<BTreeMap<ServiceKey, ShardObservation>> {
+        let s = self.lock();
+        if !s.reachable {
+            return None;
+        }
+        Some(
+            s.services
+                .iter()
+                .filter(|(_, v)| is_managed(&v.service))
+                .filter_map(|((ns, name), v)| {
+                    let key = ServiceKey::parse(ns, name).ok()?;
+                    let mut addresses = v.addresses.clone();
+                    if let Some(ext) = v
+                        .service
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.external_ips.as_ref())
+                    {
+                        addresses.extend(ext.iter().filter_map(|ip| ip.parse::<IpAddr>().ok()));
+                    }
+                    addresses.sort();
+                    addresses.dedup();
+                    let mut hostnames = v.hostnames.clone();
+                    hostnames.sort();
+                    hostnames.dedup();
+                    Some((
+                        key.clone(),
+                        ShardObservation {
+                            key,
+                            federation: federation_of(&v.service).map(str::to_owned),
+                            addresses,
+                            hostnames,
+                            ready_endpoints: v.ready,
+                        },
+                    ))
+                })
+                .collect(),
+        )
+    }
+}
+
+fn with_status(s: &SimService) -> Service {
+    let mut svc = s.service.clone();
+    let ingress: Vec<LoadBalancerIngress> = s
+        .addresses
+        .iter()
+        .map(|ip| LoadBalancerIngress {
+            ip: Some(ip.to_string()),
+            ..LoadBalancerIngress::default()
+        })
+        .chain(s.hostnames.iter().map(|h| LoadBalancerIngress {
+            hostname: Some(h.clone()),
+            ..LoadBalancerIngress::default()
+        }))
+        .collect();
+    svc.status = Some(ServiceStatus {
+        load_balancer: Some(LoadBalancerStatus {
+            ingress: (!ingress.is_empty()).then_some(ingress),
+        }),
+        ..ServiceStatus::default()
+    });
+    svc
+}
+
+/// Server-side apply of `desired` over `live`, fedsvc being the only applier: labels and
+/// annotations merge, the spec is replaced except for what a server would have allocated.
+fn apply(live: &Service, desired: &Service) -> Service {
+    let mut out = live.clone();
+    let mut labels = live.metadata.labels.clone().unwrap_or_default();
+    labels.extend(desired.metadata.labels.clone().unwrap_or_default());
+    out.metadata.labels = Some(labels);
+    let mut annotations = live.metadata.annotations.clone().unwrap_or_default();
+    annotations.extend(desired.metadata.annotations.clone().unwrap_or_default());
+    out.metadata.annotations = (!annotations.is_empty()).then_some(annotations);
+    let mut spec = desired.spec.clone().unwrap_or_default();
+    if let Some(old) = &live.spec {
+        spec.cluster_ip = spec.cluster_ip.or_else(|| old.cluster_ip.clone());
+        spec.cluster_ips = spec.cluster_ips.or_else(|| old.cluster_ips.clone());
+        spec.ip_families = spec.ip_families.or_else(|| old.ip_families.clone());
+        spec.ip_family_policy = spec
+            .ip_family_policy
+            .or_else(|| old.ip_family_policy.clone());
+    }
+    out.spec = Some(spec);
+    out
+}
+
+#[async_trait]
+impl MemberCluster for SimMember {
+    fn name(&self) -> &ClusterName {
+        &self.name
+    }
+
+    async fn probe_health(&self) -> Health {
+        if let Err(e) = self.call().await {
+            return Health::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        if self.lock().healthy {
+            Health::Ready
+        } else {
+            Health::NotReady {
+                message: "GET /readyz answered \"[-]etcd failed\" (simulated)".into(),
+            }
+        }
+    }
+
+    async fn locality(&self, overrides: &LocalityOverride) -> Result<Locality, MemberError> {
+        self.call().await?;
+        let nodes = self.lock().nodes.clone();
+        Ok(Locality::from_nodes(
+            nodes.iter().map(|(n, l)| (n.as_str(), l)),
+            overrides,
+        ))
+    }
+
+    async fn ensure_service(
+        &self,
+        federated: &Service,
+        federation: &Label,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let desired = member_service(federated, federation)?;
+        self.call().await?;
+        let ns = desired.metadata.namespace.clone().unwrap_or_default();
+        let name = desired.metadata.name.clone().unwrap_or_default();
+        let outcome = {
+            let mut s = self.lock();
+            let k = key(&ns, &name);
+            let outcome = match s.services.get(&k) {
+                Some(old) => {
+                    if let Some(owner) =
+                        federation_of(&old.service).filter(|o| *o != federation.as_str())
+                    {
+                        return Err(MemberError::ForeignService {
+                            cluster: self.name.to_string(),
+                            namespace: ns,
+                            name,
+                            owner: owner.to_owned(),
+                            federation: federation.to_string(),
+                        });
+                    }
+                    let adopted = !is_managed(&old.service);
+                    let new = apply(&old.service, &desired);
+                    if new == old.service {
+                        EnsureOutcome::Unchanged
+                    } else {
+                        s.services.get_mut(&k).expect("present").service = new;
+                        if adopted {
+                            EnsureOutcome::Adopted
+                        } else {
+                            EnsureOutcome::Updated
+                        }
+                    }
+                }
+                None => {
+                    let is_lb = desired.spec.as_ref().and_then(|sp| sp.type_.as_deref())
+                        == Some("LoadBalancer");
+                    let addresses = match (is_lb, s.auto_ingress) {
+                        (true, Some(next)) => {
+                            s.auto_ingress = Some(next.wrapping_add(1));
+                            vec![IpAddr::V4(Ipv4Addr::from(next))]
+                        }
+                        _ => Vec::new(),
+                    };
+                    let ready = s.auto_ready;
+                    s.services.insert(
+                        k,
+                        SimService {
+                            service: desired,
+                            addresses,
+                            hostnames: Vec::new(),
+                            ready,
+                        },
+                    );
+                    EnsureOutcome::Created
+                }
+            };
+            if outcome.changed() {
+                s.writes += 1;
+            }
+            outcome
+        };
+        if outcome.changed() {
+            self.notify();
+        }
+        Ok(outcome)
+    }
+
+    async fn delete_service(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        self.call().await?;
+        let outcome = {
+            let mut s = self.lock();
+            let k = key(namespace, name);
+            match s.services.get(&k) {
+                None => DeleteOutcome::NotFound,
+                Some(v) if !is_managed(&v.service) => DeleteOutcome::NotManaged,
+                Some(_) => {
+                    s.services.remove(&k);
+                    s.writes += 1;
+                    DeleteOutcome::Deleted
+                }
+            }
+        };
+        if outcome == DeleteOutcome::Deleted {
+            self.notify();
+        }
+        Ok(outcome)
+    }
+
+    fn watch_shards(&self) -> BoxStream<'static, Result<ShardEvent, MemberError>> {
+        struct St {
+            member: SimMember,
+            rx: watch::Receiver<u64>,
+            emitted: BTreeMap<ServiceKey, ShardObservation>,
+            pending: VecDeque<Result<ShardEvent, MemberError>>,
+            started: bool,
+            announced: bool,
+            down: bool,
+        }
+        let st = St {
+            member: self.clone(),
+            rx: self.changed.subscribe(),
+            emitted: BTreeMap::new(),
+            pending: VecDeque::new(),
+            started: false,
+            announced: false,
+            down: false,
+        };
+        stream::unfold(st, |mut st| async move {
+            loop {
+                if let Some(item) = st.pending.pop_front() {
+                    return Some((item, st));
+                }
+                if st.started && st.rx.changed().await.is_err() {
+                    return None;
+                }
+                st.started = true;
+                st.rx.borrow_and_update();
+                match st.member.observations() {
+                    None => {
+                        if !st.down {
+                            st.down = true;
+                            st.pending.push_back(Err(st.member.unreachable()));
+                        }
+                    }
+                    Some(now) => {
+                        st.down = false;
+                        for (k, obs) in &now {
+                            if st.emitted.get(k) != Some(obs) {
+                                st.pending.push_back(Ok(ShardEvent::Observed(obs.clone())));
+                            }
+                        }
+                        for k in st.emitted.keys() {
+                            if !now.contains_key(k) {
+                                st.pending.push_back(Ok(ShardEvent::Gone(k.clone())));
+                            }
+                        }
+                        st.emitted = now;
+                        if !st.announced {
+                            st.announced = true;
+                            st.pending.push_back(Ok(ShardEvent::Synced));
+                        }
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+}

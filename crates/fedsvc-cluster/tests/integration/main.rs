@@ -1,0 +1,8 @@
+//! Integration tests of fedsvc-cluster: the CRD file, `KubeMember` against the API server
+//! emulator, the real `kubectl` against the emulator, and `SimMember`.
+
+mod crd;
+mod kube_member;
+mod kubectl;
+mod sim_member;
+mod util;

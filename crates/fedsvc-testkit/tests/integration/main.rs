@@ -1,0 +1,5 @@
+//! Integration tests of the API server emulator through kube-rs and plain HTTP.
+
+mod crud;
+mod http;
+mod watch;
