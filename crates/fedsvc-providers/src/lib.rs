@@ -1,8 +1,111 @@
-//! DNS providers for fedsvc.
+//! DNS providers for fedsvc: the [`DnsProvider`] trait and its backends.
 //!
-//! This crate will hold the `DnsProvider` trait (list a managed zone, apply a batch of change
-//! groups atomically where the backend allows, state its limits, and say whether an error can be
-//! retried), the ownership and retry layers that wrap any provider, and one backend per cargo
-//! feature: `memory`, `rfc2136`, `powerdns`, `route53` and `clouddns`.
+//! A provider manages one DNS zone in some backend. It can [`list`](DnsProvider::list) the
+//! whole zone and [`apply`](DnsProvider::apply) a batch of
+//! [`ChangeGroup`](fedsvc_dns_plan::ChangeGroup)s (the per-name unit of the diff that
+//! `fedsvc-dns-plan` computes), atomically where the backend allows: an `A` ↔ `CNAME` flip is
+//! one group and goes out in one DNS UPDATE message, one PowerDNS `PATCH`, or one in-memory
+//! swap, so that resolvers never see the name vanish.
 //!
-//! It holds nothing yet: no provider can be used from it.
+//! Everything that is the same for every backend lives once, in wrappers:
+//!
+//! - [`Retrying`] splits [`Changes`](fedsvc_dns_plan::Changes) into batches by the provider's
+//!   [`limits`](DnsProvider::limits), spaces writes by its [`rate`](DnsProvider::rate), retries
+//!   retryable errors with exponential backoff and jitter, and stops at the first permanent
+//!   error, reporting what was applied;
+//! - [`Counting`] counts write and list calls (for tests and benchmarks).
+//!
+//! Every error is a [`ProviderError`] whose message names the provider and the cause, and
+//! which says whether a retry can help ([`ProviderError::is_retryable`]):
+//!
+//! | kind | retryable | for example |
+//! |---|---|---|
+//! | `Throttled` | yes (after `retry_after`) | HTTP 429, Route53 `Throttling` |
+//! | `Unavailable` | yes | connection refused, timeout, SERVFAIL, HTTP 5xx |
+//! | `Unauthorized` | no | TSIG `BADSIG`/`BADKEY`, `REFUSED`, HTTP 401/403, no AWS credentials |
+//! | `Conflict` | no (list again) | deleting an absent or different record set, creating an existing one |
+//! | `Invalid` | no | a CNAME beside other data, a name outside the zone, an unknown zone |
+//!
+//! Every backend checks a batch the same way as the reference [`MemoryProvider`]: deletes and
+//! update-olds must match the zone exactly, creates must not exist, a CNAME stands alone, names
+//! lie in the zone. RFC 2136 sends these expectations as UPDATE prerequisites, Route53 and
+//! Cloud DNS check them server-side (Route53 and PowerDNS are also checked against a fresh
+//! listing, since not every implementation enforces them). Listings leave out the zone's SOA
+//! and apex NS record sets, which belong to the server; everything else, including records
+//! fedsvc did not write, is returned.
+//!
+//! Backends, one cargo feature each:
+//!
+//! | feature | backend | tested against |
+//! |---|---|---|
+//! | `memory` (default) | [`MemoryProvider`]: strict in-memory zone, optional embedded authoritative DNS server | itself, over real DNS queries |
+//! | `rfc2136` | `Rfc2136Provider`: DNS UPDATE signed with TSIG, listing by AXFR | BIND 9, Knot |
+//! | `powerdns` | `PowerDnsProvider`: the PowerDNS HTTP API | pdns-server (sqlite) |
+//! | `route53` | `Route53Provider`: Amazon Route53 through the AWS SDK | moto's server |
+//! | `clouddns` | `CloudDnsProvider`: Google Cloud DNS through its REST API | a local fake of the API (no emulator exists) |
+//!
+//! The configuration file ([`Config`], DESIGN §5) selects a backend by `provider.kind`;
+//! [`Config::build`] returns a boxed provider, or a clear error when the kind's feature is
+//! not compiled in.
+//!
+//! ```no_run
+//! use fedsvc_dns_plan::Changes;
+//! use fedsvc_providers::{Config, DnsProvider, Retrying};
+//!
+//! # async fn run(changes: Changes) -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::from_yaml(
+//!     r#"
+//! zone: example.com
+//! provider:
+//!   kind: memory
+//!   listen: 127.0.0.1:5353
+//! "#,
+//! )?;
+//! let provider = Retrying::new(config.build().await?);
+//! let current = provider.list().await?;
+//! println!("{} record sets in {}", current.len(), provider.zone());
+//! let report = provider.apply_changes(&changes).await?;
+//! println!("applied {report}");
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod provider;
+mod retrying;
+#[cfg_attr(not(feature = "memory"), allow(dead_code))]
+mod zone_state;
+
+#[cfg(feature = "clouddns")]
+mod clouddns;
+#[cfg(any(feature = "memory", feature = "rfc2136"))]
+#[cfg_attr(not(feature = "rfc2136"), allow(dead_code))]
+mod hickory_conv;
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "memory")]
+mod memory_server;
+#[cfg(feature = "powerdns")]
+mod powerdns;
+#[cfg(feature = "rfc2136")]
+mod rfc2136;
+#[cfg(feature = "route53")]
+mod route53;
+
+#[cfg(feature = "clouddns")]
+pub use clouddns::CloudDnsProvider;
+pub use config::{
+    CloudDnsConfig, Config, ConfigError, MemoryConfig, PowerDnsConfig, ProviderConfig, Registry,
+    Rfc2136Config, Route53Config, Secret, TsigConfig,
+};
+pub use error::ProviderError;
+#[cfg(feature = "memory")]
+pub use memory::MemoryProvider;
+#[cfg(feature = "powerdns")]
+pub use powerdns::PowerDnsProvider;
+pub use provider::{Counting, DnsProvider, RateHint, Stats};
+pub use retrying::{ApplyError, ApplyReport, RetryPolicy, Retrying};
+#[cfg(feature = "rfc2136")]
+pub use rfc2136::Rfc2136Provider;
+#[cfg(feature = "route53")]
+pub use route53::Route53Provider;

@@ -1,0 +1,16 @@
+//! Integration tests: one conformance suite, run against every backend (the real servers are
+//! started by `support::servers`).
+
+mod conformance;
+mod support;
+
+#[cfg(feature = "clouddns")]
+mod clouddns;
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "powerdns")]
+mod powerdns;
+#[cfg(feature = "rfc2136")]
+mod rfc2136;
+#[cfg(feature = "route53")]
+mod route53;
