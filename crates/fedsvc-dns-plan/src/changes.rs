@@ -44,7 +44,8 @@ impl ChangeGroup {
     /// The group's cost under `limits`: deletes and creates count one each, updates count
     /// `limits.update_cost` each.
     pub fn cost(&self, limits: &BatchLimits) -> usize {
-        self.delete.len() + self.create.len() + self.update_new.len() * limits.update_cost
+        (self.delete.len() + self.create.len())
+            .saturating_add(self.update_new.len().saturating_mul(limits.update_cost))
     }
 
     /// How many record sets the group touches (deletes + updates + creates).
@@ -79,22 +80,37 @@ impl Changes {
         self.groups.iter().all(ChangeGroup::is_empty)
     }
 
+    /// How many record sets would be created (ownership records included).
+    pub fn creates(&self) -> usize {
+        self.groups.iter().map(|g| g.create.len()).sum()
+    }
+
+    /// How many record sets would be replaced (ownership records included).
+    pub fn updates(&self) -> usize {
+        self.groups.iter().map(|g| g.update_new.len()).sum()
+    }
+
+    /// How many record sets would be deleted (ownership records included).
+    pub fn deletes(&self) -> usize {
+        self.groups.iter().map(|g| g.delete.len()).sum()
+    }
+
     /// Splits the groups into batches whose cost stays within `limits.max_changes` without
     /// splitting a group. A group that alone exceeds the limit gets a batch of its own.
     pub fn batches(&self, limits: &BatchLimits) -> Vec<Vec<ChangeGroup>> {
         let mut out: Vec<Vec<ChangeGroup>> = Vec::new();
         let mut current: Vec<ChangeGroup> = Vec::new();
-        let mut cost = 0;
+        let mut cost: usize = 0;
         for g in self.groups.iter().filter(|g| !g.is_empty()) {
             let c = g.cost(limits);
-            let over_changes = cost + c > limits.max_changes;
+            let over_changes = cost.saturating_add(c) > limits.max_changes;
             let over_groups = limits.max_groups.is_some_and(|m| current.len() >= m);
             if !current.is_empty() && (over_changes || over_groups) {
                 out.push(std::mem::take(&mut current));
                 cost = 0;
             }
             current.push(g.clone());
-            cost += c;
+            cost = cost.saturating_add(c);
         }
         if !current.is_empty() {
             out.push(current);

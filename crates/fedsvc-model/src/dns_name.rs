@@ -41,16 +41,78 @@ impl DnsName {
                 max: MAX_NAME_LEN,
             });
         }
-        let lower = trimmed.to_ascii_lowercase();
-        for label in lower.split('.') {
-            check_label(label).map_err(|reason| NameError::Invalid {
-                kind: KIND,
-                value: value.to_owned(),
-                reason,
-            })?;
-        }
-        let mut s = lower;
+        check_labels(trimmed).map_err(|reason| NameError::Invalid {
+            kind: KIND,
+            value: value.to_owned(),
+            reason,
+        })?;
+        let mut s = String::with_capacity(trimmed.len() + 1);
+        s.push_str(trimmed);
+        s.make_ascii_lowercase();
         s.push('.');
+        Ok(Self(s))
+    }
+
+    /// `prefix.tail`: checks only the labels of `prefix` (a relative name such as
+    /// `nginx.mynamespace`) and the total length, since `tail` is already valid. This is how
+    /// names are built from validated parts without parsing them again.
+    ///
+    /// ```
+    /// use fedsvc_model::DnsName;
+    /// let zone = DnsName::parse("example.com").unwrap();
+    /// assert_eq!(DnsName::concat("Www", &zone).unwrap().as_str(), "www.example.com.");
+    /// assert!(DnsName::concat("a..b", &zone).is_err());
+    /// ```
+    pub fn concat(prefix: &str, tail: &DnsName) -> Result<Self, NameError> {
+        const KIND: &str = "DNS name";
+        if prefix.is_empty() {
+            return Ok(tail.clone());
+        }
+        let len = prefix.len() + tail.0.len();
+        if len > MAX_NAME_LEN + 1 {
+            return Err(NameError::TooLong {
+                kind: KIND,
+                value: format!("{prefix}.{tail}"),
+                len: len - 1,
+                max: MAX_NAME_LEN,
+            });
+        }
+        check_labels(prefix).map_err(|reason| NameError::Invalid {
+            kind: KIND,
+            value: format!("{prefix}.{tail}"),
+            reason,
+        })?;
+        let mut s = String::with_capacity(len + 1);
+        s.push_str(prefix);
+        s.make_ascii_lowercase();
+        s.push('.');
+        s.push_str(&tail.0);
+        Ok(Self(s))
+    }
+
+    /// `head.tail` for two valid names: only the total length is checked.
+    ///
+    /// ```
+    /// use fedsvc_model::DnsName;
+    /// let head = DnsName::parse("nginx.mynamespace").unwrap();
+    /// let tail = DnsName::parse("example.com").unwrap();
+    /// assert_eq!(DnsName::join(&head, &tail).unwrap().as_str(), "nginx.mynamespace.example.com.");
+    /// ```
+    pub fn join(head: &DnsName, tail: &DnsName) -> Result<Self, NameError> {
+        let h = head.without_dot();
+        let len = h.len() + tail.0.len();
+        if len > MAX_NAME_LEN + 1 {
+            return Err(NameError::TooLong {
+                kind: "DNS name",
+                value: format!("{h}.{tail}"),
+                len: len - 1,
+                max: MAX_NAME_LEN,
+            });
+        }
+        let mut s = String::with_capacity(len + 1);
+        s.push_str(h);
+        s.push('.');
+        s.push_str(&tail.0);
         Ok(Self(s))
     }
 
@@ -110,26 +172,31 @@ impl DnsName {
     }
 }
 
+/// Checks every label of a relative name (no trailing dot), byte by byte.
+fn check_labels(name: &str) -> Result<(), String> {
+    name.split('.').try_for_each(check_label)
+}
+
 fn check_label(label: &str) -> Result<(), String> {
-    if label.is_empty() {
+    let bytes = label.as_bytes();
+    if bytes.is_empty() {
         return Err("it has an empty label (two dots in a row, or a leading dot)".into());
     }
-    if label.len() > MAX_LABEL_LEN {
+    if bytes.len() > MAX_LABEL_LEN {
         return Err(format!(
             "label {label:?} is {} octets long; the limit is {MAX_LABEL_LEN}",
-            label.len()
+            bytes.len()
         ));
     }
-    if label == "*" {
+    if bytes == b"*" {
         return Ok(());
     }
-    if let Some(c) = label
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
-    {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if !bytes.iter().all(|b| allowed(char::from(*b))) {
+        let c = label.chars().find(|c| !allowed(*c)).unwrap_or('?');
         return Err(format!("label {label:?} holds {c:?}"));
     }
-    if label.starts_with('-') || label.ends_with('-') {
+    if bytes[0] == b'-' || bytes[bytes.len() - 1] == b'-' {
         return Err(format!("label {label:?} starts or ends with '-'"));
     }
     Ok(())
@@ -182,6 +249,8 @@ mod tests {
         assert!(DnsName::parse("_fedsvc.a.b").is_ok());
         assert!(DnsName::parse("*.a.b").is_ok());
         assert!(DnsName::parse("a b.c").is_err());
+        let e = DnsName::parse("bü.c").unwrap_err().to_string();
+        assert!(e.contains("'ü'"), "{e}");
     }
 
     #[test]

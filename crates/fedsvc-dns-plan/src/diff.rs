@@ -1,0 +1,349 @@
+//! Current records versus desired records: the change set.
+
+use fedsvc_model::{DnsName, RecordSet, RecordType};
+
+use crate::changes::{ChangeGroup, Changes, Conflict};
+use crate::registry::{Claim, Registry};
+
+/// Everything the diff knows about one managed name.
+#[derive(Default)]
+struct NameEntry<'a> {
+    /// The name, when some record set carries it.
+    name: Option<&'a DnsName>,
+    /// A, AAAA and CNAME sets at the name.
+    current: Vec<&'a RecordSet>,
+    /// Sets of other types at the name (never touched).
+    foreign: Vec<&'a RecordSet>,
+    /// The ownership TXT set at `<prefix>.name` (TXT registry).
+    ownership: Option<&'a RecordSet>,
+    /// The desired A, AAAA and CNAME sets.
+    desired: Vec<&'a RecordSet>,
+    /// A CNAME stands at the ownership name, so no ownership record can be written there.
+    ownership_name_aliased: bool,
+}
+
+impl NameEntry<'_> {
+    fn clear(&mut self) {
+        self.name = None;
+        self.current.clear();
+        self.foreign.clear();
+        self.ownership = None;
+        self.desired.clear();
+        self.ownership_name_aliased = false;
+    }
+}
+
+/// What a record set is to the managed name it is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    /// The ownership TXT set at `<prefix>.name`.
+    Ownership,
+    /// A CNAME at `<prefix>.name`.
+    OwnershipAlias,
+    /// A current A, AAAA or CNAME set at the name.
+    Current,
+    /// A current set of another type at the name.
+    Foreign,
+    /// A desired set at the name.
+    Desired,
+}
+
+/// The changes at one name while they are being worked out.
+#[derive(Default)]
+struct Pending {
+    delete: Vec<RecordSet>,
+    update_old: Vec<RecordSet>,
+    update_new: Vec<RecordSet>,
+    create: Vec<RecordSet>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.delete.is_empty() && self.update_new.is_empty() && self.create.is_empty()
+    }
+
+    /// The group for `name`, leaving `self` empty.
+    fn take(&mut self, name: &DnsName) -> ChangeGroup {
+        ChangeGroup {
+            name: name.clone(),
+            delete: std::mem::take(&mut self.delete),
+            update_old: std::mem::take(&mut self.update_old),
+            update_new: std::mem::take(&mut self.update_new),
+            create: std::mem::take(&mut self.create),
+        }
+    }
+}
+
+const MANAGED: [RecordType; 3] = [RecordType::A, RecordType::Aaaa, RecordType::Cname];
+
+/// Computes the changes that turn `current` into `desired` at the names we own.
+///
+/// `desired` holds the plan's A/AAAA/CNAME sets (without ownership records; other types in
+/// it are ignored). The diff adds and removes ownership records itself:
+///
+/// - only A/AAAA/CNAME sets at names we own, and our own ownership records, are ever touched;
+///   other types at our names (a user's TXT, MX or SRV) are left alone;
+/// - a desired name that holds A/AAAA/CNAME records we do not own, that another owner or
+///   federation claims, or where a CNAME is wanted beside records of another type, is a
+///   [`Conflict`], reported and left untouched;
+/// - owned names that are no longer desired lose their A/AAAA/CNAME sets and their ownership
+///   record;
+/// - equal sets (same TTL, same data) give no change; a TTL or data change is an update.
+///
+/// Every name gets at most one [`ChangeGroup`] holding its record and ownership changes, so an
+/// `A` ↔ `CNAME` flip is one group. Groups and conflicts are sorted by name.
+///
+/// ```
+/// use fedsvc_model::{DnsName, Label, LabelRules, RecordSet};
+/// use fedsvc_dns_plan::{apply_changes, diff, Registry};
+/// let fed = Label::parse("fed", LabelRules::Rfc1123, "federation").unwrap();
+/// let registry = Registry::txt(fed);
+/// let name = DnsName::parse("web.ns.fed.svc.example.com").unwrap();
+/// let target = DnsName::parse("web.ns.fed.svc.r1.example.com").unwrap();
+/// let desired = vec![RecordSet::cname(name, 60, target)];
+/// let changes = diff(&[], &desired, &registry);
+/// assert_eq!(changes.groups.len(), 1);
+/// assert_eq!(changes.groups[0].create.len(), 2); // the CNAME and its ownership TXT
+/// let after = apply_changes(&[], &changes);
+/// assert!(diff(&after, &desired, &registry).is_empty());
+/// ```
+#[must_use]
+pub fn diff(current: &[RecordSet], desired: &[RecordSet], registry: &Registry) -> Changes {
+    // Every set, filed under the managed name it concerns. Inputs usually come sorted, so the
+    // list is a few sorted runs and the stable sort merges them in linear time.
+    let mut items: Vec<(&str, Role, &RecordSet)> =
+        Vec::with_capacity(current.len() + desired.len() + 8);
+    for rs in current {
+        let n = rs.name().as_str();
+        if let Some(managed) = registry.managed_name(n) {
+            match rs.rtype() {
+                RecordType::Txt => {
+                    items.push((managed, Role::Ownership, rs));
+                    continue;
+                }
+                RecordType::Cname => items.push((managed, Role::OwnershipAlias, rs)),
+                _ => {}
+            }
+        }
+        let role = if rs.rtype().is_address_or_alias() {
+            Role::Current
+        } else {
+            Role::Foreign
+        };
+        items.push((n, role, rs));
+    }
+    for rs in desired {
+        if rs.rtype().is_address_or_alias() {
+            items.push((rs.name().as_str(), Role::Desired, rs));
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(b.0));
+
+    let mut changes = Changes::default();
+    let mut e = NameEntry::default();
+    let mut i = 0;
+    while i < items.len() {
+        let text = items[i].0;
+        e.clear();
+        while i < items.len() && items[i].0 == text {
+            let (_, role, rs) = items[i];
+            match role {
+                Role::Ownership => e.ownership = Some(rs),
+                Role::OwnershipAlias => e.ownership_name_aliased = true,
+                Role::Current => {
+                    e.name = Some(rs.name());
+                    e.current.push(rs);
+                }
+                Role::Foreign => {
+                    e.name = Some(rs.name());
+                    e.foreign.push(rs);
+                }
+                Role::Desired => {
+                    e.name = Some(rs.name());
+                    e.desired.push(rs);
+                }
+            }
+            i += 1;
+        }
+        if e.current.is_empty() && e.desired.is_empty() && e.ownership.is_none() {
+            continue;
+        }
+        let name = match e.name {
+            Some(n) => n,
+            None => match DnsName::parse(text) {
+                Ok(n) => {
+                    // Only an orphaned ownership record: delete it if it is ours.
+                    if let Claim::Ours(Some(txt)) = registry.claim_from_txt(e.ownership) {
+                        let mut g = ChangeGroup::new(n);
+                        g.delete.push(txt.clone());
+                        changes.groups.push(g);
+                    }
+                    continue;
+                }
+                Err(_) => continue,
+            },
+        };
+        let claim = match registry {
+            Registry::Txt { .. } => registry.claim_from_txt(e.ownership),
+            Registry::None { .. } => registry.claim_by_shape(name),
+        };
+        if e.desired.is_empty() {
+            if let Claim::Ours(txt) = claim
+                && (!e.current.is_empty() || txt.is_some())
+            {
+                let mut g = ChangeGroup::new(name.clone());
+                g.delete.extend(e.current.iter().map(|r| (*r).clone()));
+                g.delete.extend(txt.cloned());
+                changes.groups.push(g);
+            }
+            continue;
+        }
+        let mut pending = Pending::default();
+        match plan_name(&e, name, &claim, registry, &mut pending) {
+            Err(reason) => changes.conflicts.push(Conflict {
+                name: name.clone(),
+                reason,
+            }),
+            Ok(()) if !pending.is_empty() => changes.groups.push(pending.take(name)),
+            Ok(()) => {}
+        }
+    }
+    changes
+}
+
+/// The changes at a desired name, or why it is a conflict.
+fn plan_name(
+    e: &NameEntry<'_>,
+    name: &DnsName,
+    claim: &Claim<'_>,
+    registry: &Registry,
+    group: &mut Pending,
+) -> Result<(), String> {
+    let wants_cname = e.desired.iter().any(|r| r.rtype() == &RecordType::Cname);
+    let foreign_types = || {
+        let mut t: Vec<&str> = e.foreign.iter().map(|r| r.rtype().as_str()).collect();
+        t.dedup();
+        t.join(", ")
+    };
+    match claim {
+        Claim::Theirs(why) => return Err(format!("{why}, not by {}", registry.describe_self())),
+        Claim::Blocked => {
+            return Err(
+                "its ownership record name holds TXT data that is not an ownership record"
+                    .to_owned(),
+            );
+        }
+        Claim::Unclaimed if !e.current.is_empty() => {
+            let mut t: Vec<&str> = e.current.iter().map(|r| r.rtype().as_str()).collect();
+            t.dedup();
+            return Err(format!(
+                "holds {} records not owned by {}",
+                t.join(", "),
+                registry.describe_self()
+            ));
+        }
+        _ => {}
+    }
+    if wants_cname && !e.foreign.is_empty() {
+        return Err(format!(
+            "a CNAME is wanted but the name holds {} records, which a CNAME cannot stand beside",
+            foreign_types()
+        ));
+    }
+    if e.ownership_name_aliased {
+        return Err(
+            "its ownership record name holds a CNAME, so no ownership record can be \
+                    written there"
+                .to_owned(),
+        );
+    }
+    if let Registry::Txt { .. } = registry {
+        let ttl = e.desired.iter().map(|r| r.ttl()).min().unwrap_or(0);
+        let have = match claim {
+            Claim::Ours(t) => *t,
+            _ => None,
+        };
+        if !have.is_some_and(|h| registry.is_current_ownership(h, name, ttl)) {
+            let want = registry
+                .ownership_record(name, ttl)
+                .map_err(|err| format!("its ownership record name is invalid: {err}"))?
+                .expect("the TXT registry writes ownership records");
+            match have {
+                Some(h) => {
+                    group.update_old.push(h.clone());
+                    group.update_new.push(want);
+                }
+                None => group.create.push(want),
+            }
+        }
+    }
+    for t in &MANAGED {
+        let mut cur = e.current.iter().filter(|r| r.rtype() == t);
+        let des = e.desired.iter().rfind(|r| r.rtype() == t);
+        match (cur.next(), des) {
+            (Some(c), Some(d)) if c.ttl() != d.ttl() || c.data() != d.data() => {
+                group.update_old.push((*c).clone());
+                group.update_new.push((*d).clone());
+            }
+            (Some(_), Some(_)) => {}
+            (Some(c), None) => group.delete.push((*c).clone()),
+            (None, Some(d)) => group.create.push((*d).clone()),
+            (None, None) => {}
+        }
+        group.delete.extend(cur.map(|r| (*r).clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fedsvc_model::{Label, LabelRules, RData};
+
+    fn n(s: &str) -> DnsName {
+        DnsName::parse(s).unwrap()
+    }
+
+    fn a(name: &str, ttl: u32, ips: &[&str]) -> RecordSet {
+        RecordSet::new(
+            n(name),
+            RecordType::A,
+            ttl,
+            ips.iter()
+                .map(|i| RData::parse(&RecordType::A, i).unwrap())
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn registry() -> Registry {
+        Registry::txt(Label::parse("fed", LabelRules::Rfc1123, "f").unwrap())
+    }
+
+    const WEB: &str = "web.ns.fed.svc.example.com.";
+
+    #[test]
+    fn unowned_address_is_a_conflict() {
+        let current = vec![a(WEB, 60, &["10.0.0.1"])];
+        let desired = vec![a(WEB, 60, &["10.0.0.2"])];
+        let c = diff(&current, &desired, &registry());
+        assert!(c.groups.is_empty());
+        assert_eq!(c.conflicts.len(), 1);
+        assert!(
+            c.conflicts[0].reason.contains("not owned"),
+            "{:?}",
+            c.conflicts
+        );
+    }
+
+    #[test]
+    fn ttl_change_is_an_update_of_records_and_ownership() {
+        let r = registry();
+        let current = r.with_ownership(&[a(WEB, 60, &["10.0.0.1"])]);
+        let desired = vec![a(WEB, 30, &["10.0.0.1"])];
+        let c = diff(&current, &desired, &r);
+        assert_eq!(c.groups.len(), 1);
+        assert_eq!(c.groups[0].update_new.len(), 2);
+        assert!(c.groups[0].create.is_empty() && c.groups[0].delete.is_empty());
+    }
+}
