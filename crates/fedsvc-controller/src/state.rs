@@ -43,6 +43,8 @@ impl Dirty {
 
 #[derive(Debug, Clone, Default)]
 struct ServiceEntry {
+    /// Whether the federation API holds the service (shards may be seen before it is).
+    federated: bool,
     ttl: Option<u32>,
     shards: BTreeMap<ClusterName, ShardObservation>,
 }
@@ -128,45 +130,61 @@ impl FederationState {
     /// Adds a federated service, or changes its TTL override.
     pub fn upsert_service(&mut self, key: ServiceKey, ttl: Option<u32>) {
         let entry = self.services.entry(key.clone()).or_default();
-        let new = entry.shards.is_empty() && entry.ttl.is_none() && ttl.is_none();
-        if entry.ttl != ttl || new {
+        if entry.ttl != ttl || !entry.federated {
             entry.ttl = ttl;
+            entry.federated = true;
             self.dirty.services.insert(key);
         }
     }
 
     /// Removes a federated service (its records will be deleted).
     pub fn remove_service(&mut self, key: &ServiceKey) {
-        if self.services.remove(key).is_some() {
-            self.dirty.services.insert(key.clone());
+        if let Some(entry) = self.services.get_mut(key) {
+            if entry.federated {
+                self.dirty.services.insert(key.clone());
+            }
+            self.services.remove(key);
         }
     }
 
     /// The federated services.
     pub fn service_keys(&self) -> impl Iterator<Item = &ServiceKey> {
-        self.services.keys()
+        self.services
+            .iter()
+            .filter(|(_, e)| e.federated)
+            .map(|(k, _)| k)
     }
 
     /// Records what `cluster` reports for `key` (`None`: the member has no such service).
-    /// Observations for unknown services are kept, so that an observation arriving before the
-    /// service's own event is not lost. Returns whether anything changed.
+    /// Observations for services not (yet) federated are kept, so that one arriving before the
+    /// service's own event is not lost. Returns whether a federated service changed.
     pub fn observe_shard(
         &mut self,
         key: &ServiceKey,
         cluster: &ClusterName,
         obs: Option<ShardObservation>,
     ) -> bool {
-        let changed = match (self.services.get_mut(key), obs) {
-            (Some(entry), Some(mut o)) => {
+        let changed = match obs {
+            Some(mut o) => {
                 o.addresses.sort();
                 o.addresses.dedup();
                 o.hostnames.sort();
                 o.hostnames.dedup();
+                let entry = self.services.entry(key.clone()).or_default();
                 let old = entry.shards.insert(cluster.clone(), o.clone());
-                old.as_ref() != Some(&o)
+                entry.federated && old.as_ref() != Some(&o)
             }
-            (Some(entry), None) => entry.shards.remove(cluster).is_some(),
-            (None, _) => false,
+            None => match self.services.get_mut(key) {
+                Some(entry) => {
+                    let removed = entry.shards.remove(cluster).is_some();
+                    let federated = entry.federated;
+                    if !federated && entry.shards.is_empty() {
+                        self.services.remove(key);
+                    }
+                    federated && removed
+                }
+                None => false,
+            },
         };
         if changed {
             self.dirty.services.insert(key.clone());
@@ -212,6 +230,13 @@ impl FederationState {
         std::mem::take(&mut self.dirty)
     }
 
+    /// Gives back a dirty set that could not be synced, merging it with what became dirty since.
+    pub fn restore_dirty(&mut self, dirty: Dirty) {
+        self.dirty.all |= dirty.all;
+        self.dirty.topology |= dirty.topology;
+        self.dirty.services.extend(dirty.services);
+    }
+
     /// Marks every service dirty (for a full resync).
     pub fn mark_all_dirty(&mut self) {
         self.dirty.all = true;
@@ -219,7 +244,7 @@ impl FederationState {
 
     /// The model service for `key` as the planner needs it, or `None` if it is not federated.
     pub fn service(&self, key: &ServiceKey) -> Option<Service> {
-        let entry = self.services.get(key)?;
+        let entry = self.services.get(key).filter(|e| e.federated)?;
         let shards = entry
             .shards
             .iter()
@@ -235,6 +260,37 @@ impl FederationState {
             })
             .collect();
         Service::new(key.clone(), entry.ttl, shards).ok()
+    }
+
+    /// How many shards of `key` are healthy: Ready cluster, a ready endpoint, an address or
+    /// hostname.
+    pub fn healthy_shards(&self, key: &ServiceKey) -> usize {
+        let Some(entry) = self.services.get(key) else {
+            return 0;
+        };
+        entry
+            .shards
+            .iter()
+            .filter(|(c, o)| {
+                self.clusters.get(*c).is_some_and(|c| c.ready)
+                    && o.ready_endpoints > 0
+                    && (!o.addresses.is_empty() || !o.hostnames.is_empty())
+            })
+            .count()
+    }
+
+    /// The load-balancer ingress of every member's shard of `key`: addresses and hostnames,
+    /// sorted and unique.
+    pub fn ingress(&self, key: &ServiceKey) -> (Vec<IpAddr>, Vec<DnsName>) {
+        let mut ips: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut hosts: BTreeSet<DnsName> = BTreeSet::new();
+        if let Some(entry) = self.services.get(key) {
+            for o in entry.shards.values() {
+                ips.extend(o.addresses.iter().copied());
+                hosts.extend(o.hostnames.iter().cloned());
+            }
+        }
+        (ips.into_iter().collect(), hosts.into_iter().collect())
     }
 
     /// The whole snapshot.
@@ -364,6 +420,21 @@ mod tests {
         let snap = s.snapshot();
         assert_eq!(snap.clusters.len(), 1);
         assert_eq!(snap.services[0].shards.len(), 1);
+    }
+
+    #[test]
+    fn shards_seen_before_their_service_are_kept() {
+        let mut s = state();
+        s.upsert_cluster(cluster("c1", "z1", true));
+        s.take_dirty();
+        let c1 = ClusterName::parse("c1").unwrap();
+        assert!(!s.observe_shard(&key("early"), &c1, Some(obs("10.0.0.9", 1))));
+        assert!(s.take_dirty().is_empty());
+        assert_eq!(s.service_keys().count(), 0);
+        s.upsert_service(key("early"), None);
+        assert!(s.take_dirty().services.contains(&key("early")));
+        assert_eq!(s.service(&key("early")).unwrap().shards.len(), 1);
+        assert_eq!(s.healthy_shards(&key("early")), 1);
     }
 
     #[test]

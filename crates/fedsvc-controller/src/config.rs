@@ -1,0 +1,400 @@
+//! The controller's configuration: a YAML file, overridden by flags and environment variables.
+//!
+//! ```yaml
+//! federation: myfederation
+//! dnsSuffix: example.com
+//! zoneNaming: zone              # zone | zone-region
+//! ttl: 180                      # default TTL of records, seconds
+//! dns:                          # the provider configuration (docs/providers.md)
+//!   zone: example.com
+//!   provider: {kind: rfc2136, server: 10.0.0.53:53, tsig: {name: ddns-key, algorithm: hmac-sha256, secretFile: /etc/fedsvc/tsig}}
+//! # dnsConfigFile: /etc/fedsvc/dns.yaml   (instead of dns:)
+//! namespace: fedsvc-system      # Secrets of Clusters, the Lease, Events
+//! namespaces: []                # federate only these namespaces (default: all)
+//! excludeNamespaces: [kube-system, kube-public, kube-node-lease]
+//! health: {period: 10s, timeout: 3s, failureThreshold: 3, successThreshold: 2}
+//! sync: {coalesce: 200ms, resync: 5m}
+//! leaderElection: {enabled: true, leaseName: fedsvc-controller, leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
+//! listen: 0.0.0.0:8080          # /healthz, /readyz, /metrics
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fedsvc_model::{DnsName, Label, LabelRules, ZoneNaming};
+use serde::{Deserialize, Deserializer};
+
+use crate::dns_loop::DnsLoopConfig;
+use crate::health::HealthPolicy;
+use crate::lease::LeaseTiming;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is missing or wrong.
+    #[error("configuration: {field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))
+}
+
+/// Health probing (`health:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// How often members are probed.
+    #[serde(deserialize_with = "duration")]
+    pub period: Duration,
+    /// How long a probe may take.
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Failed probes in a row before a member is no longer Ready.
+    pub failure_threshold: u32,
+    /// Good probes in a row before it is Ready again.
+    pub success_threshold: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        let p = HealthPolicy::default();
+        Self {
+            period: p.period,
+            timeout: p.timeout,
+            failure_threshold: p.failure_threshold,
+            success_threshold: p.success_threshold,
+        }
+    }
+}
+
+/// DNS sync timing (`sync:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// How long changes are gathered before one sync.
+    #[serde(deserialize_with = "duration")]
+    pub coalesce: Duration,
+    /// How often the zone is listed again to repair drift.
+    #[serde(deserialize_with = "duration")]
+    pub resync: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        let d = DnsLoopConfig::default();
+        Self {
+            coalesce: d.coalesce,
+            resync: d.resync,
+        }
+    }
+}
+
+/// Leader election (`leaderElection:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LeaderElectionConfig {
+    /// Whether to elect a leader (off: this replica always writes).
+    pub enabled: bool,
+    /// The Lease's name, in `namespace`.
+    pub lease_name: String,
+    /// This replica's identity (default: `$POD_NAME`, else the host name and process id).
+    pub identity: Option<String>,
+    /// How long a lease is valid.
+    #[serde(deserialize_with = "duration")]
+    pub lease_duration: Duration,
+    /// How long a leader acts without a renewal.
+    #[serde(deserialize_with = "duration")]
+    pub renew_deadline: Duration,
+    /// How often to try to renew or acquire.
+    #[serde(deserialize_with = "duration")]
+    pub retry_period: Duration,
+}
+
+impl Default for LeaderElectionConfig {
+    fn default() -> Self {
+        let t = LeaseTiming::default();
+        Self {
+            enabled: true,
+            lease_name: "fedsvc-controller".into(),
+            identity: None,
+            lease_duration: t.lease_duration,
+            renew_deadline: t.renew_deadline,
+            retry_period: t.retry_period,
+        }
+    }
+}
+
+impl LeaderElectionConfig {
+    /// The timing as the election uses it.
+    pub fn timing(&self) -> LeaseTiming {
+        LeaseTiming {
+            lease_duration: self.lease_duration,
+            renew_deadline: self.renew_deadline,
+            retry_period: self.retry_period,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// The federation's name.
+    pub federation: String,
+    /// The DNS suffix of the records.
+    pub dns_suffix: String,
+    /// How zone names are built.
+    #[serde(default)]
+    pub zone_naming: ZoneNaming,
+    /// Default TTL, seconds.
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// The DNS provider, inline.
+    #[serde(default)]
+    pub dns: Option<fedsvc_providers::Config>,
+    /// The DNS provider, from a file.
+    #[serde(default)]
+    pub dns_config_file: Option<PathBuf>,
+    /// The controller's namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Federate only these namespaces (empty: all).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Never federate these namespaces (the controller's own is always excluded).
+    #[serde(default = "default_excluded")]
+    pub exclude_namespaces: Vec<String>,
+    /// Health probing.
+    #[serde(default)]
+    pub health: HealthConfig,
+    /// DNS sync timing.
+    #[serde(default)]
+    pub sync: SyncConfig,
+    /// Leader election.
+    #[serde(default)]
+    pub leader_election: LeaderElectionConfig,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_ttl() -> u32 {
+    fedsvc_model::DEFAULT_TTL
+}
+
+fn default_namespace() -> String {
+    "fedsvc-system".into()
+}
+
+fn default_excluded() -> Vec<String> {
+    ["kube-system", "kube-public", "kube-node-lease"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
+}
+
+impl ControllerConfig {
+    /// A configuration with defaults for everything but the federation, suffix and provider.
+    pub fn new(federation: &str, dns_suffix: &str, dns: fedsvc_providers::Config) -> Self {
+        Self {
+            federation: federation.into(),
+            dns_suffix: dns_suffix.into(),
+            zone_naming: ZoneNaming::default(),
+            ttl: default_ttl(),
+            dns: Some(dns),
+            dns_config_file: None,
+            namespace: default_namespace(),
+            namespaces: Vec::new(),
+            exclude_namespaces: default_excluded(),
+            health: HealthConfig::default(),
+            sync: SyncConfig::default(),
+            leader_election: LeaderElectionConfig::default(),
+            listen: default_listen(),
+        }
+    }
+
+    /// Reads a YAML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The validated federation name.
+    pub fn federation_label(&self) -> Result<Label, ConfigError> {
+        Label::parse(&self.federation, LabelRules::Rfc1123, "federation name").map_err(|e| {
+            ConfigError::Invalid {
+                field: "federation",
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// The validated DNS suffix.
+    pub fn suffix(&self) -> Result<DnsName, ConfigError> {
+        DnsName::parse(&self.dns_suffix).map_err(|e| ConfigError::Invalid {
+            field: "dnsSuffix",
+            message: e.to_string(),
+        })
+    }
+
+    /// The provider configuration (inline or from its file), checked against the suffix.
+    pub fn provider_config(&self) -> Result<fedsvc_providers::Config, ConfigError> {
+        let cfg = match (&self.dns, &self.dns_config_file) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    field: "dns",
+                    message: "give either dns or dnsConfigFile, not both".into(),
+                });
+            }
+            (Some(c), None) => c.clone(),
+            (None, Some(path)) => {
+                fedsvc_providers::Config::from_file(path).map_err(|e| ConfigError::Invalid {
+                    field: "dnsConfigFile",
+                    message: e.to_string(),
+                })?
+            }
+            (None, None) => {
+                return Err(ConfigError::Invalid {
+                    field: "dns",
+                    message: "no DNS provider configured (dns or dnsConfigFile)".into(),
+                });
+            }
+        };
+        let suffix = self.suffix()?;
+        if !suffix.is_subdomain_of(&cfg.zone) {
+            return Err(ConfigError::Invalid {
+                field: "dnsSuffix",
+                message: format!(
+                    "{suffix} does not lie inside the provider's zone {}",
+                    cfg.zone
+                ),
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Checks every field that can be checked without IO.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.federation_label()?;
+        self.suffix()?;
+        self.provider_config()?;
+        if self.ttl > fedsvc_model::MAX_TTL {
+            return Err(ConfigError::Invalid {
+                field: "ttl",
+                message: format!("{} is larger than {}", self.ttl, fedsvc_model::MAX_TTL),
+            });
+        }
+        if self.health.failure_threshold == 0 || self.health.success_threshold == 0 {
+            return Err(ConfigError::Invalid {
+                field: "health",
+                message: "thresholds must be at least 1".into(),
+            });
+        }
+        if self.leader_election.enabled {
+            self.leader_election
+                .timing()
+                .validate()
+                .map_err(|message| ConfigError::Invalid {
+                    field: "leaderElection",
+                    message,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The health policy.
+    pub fn health_policy(&self) -> HealthPolicy {
+        HealthPolicy {
+            failure_threshold: self.health.failure_threshold,
+            success_threshold: self.health.success_threshold,
+            period: self.health.period,
+            timeout: self.health.timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example_and_checks_it() {
+        let doc = r#"
+federation: myfederation
+dnsSuffix: example.com
+dns:
+  zone: example.com
+  provider: {kind: memory}
+health: {period: 5s, timeout: 1s}
+sync: {coalesce: 100ms, resync: 10m}
+leaderElection: {enabled: false}
+"#;
+        let c: ControllerConfig = serde_saphyr::from_str(doc).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.health.period, Duration::from_secs(5));
+        assert_eq!(c.health.failure_threshold, 3);
+        assert_eq!(c.sync.coalesce, Duration::from_millis(100));
+        assert_eq!(c.sync.resync, Duration::from_secs(600));
+        assert!(!c.leader_election.enabled);
+        assert_eq!(c.namespace, "fedsvc-system");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut c = ControllerConfig::new(
+            "fed",
+            "example.org",
+            fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
+                .unwrap(),
+        );
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("dnsSuffix") && e.contains("example.com"), "{e}");
+        c.dns_suffix = "example.com".into();
+        c.validate().unwrap();
+        c.leader_election.renew_deadline = Duration::from_secs(30);
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("leaderElection")
+        );
+        let bad: Result<ControllerConfig, _> =
+            serde_saphyr::from_str("federation: f\ndnsSuffix: a.b\nhealth: {period: soon}\n");
+        assert!(bad.unwrap_err().to_string().contains("soon"));
+    }
+}

@@ -1,0 +1,254 @@
+//! The whole controller: every task started together, stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedsvc_dns_plan::{Naming, Registry};
+use fedsvc_model::Snapshot;
+use fedsvc_providers::{DnsProvider, Retrying};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::Api;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller as KubeController, watcher};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::{ConfigError, ControllerConfig};
+use crate::dns_loop::{self, DnsLoopConfig, Shared};
+use crate::dns_sync::ZoneSync;
+use crate::http::{self, Readiness};
+use crate::leader::LeaderState;
+use crate::members::{ClusterManager, MemberFactory};
+use crate::services::{self, Context, ServiceFilter};
+use crate::state::FederationState;
+
+/// Why the controller could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The DNS provider could not be built.
+    #[error("DNS provider: {0}")]
+    Provider(#[from] fedsvc_providers::ConfigError),
+    /// The HTTP endpoint could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running controller.
+pub struct Running {
+    /// State, metrics, leadership.
+    pub shared: Arc<Shared>,
+    /// The members.
+    pub clusters: Arc<ClusterManager>,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    pub http_addr: SocketAddr,
+    /// The DNS provider.
+    pub provider: Arc<dyn DnsProvider>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("http_addr", &self.http_addr)
+            .field("provider", &self.provider.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// Stops every task: the service reconciler finishes what it is doing, the DNS task ends
+    /// between syncs, and a leader releases its lease. Waits at most `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            warn!("some tasks did not stop within {grace:?}");
+        }
+    }
+}
+
+/// Where the members come from and where DNS goes, for [`start`].
+pub struct Parts {
+    /// The federation API.
+    pub host: kube::Client,
+    /// How member clients are made.
+    pub members: Arc<dyn MemberFactory>,
+    /// A provider to use instead of building one from the configuration.
+    pub provider: Option<Arc<dyn DnsProvider>>,
+    /// A resolver for load-balancer hostnames (`None`: the system's).
+    pub resolver: Option<hickory_resolver::TokioResolver>,
+}
+
+/// Starts every task of the controller.
+pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, StartError> {
+    config.validate()?;
+    let federation = config.federation_label()?;
+    let suffix = config.suffix()?;
+    let dns = config.provider_config()?;
+    let provider: Arc<dyn DnsProvider> = match parts.provider {
+        Some(p) => p,
+        None => Arc::from(dns.build().await?),
+    };
+    let mut base = Snapshot::new(federation.clone(), suffix);
+    base.zone_naming = config.zone_naming;
+    base.ttl = config.ttl;
+    let registry = match dns.registry {
+        fedsvc_providers::Registry::None => Registry::none(&Naming::from_snapshot(&base)),
+        _ => Registry::txt_with("_fedsvc", &dns.owner_id, federation.clone()).map_err(|e| {
+            ConfigError::Invalid {
+                field: "dns.ownerId",
+                message: e.to_string(),
+            }
+        })?,
+    };
+    let leader = if config.leader_election.enabled {
+        LeaderState::elected(&config.leader_election.timing())
+    } else {
+        LeaderState::always()
+    };
+    let shared = Arc::new(Shared::new(FederationState::new(base), leader));
+    let (stop, stop_rx) = watch::channel(false);
+    let readiness = Arc::new(Readiness::default());
+    let mut tasks = Vec::new();
+
+    let (http_addr, http_task) = http::serve(
+        config.listen,
+        shared.clone(),
+        readiness.clone(),
+        stop_rx.clone(),
+    )
+    .await
+    .map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    tasks.push(http_task);
+
+    if config.leader_election.enabled {
+        let identity = config
+            .leader_election
+            .identity
+            .clone()
+            .unwrap_or_else(default_identity);
+        info!(%identity, lease = %config.leader_election.lease_name, "joining leader election");
+        tasks.push(tokio::spawn(crate::election::run(
+            parts.host.clone(),
+            config.namespace.clone(),
+            config.leader_election.lease_name.clone(),
+            identity,
+            config.leader_election.timing(),
+            shared.clone(),
+            stop_rx.clone(),
+        )));
+    }
+
+    let (clusters, ready_rx, shard_rx) = ClusterManager::new(
+        parts.host.clone(),
+        config.namespace.clone(),
+        parts.members,
+        shared.clone(),
+        config.health_policy(),
+    );
+    tasks.push(tokio::spawn(clusters.clone().run_watch(stop_rx.clone())));
+    tasks.push(tokio::spawn(clusters.clone().run_probes(stop_rx.clone())));
+
+    let sync = ZoneSync::new(Retrying::new(provider.clone()), registry);
+    let loop_config = DnsLoopConfig {
+        coalesce: config.sync.coalesce,
+        resync: config.sync.resync,
+        ..DnsLoopConfig::default()
+    };
+    tasks.push(tokio::spawn(dns_loop::run(
+        shared.clone(),
+        sync,
+        loop_config,
+        stop_rx.clone(),
+    )));
+
+    let resolver = match parts.resolver {
+        Some(r) => Some(r),
+        None => hickory_resolver::TokioResolver::builder_tokio()
+            .map(|b| b.build())
+            .map_err(|e| warn!(error = %e, "no system resolver: load-balancer hostnames are not resolved"))
+            .ok()
+            .and_then(Result::ok),
+    };
+    if let Some(resolver) = resolver {
+        tasks.push(tokio::spawn(crate::resolve_hostnames::run(
+            shared.clone(),
+            resolver,
+            stop_rx.clone(),
+        )));
+    }
+
+    let mut exclude = config.exclude_namespaces.clone();
+    exclude.push(config.namespace.clone());
+    let reporter = Reporter {
+        controller: "fedsvc-controller".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    let ctx = Arc::new(Context {
+        host: parts.host.clone(),
+        clusters: clusters.clone(),
+        shared: shared.clone(),
+        filter: ServiceFilter {
+            namespaces: config.namespaces.clone(),
+            exclude_namespaces: exclude,
+        },
+        recorder: Recorder::new(parts.host.clone(), reporter),
+        requeue: Duration::from_secs(300),
+    });
+    let services_api: Api<Service> = Api::all(parts.host.clone());
+    let mut stop_for_kube = stop_rx.clone();
+    let controller = KubeController::new(services_api, watcher::Config::default())
+        .reconcile_all_on(ready_rx)
+        .reconcile_on(
+            shard_rx.map(|key| ObjectRef::new(key.name.as_str()).within(key.namespace.as_str())),
+        )
+        .graceful_shutdown_on(async move {
+            let _ = stop_for_kube.wait_for(|s| *s).await;
+        });
+    let readiness_for_services = readiness.clone();
+    tasks.push(tokio::spawn(async move {
+        readiness_for_services.set_ready();
+        controller
+            .run(services::reconcile, services::error_policy, ctx)
+            .for_each(|_| async {})
+            .await;
+    }));
+
+    info!(%http_addr, provider = %provider.name(), "fedsvc-controller started");
+    Ok(Running {
+        shared,
+        clusters,
+        http_addr,
+        provider,
+        stop,
+        tasks,
+    })
+}
+
+fn default_identity() -> String {
+    if let Ok(pod) = std::env::var("POD_NAME") {
+        return pod;
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "fedsvc".into());
+    format!("{host}-{}", std::process::id())
+}

@@ -1,0 +1,354 @@
+//! The DNS task: waits for changes, coalesces them, and syncs the zone.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::dns_sync::{SyncOutcome, ZoneSync};
+use crate::leader::LeaderState;
+use crate::metrics::{Metrics, ProviderLabels, ReconcilerLabels};
+use crate::state::FederationState;
+
+/// What the controller's tasks share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The federation as watched.
+    pub state: Mutex<FederationState>,
+    /// Woken whenever something in `state` became dirty.
+    pub dirty: Notify,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// Whether this replica may write.
+    pub leader: LeaderState,
+}
+
+impl Shared {
+    /// Shared state around `state`.
+    pub fn new(state: FederationState, leader: LeaderState) -> Self {
+        Self {
+            state: Mutex::new(state),
+            dirty: Notify::new(),
+            metrics: Metrics::new(),
+            leader,
+        }
+    }
+
+    /// Runs `f` on the state with the lock held, then wakes the DNS task.
+    pub fn update<T>(&self, f: impl FnOnce(&mut FederationState) -> T) -> T {
+        let out = f(&mut self.state.lock().expect("state lock"));
+        self.dirty.notify_one();
+        out
+    }
+}
+
+/// Timing of the DNS task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnsLoopConfig {
+    /// How long to gather further changes after the first one (default 200 ms).
+    pub coalesce: Duration,
+    /// How often to list the zone and repair drift (default 5 min).
+    pub resync: Duration,
+    /// The first pause after a failed sync; it doubles up to `resync` (default 1 s).
+    pub retry: Duration,
+}
+
+impl Default for DnsLoopConfig {
+    fn default() -> Self {
+        Self {
+            coalesce: Duration::from_millis(200),
+            resync: Duration::from_secs(300),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Runs the DNS task until `shutdown` turns true.
+pub async fn run(
+    shared: Arc<Shared>,
+    mut sync: ZoneSync,
+    config: DnsLoopConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let labels = ProviderLabels {
+        provider: sync.provider().name().to_owned(),
+    };
+    let mut resync = tokio::time::interval_at(Instant::now() + config.resync, config.resync);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut retry_at: Option<Instant> = None;
+    let mut failures: u32 = 0;
+    let mut was_leader = false;
+    let mut was_fail_static = false;
+    loop {
+        let retry = async {
+            match retry_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+                continue;
+            }
+            () = shared.dirty.notified() => tokio::time::sleep(config.coalesce).await,
+            _ = resync.tick() => {
+                debug!("periodic resync: listing the zone again");
+                sync.invalidate();
+                shared.state.lock().expect("state lock").mark_all_dirty();
+            }
+            () = retry => {}
+        }
+        retry_at = None;
+        if *shutdown.borrow() {
+            return;
+        }
+        if !shared.leader.may_write() {
+            if was_leader {
+                warn!("no longer the leader: DNS writes stopped");
+            }
+            was_leader = false;
+            shared.metrics.leader.set(0);
+            continue;
+        }
+        if !was_leader {
+            info!("leader: syncing DNS from a fresh listing");
+            was_leader = true;
+            shared.metrics.leader.set(1);
+            sync.invalidate();
+            shared.state.lock().expect("state lock").mark_all_dirty();
+        }
+        let started = std::time::Instant::now();
+        match sync_once(&shared, &mut sync, &labels).await {
+            Ok(outcome) => {
+                failures = 0;
+                if outcome.fail_static != was_fail_static {
+                    if outcome.fail_static {
+                        warn!(
+                            "every member cluster looks down: DNS is held as last applied (fail-static)"
+                        );
+                    } else {
+                        info!("a member cluster is back: DNS follows shard health again");
+                    }
+                    was_fail_static = outcome.fail_static;
+                }
+                shared
+                    .metrics
+                    .fail_static
+                    .set(i64::from(outcome.fail_static));
+                if !outcome.fail_static {
+                    let now = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_secs();
+                    shared
+                        .metrics
+                        .last_sync
+                        .set(i64::try_from(now).unwrap_or(i64::MAX));
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                let pause = config
+                    .retry
+                    .saturating_mul(1 << failures.min(16))
+                    .min(config.resync);
+                warn!(error = %e, retry_in = ?pause, "DNS sync failed");
+                shared.metrics.dns_errors.get_or_create(&labels).inc();
+                retry_at = Some(Instant::now() + pause);
+            }
+        }
+        shared
+            .metrics
+            .reconcile_duration
+            .get_or_create(&ReconcilerLabels {
+                reconciler: "dns".into(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// One sync: list if needed, plan the dirty services with the state locked, write without it.
+pub async fn sync_once(
+    shared: &Shared,
+    sync: &mut ZoneSync,
+    labels: &ProviderLabels,
+) -> Result<SyncOutcome, crate::dns_sync::SyncError> {
+    if sync.list_if_needed().await? {
+        shared.metrics.dns_lists.get_or_create(labels).inc();
+    }
+    let (pending, dirty) = {
+        let mut state = shared.state.lock().expect("state lock");
+        let dirty = state.take_dirty();
+        match sync.prepare(&state, &dirty) {
+            Ok(p) => {
+                if p.outcome_fail_static() {
+                    state.restore_dirty(dirty.clone());
+                }
+                for key in &dirty.services {
+                    shared
+                        .metrics
+                        .healthy_shards
+                        .get_or_create(&crate::metrics::ServiceLabels {
+                            service: key.to_string(),
+                        })
+                        .set(i64::try_from(state.healthy_shards(key)).unwrap_or(0));
+                }
+                (p, dirty)
+            }
+            Err(e) => {
+                state.restore_dirty(dirty);
+                return Err(e);
+            }
+        }
+    };
+    if !shared.leader.may_write() {
+        shared
+            .state
+            .lock()
+            .expect("state lock")
+            .restore_dirty(dirty);
+        return Ok(SyncOutcome::default());
+    }
+    match sync.apply(pending).await {
+        Ok(outcome) => {
+            if let Some(report) = &outcome.applied {
+                shared
+                    .metrics
+                    .dns_writes
+                    .get_or_create(labels)
+                    .inc_by(u64::try_from(report.batches).unwrap_or(0));
+                shared
+                    .metrics
+                    .dns_changes
+                    .get_or_create(labels)
+                    .inc_by(u64::try_from(report.record_sets).unwrap_or(0));
+                info!(%report, "DNS updated");
+            }
+            for c in &outcome.conflicts {
+                warn!(name = %c.name, reason = %c.reason, "DNS conflict: name left alone");
+            }
+            shared
+                .metrics
+                .dns_conflicts
+                .set(i64::try_from(outcome.conflicts.len()).unwrap_or(i64::MAX));
+            Ok(outcome)
+        }
+        Err(e) => {
+            let mut state = shared.state.lock().expect("state lock");
+            state.restore_dirty(dirty);
+            state.mark_all_dirty();
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use fedsvc_dns_plan::Registry;
+    use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey, Snapshot};
+    use fedsvc_providers::{Counting, DnsProvider, MemoryProvider, Retrying};
+
+    use super::*;
+    use crate::lease::LeaseTiming;
+    use crate::state::ShardObservation;
+
+    fn label(s: &str) -> Label {
+        Label::parse(s, LabelRules::Rfc1123, "test").unwrap()
+    }
+
+    fn setup(leader: LeaderState) -> (Arc<Shared>, Arc<Counting<MemoryProvider>>, ZoneSync) {
+        let zone = DnsName::parse("example.com").unwrap();
+        let counting = Arc::new(Counting::new(MemoryProvider::new(zone.clone())));
+        let dynp: Arc<dyn DnsProvider> = counting.clone();
+        let sync = ZoneSync::new(Retrying::new(dynp), Registry::txt(label("fed")));
+        let mut state = FederationState::new(Snapshot::new(label("fed"), zone));
+        let c = ClusterName::parse("c1").unwrap();
+        state.upsert_cluster(Cluster::new(c, label("r"), vec![label("z")], true).unwrap());
+        (Arc::new(Shared::new(state, leader)), counting, sync)
+    }
+
+    fn add_service(shared: &Shared) {
+        let key = ServiceKey::parse("ns", "web").unwrap();
+        let c = ClusterName::parse("c1").unwrap();
+        shared.update(|s| {
+            s.upsert_service(key.clone(), None);
+            s.observe_shard(
+                &key,
+                &c,
+                Some(ShardObservation {
+                    addresses: vec!["10.0.0.1".parse().unwrap()],
+                    hostnames: vec![],
+                    ready_endpoints: 1,
+                }),
+            );
+        });
+    }
+
+    async fn records(p: &Counting<MemoryProvider>) -> usize {
+        p.list().await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn changes_reach_the_zone_and_shutdown_stops_the_task() {
+        let (shared, counting, sync) = setup(LeaderState::always());
+        let (stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(10),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service(&shared);
+        let mut n = 0;
+        for _ in 0..500 {
+            n = records(&counting).await;
+            if n == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // global, region, zone: each with its ownership record (6), all A records.
+        assert_eq!(n, 6);
+        assert!(shared.metrics.encode().contains("fedsvc_leader 1"));
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the task stops on shutdown")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_is_not_leader_never_writes() {
+        let (shared, counting, sync) = setup(LeaderState::elected(&LeaseTiming::default()));
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service(&shared);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(counting.stats().writes, 0);
+        assert_eq!(counting.stats().lists, 0);
+        // Winning the election starts the writes.
+        shared.leader.renewed(SystemTime::now());
+        shared.dirty.notify_one();
+        let mut n = 0;
+        for _ in 0..500 {
+            n = records(&counting).await;
+            if n == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(n, 6);
+        task.abort();
+    }
+}

@@ -1,0 +1,593 @@
+//! Keeping one DNS zone in step with the federation.
+//!
+//! [`ZoneSync`] holds what it knows of the zone (read once by a full listing, then kept up to
+//! date with every change it applies) and what it last planned for each service. A sync takes
+//! the dirty set from [`FederationState`]: for each dirty service it plans that service alone,
+//! diffs the result against the known records *at that service's names only*, and applies the
+//! change groups in as few provider calls as the provider's limits allow. Steady state costs no
+//! provider call at all; a full resync (at start, after an error, and periodically to repair
+//! drift made by others) lists the zone once and diffs everything.
+//!
+//! Safety rules:
+//! - **Fail-static**: when every joined cluster looks down at once, the controller is most
+//!   likely cut off, not the world; nothing is written and the records stay as last applied.
+//! - A service whose plan has an error diagnostic keeps its old records untouched.
+//! - After a failed apply the known state is dropped and the next sync lists the zone again,
+//!   so nothing half-applied is left without a retry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, apply_changes, diff};
+use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
+use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
+
+use crate::state::{Dirty, FederationState};
+
+/// Why a sync failed. The dirty services are kept and the next sync lists the zone again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The zone could not be listed.
+    #[error("cannot list zone {zone}: {source}")]
+    List {
+        /// The zone.
+        zone: DnsName,
+        /// The provider's error.
+        #[source]
+        source: ProviderError,
+    },
+    /// Changes could not be applied (earlier batches may have been).
+    #[error("cannot apply changes to zone {zone}: {source}")]
+    Apply {
+        /// The zone.
+        zone: DnsName,
+        /// What was and was not applied.
+        #[source]
+        source: Box<ApplyError>,
+    },
+    /// The topology cannot be planned (for example a zone label clash).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl SyncError {
+    /// Whether trying again later can help.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::List { source, .. } => source.is_retryable(),
+            SyncError::Apply { source, .. } => source.source.is_retryable(),
+            SyncError::Plan(_) => false,
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// Services planned.
+    pub services_planned: usize,
+    /// Whether the zone was listed.
+    pub listed: bool,
+    /// What was written (`None`: nothing needed writing).
+    pub applied: Option<ApplyReport>,
+    /// Names left alone because records there are not ours.
+    pub conflicts: Vec<Conflict>,
+    /// Problems with services, by name.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Nothing was written because every cluster is down.
+    pub fail_static: bool,
+}
+
+/// The sync state of one DNS zone.
+pub struct ZoneSync {
+    provider: Retrying<Arc<dyn DnsProvider>>,
+    registry: Registry,
+    known: Option<BTreeMap<DnsName, Vec<RecordSet>>>,
+    planner: Option<Planner>,
+    desired: BTreeMap<ServiceKey, Vec<RecordSet>>,
+    full_pending: bool,
+}
+
+/// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`].
+#[derive(Debug)]
+pub struct Pending {
+    changes: Changes,
+    desired: Vec<DesiredUpdate>,
+    outcome: SyncOutcome,
+}
+
+/// The records a service is planned to have (`None`: it is no longer federated).
+type DesiredUpdate = (ServiceKey, Option<Vec<RecordSet>>);
+
+impl Pending {
+    /// The changes to write.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// Whether nothing will be written because every cluster is down.
+    pub fn outcome_fail_static(&self) -> bool {
+        self.outcome.fail_static
+    }
+}
+
+impl std::fmt::Debug for ZoneSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZoneSync")
+            .field("provider", &self.provider.inner().name())
+            .field("known_names", &self.known.as_ref().map(BTreeMap::len))
+            .field("services", &self.desired.len())
+            .finish()
+    }
+}
+
+fn index(records: Vec<RecordSet>) -> BTreeMap<DnsName, Vec<RecordSet>> {
+    let mut map: BTreeMap<DnsName, Vec<RecordSet>> = BTreeMap::new();
+    for rs in records {
+        map.entry(rs.name().clone()).or_default().push(rs);
+    }
+    map
+}
+
+impl ZoneSync {
+    /// A zone sync writing through `provider` (wrapped in the retry layer) with `registry`.
+    pub fn new(provider: Retrying<Arc<dyn DnsProvider>>, registry: Registry) -> Self {
+        Self {
+            provider,
+            registry,
+            known: None,
+            planner: None,
+            desired: BTreeMap::new(),
+            full_pending: false,
+        }
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Arc<dyn DnsProvider> {
+        self.provider.inner()
+    }
+
+    /// Forgets the known zone content: the next sync lists the zone and re-plans everything.
+    pub fn invalidate(&mut self) {
+        self.known = None;
+    }
+
+    /// Whether the zone content is known (listed and kept up to date since).
+    pub fn is_listed(&self) -> bool {
+        self.known.is_some()
+    }
+
+    /// The records last planned for `key`.
+    pub fn desired(&self, key: &ServiceKey) -> Option<&[RecordSet]> {
+        self.desired.get(key).map(Vec::as_slice)
+    }
+
+    /// Brings the zone in step with `state` for what `dirty` says changed: [`list_if_needed`],
+    /// [`prepare`] and [`apply`] in a row.
+    ///
+    /// The caller takes `dirty` from the state; on error it must give the dirty set back
+    /// ([`FederationState::restore_dirty`]), since nothing of it may have been applied.
+    ///
+    /// [`list_if_needed`]: ZoneSync::list_if_needed
+    /// [`prepare`]: ZoneSync::prepare
+    /// [`apply`]: ZoneSync::apply
+    pub async fn sync(
+        &mut self,
+        state: &FederationState,
+        dirty: &Dirty,
+    ) -> Result<SyncOutcome, SyncError> {
+        let listed = self.list_if_needed().await?;
+        let mut pending = self.prepare(state, dirty)?;
+        pending.outcome.listed = listed;
+        self.apply(pending).await
+    }
+
+    /// Lists the zone when its content is not known (at start, after an error or
+    /// [`invalidate`](ZoneSync::invalidate)); returns whether it listed.
+    pub async fn list_if_needed(&mut self) -> Result<bool, SyncError> {
+        if self.known.is_some() {
+            return Ok(false);
+        }
+        let zone = self.provider.inner().zone().clone();
+        let records = self
+            .provider
+            .list()
+            .await
+            .map_err(|source| SyncError::List { zone, source })?;
+        self.known = Some(index(records));
+        self.full_pending = true;
+        Ok(true)
+    }
+
+    /// Plans what `dirty` names and diffs it against the known zone, without IO (call it with
+    /// the state locked, then release the lock for [`apply`](ZoneSync::apply)). After a listing
+    /// every service is planned and every record of the zone takes part, so that names we own
+    /// that no service wants any more are deleted too.
+    pub fn prepare(
+        &mut self,
+        state: &FederationState,
+        dirty: &Dirty,
+    ) -> Result<Pending, SyncError> {
+        let mut outcome = SyncOutcome::default();
+        if state.all_clusters_down() {
+            outcome.fail_static = true;
+            return Ok(Pending {
+                changes: Changes::default(),
+                desired: Vec::new(),
+                outcome,
+            });
+        }
+        // The planner indexes clusters with their readiness: rebuild it when either changes.
+        if self.planner.is_none() || dirty.topology || dirty.all {
+            self.planner = Some(Planner::new(&state.snapshot())?);
+        }
+        let full = std::mem::take(&mut self.full_pending);
+        let keys: BTreeSet<ServiceKey> = if full || dirty.all {
+            state
+                .service_keys()
+                .cloned()
+                .chain(self.desired.keys().cloned())
+                .collect()
+        } else {
+            dirty.services.clone()
+        };
+        let (changes, desired) = self.diff_services(state, &keys, full, &mut outcome);
+        Ok(Pending {
+            changes,
+            desired,
+            outcome,
+        })
+    }
+
+    /// Writes what [`prepare`](ZoneSync::prepare) found, and remembers the result.
+    pub async fn apply(&mut self, pending: Pending) -> Result<SyncOutcome, SyncError> {
+        let Pending {
+            changes,
+            desired,
+            mut outcome,
+        } = pending;
+        if !changes.is_empty() {
+            let report = self.provider.apply_changes(&changes).await.map_err(|e| {
+                self.known = None;
+                SyncError::Apply {
+                    zone: self.provider.inner().zone().clone(),
+                    source: Box::new(e),
+                }
+            })?;
+            let known = self.known.take().unwrap_or_default();
+            let all: Vec<RecordSet> = known.into_values().flatten().collect();
+            self.known = Some(index(apply_changes(&all, &changes)));
+            outcome.applied = Some(report);
+        }
+        for (key, records) in desired {
+            match records {
+                Some(r) => self.desired.insert(key, r),
+                None => self.desired.remove(&key),
+            };
+        }
+        outcome.conflicts = changes.conflicts;
+        Ok(outcome)
+    }
+
+    fn diff_services(
+        &self,
+        state: &FederationState,
+        keys: &BTreeSet<ServiceKey>,
+        full: bool,
+        outcome: &mut SyncOutcome,
+    ) -> (Changes, Vec<DesiredUpdate>) {
+        let planner = self.planner.as_ref().expect("planner built before prepare");
+        let known = self.known.as_ref().expect("zone listed before prepare");
+        let mut desired_all: Vec<RecordSet> = Vec::new();
+        let mut names: BTreeSet<DnsName> = BTreeSet::new();
+        let mut new_desired = Vec::with_capacity(keys.len());
+        for key in keys {
+            let old = self.desired.get(key);
+            let records = match state.service(key) {
+                None => Vec::new(),
+                Some(service) => {
+                    let plan = planner.plan_service(&service);
+                    outcome.services_planned += 1;
+                    let complete = plan.is_complete();
+                    outcome.diagnostics.extend(plan.diagnostics);
+                    if !complete {
+                        // Keep whatever stands for this service.
+                        if let Some(old) = old {
+                            desired_all.extend(old.iter().cloned());
+                            names.extend(old.iter().map(|r| r.name().clone()));
+                        }
+                        continue;
+                    }
+                    plan.records
+                }
+            };
+            names.extend(old.into_iter().flatten().map(|r| r.name().clone()));
+            names.extend(records.iter().map(|r| r.name().clone()));
+            desired_all.extend(records.iter().cloned());
+            let entry = if state.service(key).is_some() {
+                Some(records)
+            } else {
+                None
+            };
+            new_desired.push((key.clone(), entry));
+        }
+        let current: Vec<RecordSet> = if full {
+            known.values().flatten().cloned().collect()
+        } else {
+            let mut with_owner = names.clone();
+            for n in &names {
+                if let Ok(Some(o)) = self.registry.ownership_name(n) {
+                    with_owner.insert(o);
+                }
+            }
+            with_owner
+                .iter()
+                .filter_map(|n| known.get(n))
+                .flatten()
+                .cloned()
+                .collect()
+        };
+        (diff(&current, &desired_all, &self.registry), new_desired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use fedsvc_dns_plan::Registry;
+    use fedsvc_model::{
+        Cluster, ClusterName, DnsName, Label, LabelRules, RData, RecordSet, RecordType, ServiceKey,
+        Snapshot,
+    };
+    use fedsvc_providers::{Counting, DnsProvider, MemoryProvider, Retrying};
+
+    use super::*;
+    use crate::state::{FederationState, ShardObservation};
+
+    fn label(s: &str) -> Label {
+        Label::parse(s, LabelRules::Rfc1123, "test").unwrap()
+    }
+
+    fn name(s: &str) -> DnsName {
+        DnsName::parse(s).unwrap()
+    }
+
+    fn cn(s: &str) -> ClusterName {
+        ClusterName::parse(s).unwrap()
+    }
+
+    fn nginx() -> ServiceKey {
+        ServiceKey::parse("mynamespace", "nginx").unwrap()
+    }
+
+    /// Four clusters in two regions, nginx healthy everywhere.
+    fn two_regions() -> FederationState {
+        let mut s = FederationState::new(Snapshot::new(label("myfederation"), name("example.com")));
+        for (c, r, z) in [
+            ("c-a", "r1", "r1-a"),
+            ("c-b", "r1", "r1-b"),
+            ("c-c", "r2", "r2-a"),
+            ("c-d", "r2", "r2-b"),
+        ] {
+            s.upsert_cluster(Cluster::new(cn(c), label(r), vec![label(z)], true).unwrap());
+        }
+        s.upsert_service(nginx(), None);
+        for (i, c) in ["c-a", "c-b", "c-c", "c-d"].iter().enumerate() {
+            s.observe_shard(&nginx(), &cn(c), Some(obs(&format!("10.0.0.{}", i + 1), 2)));
+        }
+        s
+    }
+
+    fn obs(ip: &str, ready: u32) -> ShardObservation {
+        ShardObservation {
+            addresses: vec![ip.parse().unwrap()],
+            hostnames: vec![],
+            ready_endpoints: ready,
+        }
+    }
+
+    struct Fixture {
+        counting: Arc<Counting<MemoryProvider>>,
+        sync: ZoneSync,
+    }
+
+    fn fixture() -> Fixture {
+        let counting = Arc::new(Counting::new(MemoryProvider::new(name("example.com"))));
+        let dynp: Arc<dyn DnsProvider> = counting.clone();
+        let sync = ZoneSync::new(Retrying::new(dynp), Registry::txt(label("myfederation")));
+        Fixture { counting, sync }
+    }
+
+    async fn run(f: &mut Fixture, state: &mut FederationState) -> SyncOutcome {
+        let dirty = state.take_dirty();
+        f.sync.sync(state, &dirty).await.unwrap()
+    }
+
+    fn at<'a>(records: &'a [RecordSet], n: &str) -> Vec<&'a RecordSet> {
+        records.iter().filter(|r| r.name().as_str() == n).collect()
+    }
+
+    const ZONE_R1A: &str = "nginx.mynamespace.myfederation.svc.r1-a.example.com.";
+
+    #[tokio::test]
+    async fn converges_then_costs_nothing_in_steady_state() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        let first = run(&mut f, &mut state).await;
+        assert!(first.listed);
+        assert_eq!(first.applied.as_ref().unwrap().batches, 1);
+        let stats = f.counting.stats();
+        assert_eq!((stats.lists, stats.writes), (1, 1));
+        let zone = f.counting.list().await.unwrap();
+        assert_eq!(
+            at(&zone, ZONE_R1A)[0].data(),
+            &[RData::A("10.0.0.1".parse().unwrap())]
+        );
+        // 1 global + 2 regions + 4 zones, each with an ownership record.
+        assert_eq!(zone.len(), 14);
+
+        f.counting.reset();
+        let again = run(&mut f, &mut state).await;
+        assert_eq!(again, SyncOutcome::default());
+        // A periodic resync marks everything dirty: it plans, but writes nothing.
+        state.mark_all_dirty();
+        let resync = run(&mut f, &mut state).await;
+        assert!(resync.applied.is_none());
+        let stats = f.counting.stats();
+        assert_eq!((stats.lists, stats.writes), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_zone_without_endpoints_flips_to_a_cname_in_one_write() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        run(&mut f, &mut state).await;
+        f.counting.reset();
+        state.observe_shard(&nginx(), &cn("c-a"), Some(obs("10.0.0.1", 0)));
+        let out = run(&mut f, &mut state).await;
+        assert_eq!(out.services_planned, 1);
+        assert_eq!(f.counting.stats().writes, 1);
+        assert_eq!(f.counting.stats().lists, 0);
+        let zone = f.counting.list().await.unwrap();
+        let rs = at(&zone, ZONE_R1A);
+        assert_eq!(rs.len(), 1);
+        assert_eq!(
+            rs[0].cname_target().unwrap().as_str(),
+            "nginx.mynamespace.myfederation.svc.r1.example.com."
+        );
+    }
+
+    #[tokio::test]
+    async fn fail_static_when_every_cluster_is_down() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        run(&mut f, &mut state).await;
+        let before = f.counting.list().await.unwrap();
+        f.counting.reset();
+        for c in ["c-a", "c-b", "c-c", "c-d"] {
+            state.set_ready(&cn(c), false);
+        }
+        let dirty = state.take_dirty();
+        let out = f.sync.sync(&state, &dirty).await.unwrap();
+        assert!(out.fail_static);
+        assert_eq!(f.counting.stats().writes, 0);
+        assert_eq!(f.counting.list().await.unwrap(), before);
+        // One cluster back: its shards are the only healthy ones left.
+        state.set_ready(&cn("c-c"), true);
+        run(&mut f, &mut state).await;
+        let zone = f.counting.list().await.unwrap();
+        let global = at(&zone, "nginx.mynamespace.myfederation.svc.example.com.");
+        assert_eq!(global[0].data(), &[RData::A("10.0.0.3".parse().unwrap())]);
+    }
+
+    #[tokio::test]
+    async fn deleting_a_service_removes_every_record_and_keeps_foreign_ones() {
+        let mut f = fixture();
+        let foreign = RecordSet::new(
+            name(ZONE_R1A),
+            RecordType::Txt,
+            300,
+            vec![RData::Txt("google-site-verification=abc".into())],
+        )
+        .unwrap();
+        let other = RecordSet::new(
+            name("www.example.com"),
+            RecordType::A,
+            300,
+            vec![RData::A("192.0.2.1".parse().unwrap())],
+        )
+        .unwrap();
+        f.counting.inner().seed([foreign.clone(), other.clone()]);
+        let mut state = two_regions();
+        // Make one zone a CNAME so that deletion must remove CNAMEs too.
+        state.observe_shard(&nginx(), &cn("c-b"), Some(obs("10.0.0.2", 0)));
+        run(&mut f, &mut state).await;
+        state.remove_service(&nginx());
+        run(&mut f, &mut state).await;
+        let zone = f.counting.list().await.unwrap();
+        assert_eq!(zone, vec![foreign, other]);
+    }
+
+    #[tokio::test]
+    async fn a_restarted_controller_converges_without_writes_or_orphans() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        run(&mut f, &mut state).await;
+        // A second service is created, then deleted while the controller is down.
+        let web = ServiceKey::parse("shop", "web").unwrap();
+        state.upsert_service(web.clone(), None);
+        state.observe_shard(&web, &cn("c-a"), Some(obs("10.9.0.1", 1)));
+        run(&mut f, &mut state).await;
+        state.remove_service(&web);
+        state.take_dirty();
+
+        let dynp: Arc<dyn DnsProvider> = f.counting.clone();
+        let mut restarted =
+            ZoneSync::new(Retrying::new(dynp), Registry::txt(label("myfederation")));
+        f.counting.reset();
+        let mut fresh = two_regions();
+        let dirty = fresh.take_dirty();
+        let out = restarted.sync(&fresh, &dirty).await.unwrap();
+        assert!(out.listed);
+        // The orphaned records of shop/web are found by their ownership records and deleted.
+        let zone = f.counting.list().await.unwrap();
+        assert!(
+            zone.iter().all(|r| !r.name().as_str().contains("web.shop")),
+            "{zone:#?}"
+        );
+        assert_eq!(zone.len(), 14);
+        assert_eq!(f.counting.stats().writes, 1);
+        // And from then on nothing.
+        f.counting.reset();
+        fresh.mark_all_dirty();
+        let dirty = fresh.take_dirty();
+        restarted.sync(&fresh, &dirty).await.unwrap();
+        assert_eq!(f.counting.stats().writes, 0);
+    }
+
+    #[tokio::test]
+    async fn records_of_others_at_our_names_are_conflicts() {
+        let mut f = fixture();
+        let squatter = RecordSet::new(
+            name(ZONE_R1A),
+            RecordType::A,
+            60,
+            vec![RData::A("198.51.100.7".parse().unwrap())],
+        )
+        .unwrap();
+        f.counting.inner().seed([squatter.clone()]);
+        let mut state = two_regions();
+        let out = run(&mut f, &mut state).await;
+        assert_eq!(out.conflicts.len(), 1);
+        assert_eq!(out.conflicts[0].name.as_str(), ZONE_R1A);
+        let zone = f.counting.list().await.unwrap();
+        assert_eq!(at(&zone, ZONE_R1A), vec![&squatter]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_retried_after_relisting() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        f.counting.inner().set_available(false);
+        let dynp: Arc<dyn DnsProvider> = f.counting.clone();
+        f.sync = ZoneSync::new(
+            Retrying::with_policy(
+                dynp,
+                fedsvc_providers::RetryPolicy {
+                    max_attempts: 1,
+                    ..Default::default()
+                },
+            ),
+            Registry::txt(label("myfederation")),
+        );
+        let dirty = state.take_dirty();
+        let err = f.sync.sync(&state, &dirty).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        f.counting.inner().set_available(true);
+        let out = f.sync.sync(&state, &dirty).await.unwrap();
+        assert!(out.listed);
+        assert_eq!(f.counting.list().await.unwrap().len(), 14);
+    }
+}

@@ -1,0 +1,159 @@
+//! `fedsvc-controller`: parse flags, set up logging, run until SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use fedsvc_controller::config::ControllerConfig;
+use fedsvc_controller::controller::{Parts, start};
+use fedsvc_controller::members::KubeMemberFactory;
+
+/// The fedsvc federation controller.
+#[derive(Debug, Parser)]
+#[command(name = "fedsvc-controller", version, about)]
+struct Flags {
+    /// Configuration file (YAML); flags and environment variables override it.
+    #[arg(long, short = 'c', env = "FEDSVC_CONFIG")]
+    config: Option<PathBuf>,
+    /// The federation's name.
+    #[arg(long, env = "FEDSVC_FEDERATION")]
+    federation: Option<String>,
+    /// The DNS suffix of the records.
+    #[arg(long, env = "FEDSVC_DNS_SUFFIX")]
+    dns_suffix: Option<String>,
+    /// The DNS provider configuration file.
+    #[arg(long = "dns", env = "FEDSVC_DNS_CONFIG")]
+    dns: Option<PathBuf>,
+    /// The controller's namespace.
+    #[arg(long, env = "POD_NAMESPACE")]
+    namespace: Option<String>,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "FEDSVC_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
+    /// Run without leader election (a single replica).
+    #[arg(long)]
+    no_leader_election: bool,
+    /// The kubeconfig context of the federation API (default: in-cluster, then the current
+    /// context).
+    #[arg(long, env = "FEDSVC_HOST_CONTEXT")]
+    host_context: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, env = "FEDSVC_LOG_JSON")]
+    log_json: bool,
+}
+
+fn config(flags: &Flags) -> anyhow::Result<ControllerConfig> {
+    let mut c = match &flags.config {
+        Some(path) => ControllerConfig::from_file(path)?,
+        None => {
+            let dns = flags.dns.as_ref().context(
+                "no configuration: give --config FILE, or --federation, --dns-suffix and --dns",
+            )?;
+            let mut c = ControllerConfig::new(
+                flags.federation.as_deref().unwrap_or_default(),
+                flags.dns_suffix.as_deref().unwrap_or_default(),
+                fedsvc_providers::Config::from_file(dns)?,
+            );
+            c.dns = None;
+            c.dns_config_file = Some(dns.clone());
+            c
+        }
+    };
+    if let Some(f) = &flags.federation {
+        c.federation.clone_from(f);
+    }
+    if let Some(s) = &flags.dns_suffix {
+        c.dns_suffix.clone_from(s);
+    }
+    if let (Some(d), Some(_)) = (&flags.dns, &flags.config) {
+        c.dns = None;
+        c.dns_config_file = Some(d.clone());
+    }
+    if let Some(n) = &flags.namespace {
+        c.namespace.clone_from(n);
+    }
+    if let Some(l) = flags.listen {
+        c.listen = l;
+    }
+    if flags.no_leader_election {
+        c.leader_election.enabled = false;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+async fn host_client(context: Option<&str>) -> anyhow::Result<kube::Client> {
+    let cfg = match context {
+        Some(ctx) => {
+            let opts = kube::config::KubeConfigOptions {
+                context: Some(ctx.to_owned()),
+                ..Default::default()
+            };
+            kube::Config::from_kubeconfig(&opts).await?
+        }
+        None => kube::Config::infer().await?,
+    };
+    Ok(kube::Client::try_from(cfg)?)
+}
+
+async fn run(flags: Flags) -> anyhow::Result<()> {
+    let config = config(&flags)?;
+    let host = host_client(flags.host_context.as_deref())
+        .await
+        .context("cannot reach the federation API")?;
+    let running = start(
+        &config,
+        Parts {
+            host,
+            members: Arc::new(KubeMemberFactory::default()),
+            provider: None,
+            resolver: None,
+        },
+    )
+    .await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown(Duration::from_secs(20)).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if flags.log_json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fedsvc-controller: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fedsvc-controller: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,643 @@
+//! Member clusters as the controller manages them: joining and unjoining as `Cluster` objects
+//! come and go, probing health with hysteresis, reading locality, watching shards, and writing
+//! each `Cluster`'s status.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use fedsvc_cluster::{
+    Cluster as ClusterResource, ClusterCondition, ClusterStatus, Health, KubeMember,
+    KubeMemberOptions, LocalityOverride, MemberCluster, ShardEvent,
+};
+use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::watcher;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::dns_loop::Shared;
+use crate::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
+use crate::state::ShardObservation;
+
+/// Builds the client of a member cluster from what its `Cluster` object references.
+#[async_trait]
+pub trait MemberFactory: Send + Sync {
+    /// A member named `name`, reached with `kubeconfig` (the referenced Secret's content, if
+    /// any).
+    async fn connect(
+        &self,
+        name: &ClusterName,
+        kubeconfig: Option<&str>,
+    ) -> Result<Arc<dyn MemberCluster>, String>;
+}
+
+/// Real members, through kube-rs, from the kubeconfig in each Cluster's Secret.
+#[derive(Debug, Clone, Default)]
+pub struct KubeMemberFactory {
+    /// Client settings (rate limits, timeouts).
+    pub options: KubeMemberOptions,
+}
+
+#[async_trait]
+impl MemberFactory for KubeMemberFactory {
+    async fn connect(
+        &self,
+        name: &ClusterName,
+        kubeconfig: Option<&str>,
+    ) -> Result<Arc<dyn MemberCluster>, String> {
+        let Some(kc) = kubeconfig else {
+            return Err(format!(
+                "cluster {name}: its Secret holds no kubeconfig under the referenced key"
+            ));
+        };
+        let m = KubeMember::from_kubeconfig_yaml(name.clone(), kc, &self.options)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Arc::new(m))
+    }
+}
+
+/// Members given in advance by name (simulated members for the demo and tests); the Secret is
+/// not read.
+#[derive(Default)]
+pub struct StaticMembers {
+    members: BTreeMap<ClusterName, Arc<dyn MemberCluster>>,
+}
+
+impl std::fmt::Debug for StaticMembers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.members.keys()).finish()
+    }
+}
+
+impl StaticMembers {
+    /// Adds a member under its own name.
+    pub fn insert(&mut self, member: Arc<dyn MemberCluster>) {
+        self.members.insert(member.name().clone(), member);
+    }
+}
+
+#[async_trait]
+impl MemberFactory for StaticMembers {
+    async fn connect(
+        &self,
+        name: &ClusterName,
+        _kubeconfig: Option<&str>,
+    ) -> Result<Arc<dyn MemberCluster>, String> {
+        self.members
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("cluster {name}: no such simulated member"))
+    }
+}
+
+/// A joined member as the service reconciler sees it.
+#[derive(Clone)]
+pub struct MemberView {
+    /// Its name.
+    pub name: ClusterName,
+    /// Its client.
+    pub member: Arc<dyn MemberCluster>,
+    /// Whether it is Ready.
+    pub ready: bool,
+    /// Whether it is Offline (unreachable).
+    pub offline: bool,
+    /// The `Cluster` object's labels (for placement).
+    pub labels: BTreeMap<String, String>,
+}
+
+struct Entry {
+    member: Arc<dyn MemberCluster>,
+    health: ClusterHealth,
+    overrides: LocalityOverride,
+    labels: BTreeMap<String, String>,
+    secret_version: Option<String>,
+    locality: Option<(Vec<Label>, Label)>,
+    locality_problem: Option<String>,
+    probes: u64,
+    watch: JoinHandle<()>,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        self.watch.abort();
+    }
+}
+
+/// Joins, probes and unjoins member clusters.
+pub struct ClusterManager {
+    host: kube::Client,
+    namespace: String,
+    factory: Arc<dyn MemberFactory>,
+    shared: Arc<Shared>,
+    policy: HealthPolicy,
+    members: Mutex<BTreeMap<ClusterName, Entry>>,
+    /// Told when a cluster becomes Ready or leaves, so services are propagated again.
+    ready_tx: futures::channel::mpsc::UnboundedSender<()>,
+    /// Told which service's shards changed, so its status is updated.
+    shard_tx: futures::channel::mpsc::UnboundedSender<ServiceKey>,
+}
+
+impl std::fmt::Debug for ClusterManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterManager")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How often locality is read again (in probes).
+const LOCALITY_EVERY: u64 = 6;
+
+fn to_time(t: SystemTime) -> Time {
+    Time(
+        k8s_openapi::jiff::Timestamp::try_from(t)
+            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+    )
+}
+
+impl ClusterManager {
+    /// A manager reading Clusters and Secrets from `host`; Secrets without a namespace are
+    /// read from `namespace`. Returns the manager and the streams that fire when services must
+    /// be propagated again (a member became Ready or left) and when a service's shards changed.
+    #[allow(clippy::type_complexity)]
+    pub fn new(
+        host: kube::Client,
+        namespace: String,
+        factory: Arc<dyn MemberFactory>,
+        shared: Arc<Shared>,
+        policy: HealthPolicy,
+    ) -> (
+        Arc<Self>,
+        futures::channel::mpsc::UnboundedReceiver<()>,
+        futures::channel::mpsc::UnboundedReceiver<ServiceKey>,
+    ) {
+        let (ready_tx, ready_rx) = futures::channel::mpsc::unbounded();
+        let (shard_tx, shard_rx) = futures::channel::mpsc::unbounded();
+        let m = Arc::new(Self {
+            host,
+            namespace,
+            factory,
+            shared,
+            policy,
+            members: Mutex::new(BTreeMap::new()),
+            ready_tx,
+            shard_tx,
+        });
+        (m, ready_rx, shard_rx)
+    }
+
+    /// The joined members.
+    pub fn members(&self) -> Vec<MemberView> {
+        self.members
+            .lock()
+            .expect("members lock")
+            .iter()
+            .map(|(name, e)| MemberView {
+                name: name.clone(),
+                member: e.member.clone(),
+                ready: e.health.is_ready(),
+                offline: e.health.is_offline(),
+                labels: e.labels.clone(),
+            })
+            .collect()
+    }
+
+    /// Watches `Cluster` objects until `shutdown`, joining and unjoining members.
+    pub async fn run_watch(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let api: Api<ClusterResource> = Api::all(self.host.clone());
+        let mut stream = watcher(api, watcher::Config::default()).boxed();
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let ev = tokio::select! {
+                _ = shutdown.changed() => return,
+                ev = stream.next() => ev,
+            };
+            match ev {
+                None => return,
+                Some(Err(e)) => {
+                    warn!(error = %e, "watching Cluster objects failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Some(Ok(watcher::Event::Init)) => seen.clear(),
+                Some(Ok(watcher::Event::InitApply(c))) => {
+                    seen.push(c.metadata.name.clone().unwrap_or_default());
+                    self.join(&c).await;
+                }
+                Some(Ok(watcher::Event::InitDone)) => {
+                    let gone: Vec<ClusterName> = self
+                        .members
+                        .lock()
+                        .expect("members lock")
+                        .keys()
+                        .filter(|n| !seen.iter().any(|s| s == n.as_str()))
+                        .cloned()
+                        .collect();
+                    for name in gone {
+                        self.unjoin(&name).await;
+                    }
+                }
+                Some(Ok(watcher::Event::Apply(c))) => self.join(&c).await,
+                Some(Ok(watcher::Event::Delete(c))) => {
+                    if let Ok(name) = ClusterName::parse(c.metadata.name.as_deref().unwrap_or("")) {
+                        self.unjoin(&name).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn read_kubeconfig(
+        &self,
+        c: &ClusterResource,
+    ) -> Result<(Option<String>, Option<String>), String> {
+        let r = &c.spec.secret_ref;
+        let ns = r
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace.clone());
+        let api: Api<Secret> = Api::namespaced(self.host.clone(), &ns);
+        match api.get_opt(&r.name).await {
+            Ok(Some(s)) => {
+                let version = s.metadata.resource_version.clone();
+                let data = s
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get(&r.key))
+                    .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                    .or_else(|| s.string_data.as_ref().and_then(|d| d.get(&r.key)).cloned());
+                Ok((data, version))
+            }
+            Ok(None) => Err(format!("Secret {ns}/{} does not exist", r.name)),
+            Err(e) => Err(format!("cannot read Secret {ns}/{}: {e}", r.name)),
+        }
+    }
+
+    /// Joins (or updates) the member described by `c`.
+    pub async fn join(self: &Arc<Self>, c: &ClusterResource) {
+        let raw = c.metadata.name.clone().unwrap_or_default();
+        let name = match ClusterName::parse(&raw) {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(cluster = %raw, error = %e, "Cluster name is not usable");
+                return;
+            }
+        };
+        let overrides = overrides_of(c);
+        let labels = c.metadata.labels.clone().unwrap_or_default();
+        let (kubeconfig, version) = match self.read_kubeconfig(c).await {
+            Ok(x) => x,
+            Err(msg) => {
+                warn!(cluster = %name, "{msg}");
+                (None, None)
+            }
+        };
+        let reuse = {
+            let mut members = self.members.lock().expect("members lock");
+            match members.get_mut(&name) {
+                Some(e) if e.secret_version == version => {
+                    e.overrides = overrides.clone();
+                    e.labels = labels.clone();
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !reuse {
+            let member = match self.factory.connect(&name, kubeconfig.as_deref()).await {
+                Ok(m) => m,
+                Err(msg) => {
+                    warn!(cluster = %name, "cannot build a client for the member: {msg}");
+                    self.write_status_problem(&name, "ClusterNotReachable", &msg)
+                        .await;
+                    return;
+                }
+            };
+            let watch = self.spawn_shard_watch(name.clone(), member.clone());
+            let entry = Entry {
+                member,
+                health: ClusterHealth::new(self.policy),
+                overrides,
+                labels,
+                secret_version: version,
+                locality: None,
+                locality_problem: None,
+                probes: 0,
+                watch,
+            };
+            info!(cluster = %name, "member joined");
+            self.members
+                .lock()
+                .expect("members lock")
+                .insert(name.clone(), entry);
+        }
+        self.probe(&name, true).await;
+    }
+
+    /// Unjoins `name`: its shards leave DNS and the services fedsvc made there are deleted
+    /// (when the member can still be reached).
+    pub async fn unjoin(self: &Arc<Self>, name: &ClusterName) {
+        let entry = self.members.lock().expect("members lock").remove(name);
+        let Some(entry) = entry else { return };
+        info!(cluster = %name, "member unjoined");
+        let keys: Vec<ServiceKey> = {
+            let mut state = self.shared.state.lock().expect("state lock");
+            state.remove_cluster(name);
+            state.service_keys().cloned().collect()
+        };
+        self.shared.dirty.notify_one();
+        let _ = self.ready_tx.unbounded_send(());
+        for key in keys {
+            match entry
+                .member
+                .delete_service(key.namespace.as_str(), key.name.as_str())
+                .await
+            {
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(cluster = %name, service = %key, error = %e, "could not remove the service from the unjoined member")
+                }
+            }
+        }
+    }
+
+    fn spawn_shard_watch(
+        &self,
+        name: ClusterName,
+        member: Arc<dyn MemberCluster>,
+    ) -> JoinHandle<()> {
+        let shared = self.shared.clone();
+        let shard_tx = self.shard_tx.clone();
+        let federation = shared
+            .state
+            .lock()
+            .expect("state lock")
+            .federation()
+            .to_string();
+        tokio::spawn(async move {
+            let mut stream = member.watch_shards();
+            while let Some(ev) = stream.next().await {
+                let (key, obs) = match ev {
+                    Ok(ShardEvent::Observed(o)) => {
+                        if o.federation.as_deref() != Some(federation.as_str()) {
+                            continue;
+                        }
+                        let hostnames = o
+                            .hostnames
+                            .iter()
+                            .filter_map(|h| DnsName::parse(h).ok())
+                            .collect();
+                        (
+                            o.key,
+                            Some(ShardObservation {
+                                addresses: o.addresses,
+                                hostnames,
+                                ready_endpoints: o.ready_endpoints,
+                            }),
+                        )
+                    }
+                    Ok(ShardEvent::Gone(key)) => (key, None),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        debug!(cluster = %name, error = %e, "shard watch interrupted; it resumes");
+                        continue;
+                    }
+                };
+                let changed = {
+                    let mut state = shared.state.lock().expect("state lock");
+                    state.observe_shard(&key, &name, obs)
+                };
+                if changed {
+                    shared.dirty.notify_one();
+                    let _ = shard_tx.unbounded_send(key);
+                }
+            }
+        })
+    }
+
+    /// Probes every member every period until `shutdown`.
+    pub async fn run_probes(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.policy.period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {}
+            }
+            let names: Vec<ClusterName> = self
+                .members
+                .lock()
+                .expect("members lock")
+                .keys()
+                .cloned()
+                .collect();
+            futures::future::join_all(names.iter().map(|n| self.probe(n, false))).await;
+        }
+    }
+
+    /// Probes one member, updates its health, locality and status.
+    async fn probe(self: &Arc<Self>, name: &ClusterName, force_status: bool) {
+        let Some(member) = self
+            .members
+            .lock()
+            .expect("members lock")
+            .get(name)
+            .map(|e| e.member.clone())
+        else {
+            return;
+        };
+        let result = match tokio::time::timeout(self.policy.timeout, member.probe_health()).await {
+            Ok(Health::Ready) => ProbeResult::Healthy,
+            Ok(Health::NotReady { message }) => ProbeResult::Unhealthy(message),
+            Ok(Health::Unreachable { message }) => ProbeResult::Unreachable(message),
+            Ok(_) => ProbeResult::Unhealthy("unknown probe result".into()),
+            Err(_) => ProbeResult::Unreachable(format!(
+                "no answer to the health probe within {:?}",
+                self.policy.timeout
+            )),
+        };
+        let now = SystemTime::now();
+        let (changed, ready, read_locality, overrides) = {
+            let mut members = self.members.lock().expect("members lock");
+            let Some(e) = members.get_mut(name) else {
+                return;
+            };
+            let changed = e.health.observe(result, now);
+            e.probes += 1;
+            let ready = e.health.is_ready();
+            let read = ready && (e.locality.is_none() || e.probes % LOCALITY_EVERY == 0);
+            (changed, ready, read, e.overrides.clone())
+        };
+        let mut locality_changed = false;
+        if read_locality {
+            let outcome = member.locality(&overrides).await;
+            let mut members = self.members.lock().expect("members lock");
+            if let Some(e) = members.get_mut(name) {
+                let (loc, problem) = match outcome {
+                    Ok(l) => match l.region {
+                        Some(region) if !l.zones.is_empty() => (Some((l.zones, region)), None),
+                        _ => (
+                            None,
+                            Some(format!(
+                                "no zone or region: label the nodes with topology.kubernetes.io/zone and topology.kubernetes.io/region, or set spec.zones and spec.region ({})",
+                                l.warnings.join("; ")
+                            )),
+                        ),
+                    },
+                    Err(err) => (e.locality.clone(), Some(err.to_string())),
+                };
+                locality_changed = loc != e.locality || problem != e.locality_problem;
+                e.locality = loc;
+                e.locality_problem = problem;
+            }
+        }
+        if changed || locality_changed {
+            self.publish_to_state(name, ready);
+            if ready {
+                let _ = self.ready_tx.unbounded_send(());
+            }
+        }
+        let due = self
+            .members
+            .lock()
+            .expect("members lock")
+            .get(name)
+            .is_some_and(|e| e.probes % LOCALITY_EVERY == 1);
+        if changed || locality_changed || force_status || due {
+            self.write_status(name).await;
+        }
+    }
+
+    fn publish_to_state(&self, name: &ClusterName, ready: bool) {
+        let (locality, state_of) = {
+            let members = self.members.lock().expect("members lock");
+            let Some(e) = members.get(name) else { return };
+            (e.locality.clone(), e.health.state())
+        };
+        let mut state = self.shared.state.lock().expect("state lock");
+        match locality {
+            Some((zones, region)) => {
+                if let Some(c) = Cluster::new(name.clone(), region, zones, ready) {
+                    state.upsert_cluster(c);
+                }
+            }
+            None => {
+                // Without a locality the cluster cannot have records yet; keep its readiness if
+                // it was placed before.
+                state.set_ready(name, ready);
+            }
+        }
+        debug!(cluster = %name, state = ?state_of, "cluster health");
+        drop(state);
+        self.shared.dirty.notify_one();
+        let labels = crate::metrics::ClusterLabels {
+            cluster: name.to_string(),
+        };
+        self.shared
+            .metrics
+            .cluster_ready
+            .get_or_create(&labels)
+            .set(i64::from(ready));
+    }
+
+    async fn write_status(&self, name: &ClusterName) {
+        let status = {
+            let members = self.members.lock().expect("members lock");
+            let Some(e) = members.get(name) else { return };
+            let Some(conds) = e.health.conditions() else {
+                return;
+            };
+            let mut conditions: Vec<ClusterCondition> = conds
+                .into_iter()
+                .map(|c| ClusterCondition {
+                    type_: c.type_.to_owned(),
+                    status: c.status.to_owned(),
+                    reason: Some(c.reason.to_owned()),
+                    message: Some(c.message),
+                    last_probe_time: Some(to_time(c.last_probe_time)),
+                    last_transition_time: Some(to_time(c.last_transition_time)),
+                })
+                .collect();
+            if let (Some(problem), Some(ready)) = (&e.locality_problem, conditions.first_mut())
+                && e.health.state() == HealthState::Ready
+                && e.locality.is_none()
+            {
+                ready.message = Some(format!("ready, but not in DNS: {problem}"));
+            }
+            ClusterStatus {
+                conditions,
+                zones: e
+                    .locality
+                    .as_ref()
+                    .map(|(z, _)| z.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
+                region: e.locality.as_ref().map(|(_, r)| r.to_string()),
+            }
+        };
+        if !self.shared.leader.may_write() {
+            return;
+        }
+        let api: Api<ClusterResource> = Api::all(self.host.clone());
+        let patch = serde_json::json!({ "status": status });
+        if let Err(e) = api
+            .patch_status(
+                name.as_str(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            debug!(cluster = %name, error = %e, "cannot write Cluster status");
+        }
+    }
+
+    async fn write_status_problem(&self, name: &ClusterName, reason: &str, message: &str) {
+        if !self.shared.leader.may_write() {
+            return;
+        }
+        let now = to_time(SystemTime::now());
+        let status = ClusterStatus {
+            conditions: vec![ClusterCondition {
+                type_: fedsvc_cluster::CONDITION_READY.into(),
+                status: "False".into(),
+                reason: Some(reason.into()),
+                message: Some(message.into()),
+                last_probe_time: Some(now.clone()),
+                last_transition_time: Some(now),
+            }],
+            zones: Vec::new(),
+            region: None,
+        };
+        let api: Api<ClusterResource> = Api::all(self.host.clone());
+        let patch = serde_json::json!({ "status": status });
+        let _ = api
+            .patch_status(
+                name.as_str(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await;
+    }
+}
+
+fn overrides_of(c: &ClusterResource) -> LocalityOverride {
+    let parse = |s: &str, kind| Label::parse(s, LabelRules::Rfc1123, kind).ok();
+    LocalityOverride {
+        zones: c
+            .spec
+            .zones
+            .as_ref()
+            .map(|zs| zs.iter().filter_map(|z| parse(z, "zone label")).collect()),
+        region: c
+            .spec
+            .region
+            .as_deref()
+            .and_then(|r| parse(r, "region label")),
+    }
+}

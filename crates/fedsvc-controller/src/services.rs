@@ -1,0 +1,359 @@
+//! The service reconciler: every federated Service on the federation API exists, conformed,
+//! in every selected Ready member; its status shows the union of the members' load-balancer
+//! ingress; deleting it removes the member services (unless orphaned) and its DNS records.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedsvc_cluster::EnsureOutcome;
+use fedsvc_model::ServiceKey;
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, Service};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
+use tracing::{debug, warn};
+
+use crate::dns_loop::Shared;
+use crate::members::ClusterManager;
+use crate::selector::Selector;
+
+/// The finalizer fedsvc puts on federated services.
+pub const FINALIZER: &str = "fedsvc.io/cleanup";
+/// Annotation: a label selector over `Cluster` labels choosing the members.
+pub const CLUSTER_SELECTOR: &str = "fedsvc.io/cluster-selector";
+/// Annotation: `"true"` keeps member services when the federated service is deleted.
+pub const ORPHAN: &str = "fedsvc.io/orphan";
+/// Annotation: the TTL of the service's DNS records, in seconds.
+pub const DNS_TTL: &str = "fedsvc.io/dns-ttl";
+
+/// Which services the reconciler handles.
+#[derive(Debug, Clone)]
+pub struct ServiceFilter {
+    /// Only these namespaces (empty: all).
+    pub namespaces: Vec<String>,
+    /// Never these namespaces.
+    pub exclude_namespaces: Vec<String>,
+}
+
+impl ServiceFilter {
+    /// Whether `svc` is a federated service.
+    pub fn accepts(&self, svc: &Service) -> bool {
+        let ns = svc.namespace().unwrap_or_default();
+        let name = svc.name_any();
+        if ns == "default" && name == "kubernetes" {
+            return false;
+        }
+        if self.exclude_namespaces.contains(&ns) {
+            return false;
+        }
+        self.namespaces.is_empty() || self.namespaces.contains(&ns)
+    }
+}
+
+/// Why a reconcile failed (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReconcileError {
+    /// The federation API refused or failed a request.
+    #[error("federation API: {0}")]
+    Kube(#[from] kube::Error),
+    /// One or more members could not be brought in line.
+    #[error("{0}")]
+    Members(String),
+}
+
+/// What the reconciler needs.
+pub struct Context {
+    /// The federation API.
+    pub host: kube::Client,
+    /// Members.
+    pub clusters: Arc<ClusterManager>,
+    /// State, metrics, leadership.
+    pub shared: Arc<Shared>,
+    /// Which services are federated.
+    pub filter: ServiceFilter,
+    /// Publishes Events.
+    pub recorder: Recorder,
+    /// How long to wait before looking again when all is well.
+    pub requeue: Duration,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+async fn event(ctx: &Context, svc: &Service, type_: EventType, reason: &str, note: String) {
+    let ev = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Propagate".to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&ev, &svc.object_ref(&())).await {
+        debug!(error = %e, "cannot publish Event");
+    }
+}
+
+/// Brings one federated service in line.
+pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    if !ctx.filter.accepts(&svc) {
+        return Ok(Action::await_change());
+    }
+    if !ctx.shared.leader.may_write() {
+        return Ok(Action::requeue(Duration::from_secs(2)));
+    }
+    let ns = svc.namespace().unwrap_or_default();
+    let name = svc.name_any();
+    let key = match ServiceKey::parse(&ns, &name) {
+        Ok(k) => k,
+        Err(e) => {
+            event(
+                &ctx,
+                &svc,
+                EventType::Warning,
+                "InvalidName",
+                format!("not federated: {e}"),
+            )
+            .await;
+            return Ok(Action::await_change());
+        }
+    };
+    let api: Api<Service> = Api::namespaced(ctx.host.clone(), &ns);
+    let has_finalizer = svc.finalizers().iter().any(|f| f == FINALIZER);
+
+    if svc.meta().deletion_timestamp.is_some() {
+        if has_finalizer {
+            cleanup(&svc, &key, &ctx).await?;
+            let rest: Vec<String> = svc
+                .finalizers()
+                .iter()
+                .filter(|f| *f != FINALIZER)
+                .cloned()
+                .collect();
+            let patch = serde_json::json!({
+                "metadata": {"finalizers": rest, "resourceVersion": svc.resource_version()}
+            });
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        return Ok(Action::await_change());
+    }
+
+    if !has_finalizer {
+        let mut all: Vec<String> = svc.finalizers().to_vec();
+        all.push(FINALIZER.to_owned());
+        let patch = serde_json::json!({
+            "metadata": {"finalizers": all, "resourceVersion": svc.resource_version()}
+        });
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        // The watch brings the updated object back.
+        return Ok(Action::await_change());
+    }
+
+    let annotations = svc.annotations();
+    let ttl = match annotations.get(DNS_TTL).map(|v| v.trim().parse::<u32>()) {
+        None => None,
+        Some(Ok(t)) if t <= fedsvc_model::MAX_TTL => Some(t),
+        Some(_) => {
+            event(
+                &ctx,
+                &svc,
+                EventType::Warning,
+                "InvalidTTL",
+                format!(
+                    "annotation {DNS_TTL}={:?} is not a TTL in seconds; the default is used",
+                    annotations[DNS_TTL]
+                ),
+            )
+            .await;
+            None
+        }
+    };
+    let selector = match annotations.get(CLUSTER_SELECTOR) {
+        None => Selector::default(),
+        Some(text) => match Selector::parse(text) {
+            Ok(s) => s,
+            Err(e) => {
+                event(
+                    &ctx,
+                    &svc,
+                    EventType::Warning,
+                    "InvalidClusterSelector",
+                    format!("annotation {CLUSTER_SELECTOR}: {e}; the service is placed nowhere new until it is fixed"),
+                )
+                .await;
+                return Ok(Action::await_change());
+            }
+        },
+    };
+    {
+        let mut state = ctx.shared.state.lock().expect("state lock");
+        state.upsert_service(key.clone(), ttl);
+    }
+    ctx.shared.dirty.notify_one();
+
+    let federation = ctx
+        .shared
+        .state
+        .lock()
+        .expect("state lock")
+        .federation()
+        .clone();
+    let mut failures = Vec::new();
+    for m in ctx.clusters.members() {
+        if selector.matches(&m.labels) {
+            if !m.ready {
+                continue;
+            }
+            match m.member.ensure_service(&svc, &federation).await {
+                Ok(EnsureOutcome::Created) => {
+                    event(
+                        &ctx,
+                        &svc,
+                        EventType::Normal,
+                        "Created",
+                        format!("created in cluster {}", m.name),
+                    )
+                    .await;
+                }
+                Ok(EnsureOutcome::Adopted) => {
+                    event(
+                        &ctx,
+                        &svc,
+                        EventType::Normal,
+                        "Adopted",
+                        format!("adopted the existing service in cluster {}", m.name),
+                    )
+                    .await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    event(
+                        &ctx,
+                        &svc,
+                        EventType::Warning,
+                        "PropagationFailed",
+                        format!("cluster {}: {e}", m.name),
+                    )
+                    .await;
+                    failures.push(format!("cluster {}: {e}", m.name));
+                }
+            }
+        } else if !m.offline {
+            match m.member.delete_service(&ns, &name).await {
+                Ok(fedsvc_cluster::DeleteOutcome::Deleted) => {
+                    event(
+                        &ctx,
+                        &svc,
+                        EventType::Normal,
+                        "Removed",
+                        format!("removed from cluster {} (not selected)", m.name),
+                    )
+                    .await;
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(format!("cluster {}: {e}", m.name)),
+            }
+        }
+    }
+
+    update_ingress(&svc, &key, &ctx, &api).await?;
+
+    if failures.is_empty() {
+        Ok(Action::requeue(ctx.requeue))
+    } else {
+        Err(ReconcileError::Members(failures.join("; ")))
+    }
+}
+
+/// Writes `status.loadBalancer.ingress` as the sorted union of the members' ingress.
+async fn update_ingress(
+    svc: &Service,
+    key: &ServiceKey,
+    ctx: &Context,
+    api: &Api<Service>,
+) -> Result<(), ReconcileError> {
+    let (ips, hosts) = ctx.shared.state.lock().expect("state lock").ingress(key);
+    let ips: BTreeSet<String> = ips.iter().map(ToString::to_string).collect();
+    let hosts: BTreeSet<String> = hosts.iter().map(|h| h.without_dot().to_owned()).collect();
+    let wanted: Vec<LoadBalancerIngress> = ips
+        .into_iter()
+        .map(|ip| LoadBalancerIngress {
+            ip: Some(ip),
+            ..Default::default()
+        })
+        .chain(hosts.into_iter().map(|h| LoadBalancerIngress {
+            hostname: Some(h),
+            ..Default::default()
+        }))
+        .collect();
+    let current = svc
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.clone())
+        .unwrap_or_default();
+    if current == wanted {
+        return Ok(());
+    }
+    let patch = serde_json::json!({"status": {"loadBalancer": {"ingress": wanted}}});
+    api.patch_status(
+        &svc.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletion: member services go (unless orphaned) and the records leave DNS.
+async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<(), ReconcileError> {
+    let orphan = svc.annotations().get(ORPHAN).is_some_and(|v| v == "true");
+    let mut failures = Vec::new();
+    if !orphan {
+        for m in ctx.clusters.members() {
+            if m.offline {
+                event(
+                    ctx,
+                    svc,
+                    EventType::Warning,
+                    "MemberUnreachable",
+                    format!(
+                        "cluster {} is offline; its copy of the service is left there",
+                        m.name
+                    ),
+                )
+                .await;
+                continue;
+            }
+            if let Err(e) = m
+                .member
+                .delete_service(key.namespace.as_str(), key.name.as_str())
+                .await
+            {
+                failures.push(format!("cluster {}: {e}", m.name));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(ReconcileError::Members(failures.join("; ")));
+    }
+    {
+        let mut state = ctx.shared.state.lock().expect("state lock");
+        state.remove_service(key);
+    }
+    ctx.shared.dirty.notify_one();
+    Ok(())
+}
+
+/// Retries failed reconciles after a pause.
+pub fn error_policy(svc: Arc<Service>, err: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    warn!(service = %format!("{}/{}", svc.namespace().unwrap_or_default(), svc.name_any()), error = %err, "reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(5))
+}

@@ -1,0 +1,267 @@
+//! The controller end to end on one machine: the Kubernetes API emulator as the federation
+//! API, four simulated members in two regions, and the memory DNS provider.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fedsvc_cluster::{MemberCluster, SimMember};
+use fedsvc_controller::config::ControllerConfig;
+use fedsvc_controller::controller::{Parts, Running, start};
+use fedsvc_controller::members::StaticMembers;
+use fedsvc_model::{ClusterName, RData, RecordSet, RecordType};
+use fedsvc_providers::{DnsProvider, MemoryProvider};
+use fedsvc_testkit::ApiServer;
+use serde_json::json;
+
+const NS: &str = "mynamespace";
+const GLOBAL: &str = "nginx.mynamespace.myfederation.svc.example.com.";
+const REGION_US: &str = "nginx.mynamespace.myfederation.svc.us-central1.example.com.";
+const ZONE_US_A: &str = "nginx.mynamespace.myfederation.svc.us-central1-a.example.com.";
+
+struct World {
+    host: ApiServer,
+    members: Vec<SimMember>,
+    dns: Arc<MemoryProvider>,
+    running: Option<Running>,
+}
+
+fn member(name: &str, zone: &str, region: &str, first_ip: [u8; 4]) -> SimMember {
+    SimMember::new(ClusterName::parse(name).unwrap(), &[zone], region)
+        .with_auto_ingress(Ipv4Addr::from(first_ip))
+        .with_auto_endpoints(2)
+}
+
+async fn world() -> World {
+    fedsvc_testkit::install_crypto_provider();
+    let host = ApiServer::start().await;
+    let members = vec![
+        member(
+            "gce-us-central1-a",
+            "us-central1-a",
+            "us-central1",
+            [10, 1, 0, 1],
+        ),
+        member(
+            "gce-us-central1-b",
+            "us-central1-b",
+            "us-central1",
+            [10, 2, 0, 1],
+        ),
+        member(
+            "gce-europe-west1-b",
+            "europe-west1-b",
+            "europe-west1",
+            [10, 3, 0, 1],
+        ),
+        member(
+            "gce-europe-west1-c",
+            "europe-west1-c",
+            "europe-west1",
+            [10, 4, 0, 1],
+        ),
+    ];
+    let mut factory = StaticMembers::default();
+    for m in &members {
+        factory.insert(Arc::new(m.clone()));
+        host.create(json!({
+            "apiVersion": "fedsvc.io/v1alpha1", "kind": "Cluster",
+            "metadata": {"name": m.name().as_str()},
+            "spec": {"secretRef": {"name": format!("{}-kubeconfig", m.name())}},
+        }))
+        .unwrap();
+    }
+    let dns = Arc::new(MemoryProvider::new("example.com".parse().unwrap()));
+    let dns_config =
+        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
+            .unwrap();
+    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
+    config.leader_election.enabled = false;
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.health.period = Duration::from_millis(100);
+    config.health.timeout = Duration::from_millis(500);
+    config.sync.coalesce = Duration::from_millis(20);
+    let running = start(
+        &config,
+        Parts {
+            host: host.client(),
+            members: Arc::new(factory),
+            provider: Some(dns.clone()),
+            resolver: None,
+        },
+    )
+    .await
+    .unwrap();
+    World {
+        host,
+        members,
+        dns,
+        running: Some(running),
+    }
+}
+
+fn create_nginx(host: &ApiServer) {
+    host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    host.create(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "nginx", "namespace": NS, "labels": {"run": "nginx"}},
+        "spec": {"type": "LoadBalancer", "selector": {"run": "nginx"}, "ports": [{"name": "http", "port": 80}]},
+    }))
+    .unwrap();
+}
+
+/// Waits (bounded) until `check` holds; the bound only keeps a broken build from hanging.
+async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
+    for _ in 0..600 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+async fn records(dns: &MemoryProvider) -> Vec<RecordSet> {
+    dns.list().await.unwrap()
+}
+
+fn at(records: &[RecordSet], name: &str, t: RecordType) -> Option<RecordSet> {
+    records
+        .iter()
+        .find(|r| r.name().as_str() == name && *r.rtype() == t)
+        .cloned()
+}
+
+fn addresses(rs: &Option<RecordSet>) -> Vec<String> {
+    rs.as_ref()
+        .map(|r| r.data().iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
+}
+
+async fn wait_records<F: Fn(&[RecordSet]) -> bool>(
+    w: &World,
+    what: &str,
+    check: F,
+) -> Vec<RecordSet> {
+    for _ in 0..600 {
+        let r = records(&w.dns).await;
+        if check(&r) {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("DNS never showed: {what}\n{:#?}", records(&w.dns).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_walkthrough_on_simulated_members() {
+    let mut w = world().await;
+    create_nginx(&w.host);
+
+    // The service appears in every member.
+    eventually("nginx in every member", || {
+        w.members.iter().all(|m| m.service(NS, "nginx").is_some())
+    })
+    .await;
+    let member_svc = w.members[0].service(NS, "nginx").unwrap();
+    let labels = member_svc.metadata.labels.unwrap();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "fedsvc");
+    assert_eq!(labels["fedsvc.io/federation"], "myfederation");
+
+    // Endpoints are ready everywhere: the guide's shape of records.
+    let r = wait_records(&w, "four addresses at the global name", |r| {
+        addresses(&at(r, GLOBAL, RecordType::A)).len() == 4
+    })
+    .await;
+    assert_eq!(
+        addresses(&at(&r, REGION_US, RecordType::A)),
+        ["10.1.0.1", "10.2.0.1"]
+    );
+    assert_eq!(addresses(&at(&r, ZONE_US_A, RecordType::A)), ["10.1.0.1"]);
+
+    // The federated service's status is the union of the members' ingress.
+    eventually("LB ingress union on the federated service", || {
+        w.host.get("v1", "Service", NS, "nginx").ok().and_then(|s| {
+            s["status"]["loadBalancer"]["ingress"]
+                .as_array()
+                .map(Vec::len)
+        }) == Some(4)
+    })
+    .await;
+
+    // A member's endpoints drop to zero: its zone becomes a CNAME to the region.
+    w.members[0].set_ready_endpoints(NS, "nginx", 0);
+    let r = wait_records(&w, "us-central1-a as a CNAME", |r| {
+        at(r, ZONE_US_A, RecordType::Cname).is_some()
+    })
+    .await;
+    assert_eq!(
+        at(&r, ZONE_US_A, RecordType::Cname).unwrap().data(),
+        &[RData::Cname(REGION_US.parse().unwrap())]
+    );
+    assert!(
+        at(&r, ZONE_US_A, RecordType::A).is_none(),
+        "no A beside the CNAME"
+    );
+    assert_eq!(addresses(&at(&r, REGION_US, RecordType::A)), ["10.2.0.1"]);
+    w.members[0].set_ready_endpoints(NS, "nginx", 2);
+
+    // A member's API goes down: Offline after the threshold, its shards leave DNS.
+    w.members[1].set_reachable(false);
+    wait_records(&w, "us-central1-b out of the region", |r| {
+        addresses(&at(r, REGION_US, RecordType::A)) == ["10.1.0.1"]
+    })
+    .await;
+    // It comes back: its shards return.
+    w.members[1].set_reachable(true);
+    wait_records(&w, "us-central1-b back", |r| {
+        addresses(&at(r, REGION_US, RecordType::A)).len() == 2
+    })
+    .await;
+
+    // Every member down: fail-static, DNS untouched.
+    let before = wait_records(&w, "all four addresses", |r| {
+        addresses(&at(r, GLOBAL, RecordType::A)).len() == 4
+    })
+    .await;
+    for m in &w.members {
+        m.set_reachable(false);
+    }
+    let running = w.running.as_ref().unwrap();
+    eventually("fail-static reported", || {
+        running
+            .shared
+            .metrics
+            .encode()
+            .contains("fedsvc_dns_fail_static 1")
+    })
+    .await;
+    assert_eq!(records(&w.dns).await, before);
+    for m in &w.members {
+        m.set_reachable(true);
+    }
+
+    // Deleting the service removes member services and every record, CNAMEs included.
+    w.members[2].set_ready_endpoints(NS, "nginx", 0);
+    wait_records(&w, "a CNAME before deletion", |r| {
+        r.iter().any(|x| *x.rtype() == RecordType::Cname)
+    })
+    .await;
+    w.host.delete("v1", "Service", NS, "nginx").unwrap();
+    eventually("nginx gone from every member", || {
+        w.members.iter().all(|m| m.service(NS, "nginx").is_none())
+    })
+    .await;
+    wait_records(&w, "no record left", <[RecordSet]>::is_empty).await;
+    eventually("the federated service is gone (finalizer removed)", || {
+        w.host.get("v1", "Service", NS, "nginx").is_err()
+    })
+    .await;
+
+    w.running
+        .take()
+        .unwrap()
+        .shutdown(Duration::from_secs(5))
+        .await;
+}
