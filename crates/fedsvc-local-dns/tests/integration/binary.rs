@@ -1,0 +1,198 @@
+//! The real `fedsvc-local-dns` binary: without a cluster, and against the Kubernetes API
+//! emulator; stopped with SIGTERM.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::Stdio;
+use std::time::Duration;
+
+use fedsvc_testkit::ApiServer;
+use hickory_proto::rr::RecordType;
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::util::{LOCAL_TARGET, QNAME, ZONE_TARGET, ask, dig, dig_available, eventually, summary};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fedsvc-local-dns");
+
+/// A loopback port free for both UDP and TCP right now.
+fn free_port() -> SocketAddr {
+    for _ in 0..20 {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        if TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no free port");
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start fedsvc-local-dns")
+}
+
+/// Waits until the server accepts TCP connections (it binds only once it is ready).
+async fn wait_listening(addr: SocketAddr, child: &mut Child) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("fedsvc-local-dns exited early: {status}");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server never listened on {addr}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends SIGTERM and checks a clean exit with a shutdown log line.
+async fn terminate(mut child: Child) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use tokio::io::AsyncReadExt;
+        e.read_to_string(&mut stderr).await.unwrap();
+    }
+    assert!(exit.success(), "exit {exit}: {stderr}");
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+}
+
+#[tokio::test]
+async fn clusterless_binary_answers_and_stops_on_sigterm() {
+    let addr = free_port();
+    let listen = addr.to_string();
+    let mut child = spawn(&[
+        "--listen",
+        &listen,
+        "--federation",
+        "myfederation=example.com",
+        "--zone",
+        "us-central1-f",
+        "--region",
+        "us-central1",
+        "--static-ready",
+        "mynamespace/nginx",
+        "--upstream",
+        "none",
+    ]);
+    wait_listening(addr, &mut child).await;
+    let r = ask(addr, QNAME, RecordType::A, false).await;
+    assert_eq!(summary(&r).1.as_deref(), Some(LOCAL_TARGET));
+    let other = "web.mynamespace.myfederation.svc.cluster.local.";
+    let r = ask(addr, other, RecordType::A, true).await;
+    assert_eq!(
+        summary(&r).1.as_deref(),
+        Some("web.mynamespace.myfederation.svc.us-central1-f.example.com.")
+    );
+    if dig_available() {
+        let d = dig(addr, QNAME, "A", &[]).await;
+        assert_eq!(d.answers[0].3, LOCAL_TARGET);
+    }
+    terminate(child).await;
+}
+
+#[tokio::test]
+async fn usage_and_configuration_errors_exit_2() {
+    for args in [
+        &["--federation", "nope"][..],
+        &["--federation", "f=example.com", "--no-cluster"][..],
+        &[
+            "--federation",
+            "f=example.com",
+            "--no-cluster",
+            "--zone",
+            "z",
+            "--region",
+            "r",
+            "--upstream",
+            "nonsense",
+        ][..],
+    ] {
+        let out = Command::new(BIN).args(args).output().await.unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn managed_service(namespace: &str, name: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/managed-by": "fedsvc",
+                "fedsvc.io/federation": "myfederation",
+            },
+        },
+        "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [{"port": 80, "protocol": "TCP"}]},
+    })
+}
+
+#[tokio::test]
+async fn binary_watches_a_cluster_and_reads_its_zone_from_the_nodes() {
+    let api = ApiServer::start().await;
+    api.add_node("node-a", Some("us-central1-f"), Some("us-central1"))
+        .unwrap();
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mynamespace"}}))
+        .unwrap();
+    api.create(managed_service("mynamespace", "nginx")).unwrap();
+    api.set_endpoints("mynamespace", "nginx", 2, 0).unwrap();
+    let dir = std::env::temp_dir().join(format!("fedsvc-local-dns-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, api.kubeconfig_yaml("member")).unwrap();
+
+    let addr = free_port();
+    let listen = addr.to_string();
+    let mut child = spawn(&[
+        "--listen",
+        &listen,
+        "--federation",
+        "myfederation=example.com",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--upstream",
+        "none",
+        "--sync-timeout",
+        "10",
+    ]);
+    wait_listening(addr, &mut child).await;
+    let r = ask(addr, QNAME, RecordType::A, false).await;
+    assert_eq!(summary(&r).1.as_deref(), Some(LOCAL_TARGET));
+
+    api.set_endpoints("mynamespace", "nginx", 0, 2).unwrap();
+    eventually(
+        "the binary to see the endpoints go unready",
+        || async move {
+            summary(&ask(addr, QNAME, RecordType::A, false).await)
+                .1
+                .as_deref()
+                == Some(ZONE_TARGET)
+        },
+    )
+    .await;
+    terminate(child).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
