@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's full check: installs the real servers the tests use, then formatting, lints,
+# docs, the purity check of fedsvc-dns-plan, and every test. `.ci/run` calls this with
+# FEDSVC_REQUIRE_REAL=1 so that no test that needs a real server can skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "${FEDSVC_SKIP_INSTALL:-0}" != 1 ]; then
+  step "installing the DNS servers, moto and tools the tests use"
+  scripts/dns-servers/install.sh
+fi
+
+step "cargo fmt --all --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, all features, -D warnings)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+step "cargo doc (-D warnings)"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features --locked
+
+step "purity of fedsvc-dns-plan"
+scripts/check-dns-plan-purity.sh
+
+step "tests (FEDSVC_REQUIRE_REAL=${FEDSVC_REQUIRE_REAL:-unset})"
+cargo test --workspace --all-features --locked
