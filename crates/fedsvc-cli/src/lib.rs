@@ -20,6 +20,7 @@ mod dns_cmd;
 mod output;
 mod plan_cmd;
 pub mod resolve_cmd;
+mod status_cmd;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,9 +61,42 @@ pub enum Command {
     Unjoin(UnjoinArgs),
     /// List the member clusters with their health, zones and region.
     Clusters(ClustersArgs),
+    /// Show where a federated service stands: per cluster, per DNS name, and why.
+    Status(StatusArgs),
+    /// Print a shell completion script (`fedsvc completions bash > /etc/bash_completion.d/fedsvc`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Run the whole system on this machine: a federation of simulated clusters, the controller
     /// and a DNS server, with a live record table.
     Demo(DemoArgs),
+}
+
+/// Arguments of `fedsvc status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The service's name.
+    pub service: String,
+    /// The service's namespace.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// The federation's name.
+    #[arg(long, env = "FEDSVC_FEDERATION")]
+    pub federation: String,
+    /// The federation's DNS suffix.
+    #[arg(long, env = "FEDSVC_DNS_SUFFIX")]
+    pub dns_suffix: String,
+    /// The federation uses `zoneNaming: zone-region`.
+    #[arg(long)]
+    pub zone_region: bool,
+    /// The kubeconfig context of the federation API (default: the current context).
+    #[arg(long, value_name = "CTX")]
+    pub host_context: Option<String>,
+    /// The kubeconfig file (default: KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// Arguments of `fedsvc join`.
@@ -253,6 +287,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Records(args) => dns_cmd::run_records(&args, out),
         Command::Resolve(args) => resolve_cmd::run(&args, out),
         Command::Demo(args) => demo::run(&args, out),
+        Command::Status(args) => block_on(status_cmd::run(&args, out)),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "fedsvc", out);
+            Ok(0)
+        }
         Command::Join(args) => block_on(cluster_cmd::join(&args, out)),
         Command::Unjoin(args) => block_on(cluster_cmd::unjoin(&args, out)),
         Command::Clusters(args) => block_on(cluster_cmd::clusters(&args, out)),

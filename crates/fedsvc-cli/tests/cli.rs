@@ -197,3 +197,18 @@ fn zone_label_clash_suggests_zone_region() {
     let e = stderr(&o);
     assert!(e.contains("zone-region") && e.contains('a'), "{e}");
 }
+
+#[test]
+fn completions_name_every_command() {
+    let o = fedsvc(&["completions", "bash"]);
+    assert!(o.status.success());
+    let script = stdout(&o);
+    for cmd in [
+        "plan", "diff", "apply", "records", "resolve", "join", "unjoin", "clusters", "demo",
+    ] {
+        assert!(
+            script.contains(cmd),
+            "{cmd} missing from the completion script"
+        );
+    }
+}

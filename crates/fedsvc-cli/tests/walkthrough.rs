@@ -288,3 +288,80 @@ fn the_tour_runs_to_its_summary() {
         .collect();
     assert_eq!(summary.len(), 6, "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_explains_each_cluster_and_name() {
+    let opts = WorldOptions {
+        dns_listen: "127.0.0.1:0".parse().unwrap(),
+        probe_period: Duration::from_millis(300),
+        ..WorldOptions::default()
+    };
+    let world = World::start(&opts).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    world.write_kubeconfig(&kc).unwrap();
+    fedsvc_cli::demo::create_nginx(&world).unwrap();
+    for (spec, api) in &world.members {
+        let _ = api.create(serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mynamespace"}
+        }));
+        if spec.name == "gce-us-central1-a" {
+            world
+                .add_backends(&spec.name, "mynamespace", "nginx", 2)
+                .unwrap();
+        }
+    }
+    eventually("us-central1-a healthy in DNS", || {
+        dig(
+            &world,
+            "nginx.mynamespace.myfederation.svc.us-central1-a.example.com",
+            "A",
+        ) == ["104.197.247.191"]
+    })
+    .await;
+    let out = Command::new(env!("CARGO_BIN_EXE_fedsvc"))
+        .args([
+            "status",
+            "nginx",
+            "-n",
+            "mynamespace",
+            "--federation",
+            "myfederation",
+            "--dns-suffix",
+            "example.com",
+            "--host-context",
+            "federation-cluster",
+            "--kubeconfig",
+        ])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line for {prefix}:\n{text}"))
+            .to_owned()
+    };
+    let a = line("gce-us-central1-a");
+    assert!(
+        a.contains("healthy; ingress 104.197.247.191; 2 ready endpoints"),
+        "{a}"
+    );
+    let f = line("gce-us-central1-f");
+    assert!(f.contains("not healthy: no ready endpoint"), "{f}");
+    let zone_f = line("nginx.mynamespace.myfederation.svc.us-central1-f.example.com.");
+    assert!(
+        zone_f.contains("CNAME nginx.mynamespace.myfederation.svc.us-central1.example.com."),
+        "{zone_f}"
+    );
+    let global = line("nginx.mynamespace.myfederation.svc.example.com.");
+    assert!(global.contains("A 104.197.247.191"), "{global}");
+    assert!(text.contains("LoadBalancer ingress (union): "), "{text}");
+    world.stop().await;
+}

@@ -174,6 +174,25 @@ pub(crate) fn service(obj: &mut Value, alloc: &mut Allocator) {
 }
 
 /// Defaults a Namespace (`status.phase: Active`).
+/// A Secret's `stringData` is merged into `data` (base64) and not stored, as a real API
+/// server does.
+pub(crate) fn secret(obj: &mut Value) {
+    let Some(string_data) = obj
+        .as_object_mut()
+        .and_then(|o| o.remove("stringData"))
+        .and_then(|v| v.as_object().cloned())
+    else {
+        return;
+    };
+    if !obj["data"].is_object() {
+        obj["data"] = Value::Object(serde_json::Map::new());
+    }
+    for (k, v) in string_data {
+        let text = v.as_str().unwrap_or_default();
+        obj["data"][k.as_str()] = Value::String(data_encoding::BASE64.encode(text.as_bytes()));
+    }
+}
+
 pub(crate) fn namespace(obj: &mut Value) {
     if obj["status"]["phase"].is_null() {
         obj["status"] = json!({"phase": "Active"});
@@ -201,6 +220,20 @@ pub(crate) fn crd(obj: &mut Value, now: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_string_data_becomes_data() {
+        let mut s =
+            serde_json::json!({"stringData": {"k": "hello", "e": ""}, "data": {"x": "eQ=="}});
+        secret(&mut s);
+        assert!(s.get("stringData").is_none());
+        assert_eq!(s["data"]["k"], "aGVsbG8=");
+        assert_eq!(s["data"]["e"], "");
+        assert_eq!(s["data"]["x"], "eQ==");
+        let mut t = serde_json::json!({"stringData": {"k": "ab"}});
+        secret(&mut t);
+        assert_eq!(t["data"]["k"], "YWI=");
+    }
 
     #[test]
     fn load_balancer_defaults() {

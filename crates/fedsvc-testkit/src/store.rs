@@ -273,6 +273,7 @@ impl Store {
                 defaults::service(obj, &mut self.alloc);
             }
             "/namespaces" => defaults::namespace(obj),
+            "/secrets" => defaults::secret(obj),
             "apiextensions.k8s.io/customresourcedefinitions" => {
                 let now = now();
                 defaults::crd(obj, &now);
