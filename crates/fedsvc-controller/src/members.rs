@@ -302,14 +302,27 @@ impl ClusterManager {
             let mut members = self.members.lock().expect("members lock");
             match members.get_mut(&name) {
                 Some(e) if e.secret_version == version => {
-                    e.overrides = overrides.clone();
-                    e.labels = labels.clone();
+                    if e.overrides != overrides {
+                        // Read the locality again at the next probe.
+                        e.overrides = overrides.clone();
+                        e.locality = None;
+                    }
+                    if e.labels != labels {
+                        e.labels = labels.clone();
+                        // Placement may have changed: propagate every service again.
+                        let _ = self.ready_tx.unbounded_send(());
+                    }
                     true
                 }
                 _ => false,
             }
         };
-        if !reuse {
+        if reuse {
+            // Our own status writes come back as watch events: probing here would count extra
+            // probes for one member and let it cross a threshold before the others.
+            return;
+        }
+        {
             let member = match self.factory.connect(&name, kubeconfig.as_deref()).await {
                 Ok(m) => m,
                 Err(msg) => {
@@ -337,7 +350,9 @@ impl ClusterManager {
                 .expect("members lock")
                 .insert(name.clone(), entry);
         }
-        self.probe(&name, true).await;
+        if let Some(ready) = self.probe(&name, true).await {
+            self.publish_to_state(&[(name, ready)]);
+        }
     }
 
     /// Unjoins `name`: its shards leave DNS and the services fedsvc made there are deleted
@@ -437,21 +452,31 @@ impl ClusterManager {
                 .keys()
                 .cloned()
                 .collect();
-            futures::future::join_all(names.iter().map(|n| self.probe(n, false))).await;
+            // Every change of one round is published at once: when the controller is cut off,
+            // all members cross the threshold in the same round, and the DNS task must see
+            // them all down together (fail-static), not one by one.
+            let changes: Vec<(ClusterName, bool)> =
+                futures::future::join_all(names.iter().map(|n| {
+                    let this = &self;
+                    async move { this.probe(n, false).await.map(|ready| (n.clone(), ready)) }
+                }))
+                .await
+                .into_iter()
+                .flatten()
+                .collect();
+            self.publish_to_state(&changes);
         }
     }
 
-    /// Probes one member, updates its health, locality and status.
-    async fn probe(self: &Arc<Self>, name: &ClusterName, force_status: bool) {
-        let Some(member) = self
+    /// Probes one member and updates its health, locality and status; returns its readiness
+    /// when that (or its locality) changed and must be published to the federation state.
+    async fn probe(self: &Arc<Self>, name: &ClusterName, force_status: bool) -> Option<bool> {
+        let member = self
             .members
             .lock()
             .expect("members lock")
             .get(name)
-            .map(|e| e.member.clone())
-        else {
-            return;
-        };
+            .map(|e| e.member.clone())?;
         let result = match tokio::time::timeout(self.policy.timeout, member.probe_health()).await {
             Ok(Health::Ready) => ProbeResult::Healthy,
             Ok(Health::NotReady { message }) => ProbeResult::Unhealthy(message),
@@ -465,9 +490,7 @@ impl ClusterManager {
         let now = SystemTime::now();
         let (changed, ready, read_locality, overrides) = {
             let mut members = self.members.lock().expect("members lock");
-            let Some(e) = members.get_mut(name) else {
-                return;
-            };
+            let e = members.get_mut(name)?;
             let changed = e.health.observe(result, now);
             e.probes += 1;
             let ready = e.health.is_ready();
@@ -497,12 +520,6 @@ impl ClusterManager {
                 e.locality_problem = problem;
             }
         }
-        if changed || locality_changed {
-            self.publish_to_state(name, ready);
-            if ready {
-                let _ = self.ready_tx.unbounded_send(());
-            }
-        }
         let due = self
             .members
             .lock()
@@ -512,38 +529,59 @@ impl ClusterManager {
         if changed || locality_changed || force_status || due {
             self.write_status(name).await;
         }
+        (changed || locality_changed).then_some(ready)
     }
 
-    fn publish_to_state(&self, name: &ClusterName, ready: bool) {
-        let (locality, state_of) = {
+    /// Publishes readiness (and locality) changes to the federation state under one lock, and
+    /// wakes the DNS task once.
+    fn publish_to_state(&self, changes: &[(ClusterName, bool)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let localities: Vec<_> = {
             let members = self.members.lock().expect("members lock");
-            let Some(e) = members.get(name) else { return };
-            (e.locality.clone(), e.health.state())
+            changes
+                .iter()
+                .filter_map(|(name, ready)| {
+                    let e = members.get(name)?;
+                    Some((name.clone(), *ready, e.locality.clone(), e.health.state()))
+                })
+                .collect()
         };
-        let mut state = self.shared.state.lock().expect("state lock");
-        match locality {
-            Some((zones, region)) => {
-                if let Some(c) = Cluster::new(name.clone(), region, zones, ready) {
-                    state.upsert_cluster(c);
+        {
+            let mut state = self.shared.state.lock().expect("state lock");
+            for (name, ready, locality, state_of) in &localities {
+                match locality {
+                    Some((zones, region)) => {
+                        if let Some(c) =
+                            Cluster::new(name.clone(), region.clone(), zones.clone(), *ready)
+                        {
+                            state.upsert_cluster(c);
+                        }
+                    }
+                    // Without a locality the cluster cannot have records yet; keep its
+                    // readiness if it was placed before.
+                    None => {
+                        state.set_ready(name, *ready);
+                    }
                 }
-            }
-            None => {
-                // Without a locality the cluster cannot have records yet; keep its readiness if
-                // it was placed before.
-                state.set_ready(name, ready);
+                debug!(cluster = %name, state = ?state_of, "cluster health");
             }
         }
-        debug!(cluster = %name, state = ?state_of, "cluster health");
-        drop(state);
         self.shared.dirty.notify_one();
-        let labels = crate::metrics::ClusterLabels {
-            cluster: name.to_string(),
-        };
-        self.shared
-            .metrics
-            .cluster_ready
-            .get_or_create(&labels)
-            .set(i64::from(ready));
+        for (name, ready, _, _) in &localities {
+            let labels = crate::metrics::ClusterLabels {
+                cluster: name.to_string(),
+            };
+            self.shared
+                .metrics
+                .cluster_ready
+                .get_or_create(&labels)
+                .set(i64::from(*ready));
+        }
+        if localities.iter().any(|(_, ready, _, _)| *ready) {
+            let _ = self.ready_tx.unbounded_send(());
+        }
     }
 
     async fn write_status(&self, name: &ClusterName) {
