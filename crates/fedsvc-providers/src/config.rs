@@ -170,7 +170,8 @@ pub struct Rfc2136Config {
     /// Seconds to wait for an answer (default 5).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
-    /// The most record-set changes in one UPDATE message (default 50).
+    /// The most record-set changes in one batch (default 200); a batch too large for one DNS
+    /// message is sent as several UPDATE messages, split between change groups.
     #[serde(default)]
     pub batch_size: Option<usize>,
 }

@@ -1,13 +1,15 @@
 //! DNS UPDATE (RFC 2136) with TSIG (RFC 8945), listing by AXFR (feature `rfc2136`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RecordSet, RecordType};
 use futures::StreamExt;
-use hickory_net::client::{Client, ClientHandle};
+use hickory_net::client::Client;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
 use hickory_net::udp::UdpClientStream;
@@ -25,18 +27,37 @@ use crate::hickory_conv::{to_name, to_rdata, to_record_sets, to_records, to_type
 use crate::provider::DnsProvider;
 use crate::zone_state::check_batch;
 
+#[path = "axfr.rs"]
+mod axfr;
+
 /// UPDATE messages larger than this go over TCP (a safe UDP size without fragmentation).
 const MAX_UDP_MESSAGE: usize = 1232;
 
+/// The largest UPDATE message sent, before its TSIG record (under 200 bytes): a DNS message
+/// over TCP holds at most 65 535 bytes, and servers answer a larger one with misleading errors
+/// (a message cut short fails its TSIG check: BADSIG or BADKEY).
+const MAX_UPDATE_MESSAGE: usize = 60_000;
+
+/// The default most record-set changes in one UPDATE message. Measured with hickory's
+/// encoding (the `message_sizes` test), per record-set change: ~160 bytes to create a
+/// one-address A set or its TXT ownership record (with their "absent" prerequisites), ~200 to
+/// update a two-address A set, ~650 to update a 13-address one (the old set travels as a
+/// prerequisite). 200 creates or small updates fit one message (32 000–40 000 bytes) with room
+/// to spare; a batch of large updates is split into several messages by size instead.
+const DEFAULT_BATCH_SIZE: usize = 200;
+
 /// A zone on a primary server that accepts DNS UPDATE (BIND 9, Knot, PowerDNS, hickory…).
 ///
-/// Each batch is one UPDATE message, so the server applies it all or nothing. Every group
-/// carries prerequisites (RFC 2136 §2.4): each record set to delete or update must hold exactly
-/// the expected data, each one to create must not exist; a zone that changed since it was
-/// listed therefore gives [`ProviderError::Conflict`] and changes nothing. Updates are signed
-/// with TSIG (`hmac-sha256`, `hmac-sha384`, `hmac-sha512`); the zone is listed by a signed
-/// AXFR over TCP. UPDATEs go over UDP, or TCP when the message is large or the answer is
-/// truncated.
+/// Each batch is sent as one UPDATE message when it fits in 60 000 bytes, so the server
+/// applies it all or nothing; a larger batch is split into several messages at change-group
+/// boundaries, each applied all or nothing (every group stays atomic, the batch as a whole
+/// does not). Every group carries prerequisites (RFC 2136 §2.4): each record set to delete or
+/// update must hold exactly the expected data, each one to create must not exist; a zone that
+/// changed since it was listed therefore gives [`ProviderError::Conflict`] and changes nothing.
+/// Updates are signed with TSIG (`hmac-sha256`, `hmac-sha384`, `hmac-sha512`); UPDATEs go over
+/// UDP, or TCP when the message is large or the answer is truncated. The zone is listed by a
+/// signed AXFR over TCP, read to its closing SOA with the signature of every message verified;
+/// a transfer that ends early is an error, never a partial listing.
 ///
 /// ```no_run
 /// use fedsvc_providers::{DnsProvider, Rfc2136Provider};
@@ -55,6 +76,8 @@ pub struct Rfc2136Provider {
     key_name: Option<String>,
     timeout: Duration,
     limits: BatchLimits,
+    /// UPDATE messages sent (shared by clones).
+    messages_sent: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Rfc2136Provider {
@@ -71,7 +94,8 @@ impl std::fmt::Debug for Rfc2136Provider {
 
 impl Rfc2136Provider {
     /// A provider for `zone` on `server`, unsigned (most servers refuse unsigned updates:
-    /// see [`with_tsig`](Self::with_tsig)), 5 s timeout, 50 record-set changes per UPDATE.
+    /// see [`with_tsig`](Self::with_tsig)), 5 s timeout, at most 200 record-set changes per
+    /// UPDATE message (fewer when their encoding would exceed 60 000 bytes).
     pub fn new(zone: DnsName, server: SocketAddr) -> Self {
         Rfc2136Provider {
             name: format!("rfc2136 {server}"),
@@ -80,8 +104,9 @@ impl Rfc2136Provider {
             signer: None,
             key_name: None,
             timeout: Duration::from_secs(5),
+            messages_sent: Arc::new(AtomicU64::new(0)),
             limits: BatchLimits {
-                max_changes: 50,
+                max_changes: DEFAULT_BATCH_SIZE,
                 update_cost: 1,
                 max_groups: None,
             },
@@ -132,11 +157,108 @@ impl Rfc2136Provider {
         self
     }
 
-    /// Sets the most record-set changes in one UPDATE message.
+    /// Sets the most record-set changes in one UPDATE message (an upper bound: a batch whose
+    /// message would exceed 60 000 bytes is sent as several messages, never splitting a group).
     #[must_use]
     pub fn with_batch_size(mut self, max_changes: usize) -> Self {
         self.limits.max_changes = max_changes.max(1);
         self
+    }
+
+    /// How many UPDATE messages this provider (and its clones) sent, successful or not. One
+    /// [`apply`](DnsProvider::apply) sends one message, or several when the batch is too large
+    /// for one.
+    pub fn update_messages_sent(&self) -> u64 {
+        self.messages_sent.load(Ordering::Relaxed)
+    }
+
+    /// Splits `batch` into UPDATE messages of at most [`MAX_UPDATE_MESSAGE`] bytes, at group
+    /// boundaries, in order: each with the range of groups it carries. A group too large for
+    /// one message is refused before anything is sent.
+    fn update_messages(
+        &self,
+        batch: &[ChangeGroup],
+    ) -> Result<Vec<(std::ops::Range<usize>, Message)>, ProviderError> {
+        let base = encoded_len(&self.update_message(&[])).unwrap_or(0);
+        // Each group's size alone: name compression makes it a close estimate of its share of
+        // a larger message (not an exact one: pointers cannot reach past 16 KiB), so every
+        // message is encoded again before it is sent.
+        let mut estimates = Vec::with_capacity(batch.len());
+        for group in batch {
+            let message = self.update_message(std::slice::from_ref(group));
+            match encoded_len(&message) {
+                Some(len) if len <= MAX_UPDATE_MESSAGE => estimates.push(len.saturating_sub(base)),
+                len => return Err(self.group_too_large(group, len)),
+            }
+        }
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < batch.len() {
+            let mut end = start + 1;
+            let mut size = base + estimates[start];
+            while end < batch.len() && size + estimates[end] <= MAX_UPDATE_MESSAGE {
+                size += estimates[end];
+                end += 1;
+            }
+            loop {
+                let message = self.update_message(&batch[start..end]);
+                let len = encoded_len(&message);
+                let count = end - start;
+                match len {
+                    Some(len) if len <= MAX_UPDATE_MESSAGE => {
+                        out.push((start..end, message));
+                        break;
+                    }
+                    _ if count == 1 => return Err(self.group_too_large(&batch[start], len)),
+                    _ => {
+                        let fewer = len.map_or(count / 2, |l| count * MAX_UPDATE_MESSAGE / l);
+                        end = start + fewer.clamp(1, count - 1);
+                    }
+                }
+            }
+            start = end;
+        }
+        Ok(out)
+    }
+
+    fn group_too_large(&self, group: &ChangeGroup, len: Option<usize>) -> ProviderError {
+        let size = len.map_or_else(|| "more than 65 535".to_owned(), |l| l.to_string());
+        ProviderError::invalid(
+            &self.name,
+            format!(
+                "UPDATE: the changes to {} ({} record sets) need a message of {size} bytes, more than the {MAX_UPDATE_MESSAGE} bytes one DNS UPDATE message may carry; they cannot be split without losing atomicity: use fewer or smaller records at this name",
+                group.name,
+                group.len()
+            ),
+        )
+    }
+
+    /// The error of UPDATE message `part` (counted from 1) of a batch whose earlier messages,
+    /// carrying `applied`, succeeded. Retrying the same batch cannot help (its first groups
+    /// are applied and their prerequisites no longer hold), so a retryable cause becomes a
+    /// conflict: list again and plan again.
+    fn partial_failure(
+        &self,
+        e: ProviderError,
+        part: usize,
+        parts: usize,
+        applied: &[ChangeGroup],
+    ) -> ProviderError {
+        let (first, last) = match (applied.first(), applied.last()) {
+            (Some(f), Some(l)) => (f.name.to_string(), l.name.to_string()),
+            _ => (String::new(), String::new()),
+        };
+        let message = format!(
+            "{} (UPDATE message {part} of {parts} of this batch; the {} change groups before it, {first} … {last}, were applied by the earlier messages: list the zone again before retrying)",
+            e.message(),
+            applied.len()
+        );
+        match e {
+            ProviderError::Unauthorized { .. } => ProviderError::unauthorized(&self.name, message),
+            ProviderError::Invalid { .. } => ProviderError::invalid(&self.name, message),
+            ProviderError::Other { .. } => ProviderError::other(&self.name, message),
+            _ => ProviderError::conflict(&self.name, message),
+        }
     }
 
     /// Builds a provider from its configuration section.
@@ -364,6 +486,65 @@ impl Rfc2136Provider {
         self.net_error(what, e)
     }
 
+    /// The error of a failed zone transfer. Everything but a refusal is retryable: a transfer
+    /// cut short or answered with nonsense is tried again, never taken as the whole zone.
+    fn axfr_error(&self, e: axfr::AxfrError) -> ProviderError {
+        let what = "AXFR";
+        let zone = &self.zone;
+        match e {
+            axfr::AxfrError::Io(io) => ProviderError::unavailable(
+                &self.name,
+                format!("{what}: cannot reach the server: {io}"),
+            ),
+            axfr::AxfrError::Timeout => ProviderError::unavailable(
+                &self.name,
+                format!(
+                    "{what}: no answer within {:?} during the transfer of {zone}",
+                    self.timeout
+                ),
+            ),
+            axfr::AxfrError::Incomplete { messages, records } => ProviderError::unavailable(
+                &self.name,
+                format!(
+                    "{what}: the server closed the connection after {messages} messages ({records} records) of {zone}, before the closing SOA: the transfer is incomplete"
+                ),
+            ),
+            axfr::AxfrError::Rcode {
+                tsig: Some(error), ..
+            } if self.signer.is_some() => self.tsig_rejected(
+                what,
+                match error {
+                    TsigError::BadSig => Some("BADSIG"),
+                    TsigError::BadKey => Some("BADKEY"),
+                    TsigError::BadTime => Some("BADTIME"),
+                    TsigError::BadTrunc | TsigError::Unknown(_) => None,
+                },
+            ),
+            axfr::AxfrError::Rcode {
+                code: ResponseCode::Refused,
+                ..
+            } => ProviderError::unauthorized(
+                &self.name,
+                format!(
+                    "{what}: REFUSED: the server does not allow {} to transfer {zone} (check allow-transfer / the acl, or that it serves the zone)",
+                    self.key_name
+                        .as_deref()
+                        .map(|k| format!("key {k}"))
+                        .unwrap_or_else(|| "unsigned requests".into())
+                ),
+            ),
+            axfr::AxfrError::Rcode { code, .. } => self.rcode_error(what, code),
+            axfr::AxfrError::BadResponseSignature(cause) => ProviderError::unavailable(
+                &self.name,
+                format!("{what}: the answer for {zone} fails TSIG verification: {cause}"),
+            ),
+            axfr::AxfrError::Malformed(cause) => ProviderError::unavailable(
+                &self.name,
+                format!("{what}: invalid transfer of {zone}: {cause}"),
+            ),
+        }
+    }
+
     fn rcode_error(&self, what: &str, code: ResponseCode) -> ProviderError {
         let zone = &self.zone;
         match code {
@@ -433,6 +614,12 @@ impl Rfc2136Provider {
             code => Err(self.rcode_error(what, code)),
         }
     }
+}
+
+/// The size of `message` on the wire (without TSIG), or `None` when it cannot be encoded in
+/// one DNS message.
+fn encoded_len(message: &Message) -> Option<usize> {
+    message.to_vec().ok().map(|v| v.len())
 }
 
 /// Waits for the first answer of a request.
@@ -508,38 +695,14 @@ impl DnsProvider for Rfc2136Provider {
     }
 
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
-        let what = "AXFR";
-        let (mut client, bg) = match self.tcp_client().await {
-            Ok(c) => c,
-            Err(e) => return Err(self.net_error(what, e)),
-        };
-        let mut stream = client.zone_transfer(to_name(&self.zone), None);
-        let mut records: Vec<Record> = Vec::new();
-        let outcome = loop {
-            match tokio::time::timeout(self.timeout * 4, stream.next()).await {
-                Err(_) => break Err(self.net_error(what, NetError::Timeout)),
-                Ok(None) => break Ok(()),
-                Ok(Some(Err(e))) => break Err(self.exchange_error(what, e).await),
-                Ok(Some(Ok(response))) => {
-                    let code = response.metadata.response_code;
-                    if code != ResponseCode::NoError {
-                        break Err(self.rcode_error(what, code));
-                    }
-                    records.extend(response.answers.iter().cloned());
-                }
-            }
-        };
-        bg.abort();
-        outcome?;
-        if !records
-            .iter()
-            .any(|r| r.record_type() == hrr::RecordType::SOA)
-        {
-            return Err(ProviderError::other(
-                &self.name,
-                format!("{what}: the transfer of {} returned no SOA", self.zone),
-            ));
-        }
+        let records = axfr::transfer(
+            self.server,
+            &to_name(&self.zone),
+            self.signer.as_ref(),
+            self.timeout,
+        )
+        .await
+        .map_err(|e| self.axfr_error(e))?;
         Ok(to_record_sets(&records)
             .into_iter()
             .filter(|rs| !is_infrastructure(&self.zone, rs))
@@ -551,11 +714,176 @@ impl DnsProvider for Rfc2136Provider {
         if batch.iter().all(ChangeGroup::is_empty) {
             return Ok(());
         }
-        let message = self.update_message(batch);
-        self.send_update(message).await.map(|_| ())
+        let messages = self.update_messages(batch)?;
+        let parts = messages.len();
+        for (i, (groups, message)) in messages.into_iter().enumerate() {
+            let first_group = groups.start;
+            self.messages_sent.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.send_update(message).await {
+                if i == 0 {
+                    return Err(e);
+                }
+                return Err(self.partial_failure(e, i + 1, parts, &batch[..first_group]));
+            }
+        }
+        Ok(())
     }
 
     fn limits(&self) -> BatchLimits {
         self.limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fedsvc_model::RData;
+
+    fn n(s: &str) -> DnsName {
+        s.parse().unwrap()
+    }
+
+    fn a(name: &str, count: usize, third: u8) -> RecordSet {
+        let data = (0..count)
+            .map(|i| {
+                RData::A(std::net::Ipv4Addr::new(
+                    10,
+                    third,
+                    (i / 250) as u8,
+                    (i % 250) as u8 + 1,
+                ))
+            })
+            .collect();
+        RecordSet::new(n(name), RecordType::A, 60, data).unwrap()
+    }
+
+    fn owner(name: &str) -> RecordSet {
+        RecordSet::new(
+            n(name),
+            RecordType::Txt,
+            300,
+            vec![RData::Txt(
+                "heritage=fedsvc,fedsvc/owner=fedsvc,fedsvc/resource=service/default/nginx".into(),
+            )],
+        )
+        .unwrap()
+    }
+
+    fn provider() -> Rfc2136Provider {
+        Rfc2136Provider::new(n("example.com"), "127.0.0.1:53".parse().unwrap())
+    }
+
+    fn create(i: usize, addresses: usize) -> ChangeGroup {
+        let name = format!("nginx{i}.default.fed.svc.example.com");
+        let mut g = ChangeGroup::new(n(&name));
+        g.create = vec![a(&name, addresses, 1), owner(&name)];
+        g
+    }
+
+    fn update(i: usize, addresses: usize) -> ChangeGroup {
+        let name = format!("nginx{i}.default.fed.svc.us-central1.example.com");
+        let mut g = ChangeGroup::new(n(&name));
+        g.update_old = vec![a(&name, addresses, 1)];
+        g.update_new = vec![a(&name, addresses - 1, 2)];
+        g
+    }
+
+    fn share(p: &Rfc2136Provider, groups: &[ChangeGroup]) -> usize {
+        let base = encoded_len(&p.update_message(&[])).unwrap();
+        let changes: usize = groups.iter().map(ChangeGroup::len).sum();
+        (encoded_len(&p.update_message(groups)).unwrap() - base) / changes
+    }
+
+    /// The sizes behind `DEFAULT_BATCH_SIZE` (printed with `--nocapture`).
+    #[test]
+    fn message_sizes() {
+        let p = provider();
+        let creates: Vec<_> = (0..100).map(|i| create(i, 1)).collect();
+        let small: Vec<_> = (0..100).map(|i| update(i, 2)).collect();
+        let large: Vec<_> = (0..100).map(|i| update(i, 13)).collect();
+        let (c, s, l) = (share(&p, &creates), share(&p, &small), share(&p, &large));
+        println!(
+            "bytes per record-set change: create {c}, 2-address update {s}, 13-address update {l}"
+        );
+        assert!(c * DEFAULT_BATCH_SIZE < MAX_UPDATE_MESSAGE, "{c}");
+        assert!(s * DEFAULT_BATCH_SIZE < MAX_UPDATE_MESSAGE, "{s}");
+        assert!(l * DEFAULT_BATCH_SIZE > MAX_UPDATE_MESSAGE, "{l}");
+    }
+
+    #[test]
+    fn transfer_errors_are_clear_and_retryable() {
+        let p = provider();
+        for (e, words) in [
+            (
+                axfr::AxfrError::Incomplete {
+                    messages: 3,
+                    records: 150,
+                },
+                "closed the connection after 3 messages (150 records) of example.com., before the closing SOA",
+            ),
+            (axfr::AxfrError::Timeout, "no answer within"),
+            (
+                axfr::AxfrError::Rcode {
+                    code: ResponseCode::ServFail,
+                    tsig: None,
+                },
+                "SERVFAIL",
+            ),
+        ] {
+            let err = p.axfr_error(e);
+            let text = err.to_string();
+            assert!(err.is_retryable(), "{text}");
+            assert!(
+                text.starts_with("rfc2136 127.0.0.1:53: unavailable: AXFR: "),
+                "{text}"
+            );
+            assert!(text.contains(words), "{text}");
+        }
+        let err = p.axfr_error(axfr::AxfrError::Rcode {
+            code: ResponseCode::Refused,
+            tsig: None,
+        });
+        assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err}");
+        assert!(
+            err.to_string().contains("to transfer example.com."),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn splits_at_group_boundaries_by_size() {
+        let p = provider();
+        let batch: Vec<_> = (0..300).map(|i| update(i, 13)).collect();
+        let messages = p.update_messages(&batch).unwrap();
+        assert!(messages.len() >= 3, "{}", messages.len());
+        let mut next = 0;
+        for (range, message) in &messages {
+            assert_eq!(range.start, next);
+            next = range.end;
+            let len = encoded_len(message).unwrap();
+            assert!(len <= MAX_UPDATE_MESSAGE, "{len}");
+            assert_eq!(
+                len,
+                encoded_len(&p.update_message(&batch[range.clone()])).unwrap()
+            );
+        }
+        assert_eq!(next, batch.len());
+        // Small batches stay one message.
+        let small: Vec<_> = (0..DEFAULT_BATCH_SIZE / 2).map(|i| create(i, 1)).collect();
+        assert_eq!(p.update_messages(&small).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_group_too_large_for_one_message_is_invalid() {
+        let p = provider();
+        let mut batch: Vec<_> = (0..3).map(|i| create(i, 1)).collect();
+        batch.push(create(99, 5000));
+        let err = p.update_messages(&batch).unwrap_err();
+        assert!(matches!(err, ProviderError::Invalid { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("nginx99.default.fed.svc.example.com"),
+            "{err}"
+        );
     }
 }

@@ -227,3 +227,177 @@ async fn bind_hmac_sha384_and_sha512() {
             .contains("hmac-md5")
     );
 }
+
+/// The zone-file lines and record sets of a zone of `names` × (A with two addresses, TXT):
+/// `2 × names` record sets under `big.example.com`.
+fn big_zone(names: usize) -> (Vec<String>, Vec<fedsvc_model::RecordSet>) {
+    let mut lines = Vec::with_capacity(names * 3);
+    let mut sets = Vec::with_capacity(names * 2);
+    for i in 0..names {
+        let name = format!("n{i}.big.{ZONE}");
+        let (x, y) = (i / 250, i % 250 + 1);
+        lines.push(format!("{name}. 60 IN A 10.1.{x}.{y}"));
+        lines.push(format!("{name}. 60 IN A 10.2.{x}.{y}"));
+        lines.push(format!(
+            "{name}. 60 IN TXT \"heritage=fedsvc,fedsvc/owner=test,record {i:06}\""
+        ));
+        sets.push(conformance::a(
+            &name,
+            60,
+            &[&format!("10.1.{x}.{y}"), &format!("10.2.{x}.{y}")],
+        ));
+        sets.push(conformance::txt(
+            &name,
+            60,
+            &format!("heritage=fedsvc,fedsvc/owner=test,record {i:06}"),
+        ));
+    }
+    (lines, sets)
+}
+
+/// A zone far larger than one AXFR message is listed whole, every time.
+async fn huge_zone_listed_whole(names: usize, server: Option<Server>) {
+    let (_, mut want) = big_zone(names);
+    let Some(server) = server else { return };
+    let p = provider(&server, 50).with_timeout(std::time::Duration::from_secs(10));
+    conformance::wait_listable(&p).await;
+    want.sort();
+    for round in 0..3 {
+        let start = std::time::Instant::now();
+        let mut listed: Vec<_> = p
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.name().as_str().ends_with(".big.example.com."))
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed.len(),
+            want.len(),
+            "{} round {round}: listed {} of {} record sets",
+            server.what,
+            listed.len(),
+            want.len()
+        );
+        assert!(
+            listed == want,
+            "{} round {round}: content differs",
+            server.what
+        );
+        println!(
+            "{}: listed {} record sets in {:?}",
+            server.what,
+            listed.len(),
+            start.elapsed()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_huge_zone_listed_whole() {
+    let (lines, _) = big_zone(12_000);
+    huge_zone_listed_whole(12_000, Server::bind(&lines)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_huge_zone_listed_whole() {
+    let (lines, _) = big_zone(3_000);
+    huge_zone_listed_whole(3_000, Server::knot(&lines)).await;
+}
+
+/// `names` A sets of `count` addresses at `u{i}.split.example.com`, the third octet `third`.
+fn wide_sets(names: usize, count: usize, third: u8) -> Vec<fedsvc_model::RecordSet> {
+    (0..names)
+        .map(|i| {
+            let ips: Vec<String> = (0..count)
+                .map(|k| format!("10.{third}.{}.{}", i / 200, (i % 200) + k))
+                .collect();
+            let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+            conformance::a(&format!("u{i}.split.{ZONE}"), 60, &ips)
+        })
+        .collect()
+}
+
+/// A batch of updates of multi-address sets larger than one DNS message (65 535 bytes) is
+/// sent as several UPDATE messages, split between groups, and applied whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_batch_larger_than_one_message_is_split() {
+    const NAMES: usize = 300;
+    let old = wide_sets(NAMES, 13, 1);
+    let lines: Vec<String> = old
+        .iter()
+        .flat_map(|rs| {
+            rs.data()
+                .iter()
+                .map(|d| format!("{} 60 IN A {d}", rs.name()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let Some(server) = Server::bind(&lines) else {
+        return;
+    };
+    let p = provider(&server, 10_000);
+    conformance::wait_listable(&p).await;
+    let new = wide_sets(NAMES, 12, 2);
+    let batch: Vec<fedsvc_dns_plan::ChangeGroup> = old
+        .iter()
+        .zip(&new)
+        .map(|(o, n)| {
+            let mut g = fedsvc_dns_plan::ChangeGroup::new(o.name().clone());
+            g.update_old = vec![o.clone()];
+            g.update_new = vec![n.clone()];
+            g
+        })
+        .collect();
+    p.apply(&batch).await.unwrap();
+    let sent = p.update_messages_sent();
+    // ~650 bytes per group: 300 groups need ~195 000 bytes, at most 60 000 per message.
+    assert!((4..=6).contains(&sent), "{sent} UPDATE messages");
+    let listed = p.list().await.unwrap();
+    for rs in &new {
+        assert!(listed.contains(rs), "{} not updated", rs.name());
+    }
+    let split = listed
+        .iter()
+        .filter(|r| r.name().as_str().ends_with(".split.example.com."))
+        .count();
+    assert_eq!(split, NAMES);
+    println!("{NAMES} updates of 13-address sets: {sent} UPDATE messages");
+
+    // The same batch again: its prerequisites no longer hold, so the first message is refused
+    // as a conflict and nothing more is sent.
+    let err = p.apply(&batch).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Conflict { .. }), "{err}");
+    assert_eq!(p.update_messages_sent(), sent + 1);
+}
+
+/// One group too large for any DNS message is refused, naming it, before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_group_too_large_for_one_message_is_invalid() {
+    let Some(server) = Server::bind(&[]) else {
+        return;
+    };
+    let p = provider(&server, 10_000);
+    conformance::wait_listable(&p).await;
+    let before = p.list().await.unwrap();
+    let small = conformance::create(vec![conformance::a("ok.example.com", 60, &["10.0.0.1"])]);
+    // 1 500 addresses (~24 000 bytes) and a 40 000-character TXT: fine apart, too large
+    // together, and one group (both at one name) cannot be split.
+    let ips: Vec<String> = (0..1500)
+        .map(|k| format!("10.0.{}.{}", k / 250, k % 250 + 1))
+        .collect();
+    let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+    let huge_group = conformance::create(vec![
+        conformance::a("huge.example.com", 60, &ips),
+        conformance::txt("huge.example.com", 60, &"x".repeat(40_000)),
+    ]);
+    let err = p.apply(&[small, huge_group]).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ProviderError::Invalid { .. }), "{text}");
+    assert!(text.contains("huge.example.com"), "{text}");
+    assert!(text.contains(&format!("rfc2136 {}", server.addr)), "{text}");
+    assert_eq!(p.update_messages_sent(), 0);
+    assert_eq!(p.list().await.unwrap(), before);
+    println!("oversized group: {text}");
+}
