@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, apply_changes, diff};
+use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff};
 use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
@@ -85,7 +85,9 @@ pub struct ZoneSync {
     registry: Registry,
     known: Option<BTreeMap<DnsName, Vec<RecordSet>>>,
     planner: Option<Planner>,
-    desired: BTreeMap<ServiceKey, Vec<RecordSet>>,
+    /// The names each service was last planned to have (names, not records: the records are
+    /// in `known`, and keeping them twice would double the controller's memory).
+    desired: BTreeMap<ServiceKey, Vec<DnsName>>,
     full_pending: bool,
 }
 
@@ -97,8 +99,8 @@ pub struct Pending {
     outcome: SyncOutcome,
 }
 
-/// The records a service is planned to have (`None`: it is no longer federated).
-type DesiredUpdate = (ServiceKey, Option<Vec<RecordSet>>);
+/// The names a service is planned to have (`None`: it is no longer federated).
+type DesiredUpdate = (ServiceKey, Option<Vec<DnsName>>);
 
 impl Pending {
     /// The changes to write.
@@ -153,13 +155,24 @@ impl ZoneSync {
         self.known = None;
     }
 
+    /// The zone as this sync knows it, sorted like a listing (empty before the first listing).
+    pub fn known_records(&self) -> Vec<RecordSet> {
+        let mut all: Vec<RecordSet> = self
+            .known
+            .iter()
+            .flat_map(|k| k.values().flatten().cloned())
+            .collect();
+        all.sort();
+        all
+    }
+
     /// Whether the zone content is known (listed and kept up to date since).
     pub fn is_listed(&self) -> bool {
         self.known.is_some()
     }
 
-    /// The records last planned for `key`.
-    pub fn desired(&self, key: &ServiceKey) -> Option<&[RecordSet]> {
+    /// The names last planned for `key`.
+    pub fn desired_names(&self, key: &ServiceKey) -> Option<&[DnsName]> {
         self.desired.get(key).map(Vec::as_slice)
     }
 
@@ -255,9 +268,24 @@ impl ZoneSync {
                     source: Box::new(e),
                 }
             })?;
-            let known = self.known.take().unwrap_or_default();
-            let all: Vec<RecordSet> = known.into_values().flatten().collect();
-            self.known = Some(index(apply_changes(&all, &changes)));
+            // Update the known zone in place: only the names that changed are touched, so the
+            // cost follows the change, not the zone.
+            let known = self.known.get_or_insert_with(BTreeMap::new);
+            for g in &changes.groups {
+                for rs in g.delete.iter().chain(&g.update_old) {
+                    if let Some(sets) = known.get_mut(rs.name()) {
+                        sets.retain(|x| x.rtype() != rs.rtype());
+                        if sets.is_empty() {
+                            known.remove(rs.name());
+                        }
+                    }
+                }
+                for rs in g.update_new.iter().chain(&g.create) {
+                    let sets = known.entry(rs.name().clone()).or_default();
+                    sets.retain(|x| x.rtype() != rs.rtype());
+                    sets.push(rs.clone());
+                }
+            }
             outcome.applied = Some(report);
         }
         for (key, records) in desired {
@@ -293,23 +321,27 @@ impl ZoneSync {
                     outcome.diagnostics.extend(plan.diagnostics);
                     if !complete {
                         // Keep whatever stands for this service.
-                        if let Some(old) = old {
-                            desired_all.extend(old.iter().cloned());
-                            names.extend(old.iter().map(|r| r.name().clone()));
+                        for n in old.into_iter().flatten() {
+                            if let Some(sets) = known.get(n) {
+                                desired_all.extend(
+                                    sets.iter()
+                                        .filter(|r| r.rtype().is_address_or_alias())
+                                        .cloned(),
+                                );
+                            }
+                            names.insert(n.clone());
                         }
                         continue;
                     }
                     plan.records
                 }
             };
-            names.extend(old.into_iter().flatten().map(|r| r.name().clone()));
-            names.extend(records.iter().map(|r| r.name().clone()));
-            desired_all.extend(records.iter().cloned());
-            let entry = if state.service(key).is_some() {
-                Some(records)
-            } else {
-                None
-            };
+            names.extend(old.into_iter().flatten().cloned());
+            let mut planned: Vec<DnsName> = records.iter().map(|r| r.name().clone()).collect();
+            planned.dedup();
+            names.extend(planned.iter().cloned());
+            desired_all.extend(records);
+            let entry = state.service(key).is_some().then_some(planned);
             new_desired.push((key.clone(), entry));
         }
         let current: Vec<RecordSet> = if full {
@@ -451,6 +483,9 @@ mod tests {
         assert_eq!(f.counting.stats().writes, 1);
         assert_eq!(f.counting.stats().lists, 0);
         let zone = f.counting.list().await.unwrap();
+        // What the sync knows of the zone is exactly what the provider holds.
+        let known: Vec<RecordSet> = f.sync.known_records();
+        assert_eq!(known, zone);
         let rs = at(&zone, ZONE_R1A);
         assert_eq!(rs.len(), 1);
         assert_eq!(
