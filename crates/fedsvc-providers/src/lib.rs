@@ -29,8 +29,9 @@
 //! Every backend checks a batch the same way as the reference [`MemoryProvider`]: deletes and
 //! update-olds must match the zone exactly, creates must not exist, a CNAME stands alone, names
 //! lie in the zone. RFC 2136 sends these expectations as UPDATE prerequisites, Route53 and
-//! Cloud DNS check them server-side (Route53 and PowerDNS are also checked against a fresh
-//! listing, since not every implementation enforces them). Listings leave out the zone's SOA
+//! Cloud DNS check them server-side (Route53 and PowerDNS are also checked against the current
+//! record sets at the names a batch touches, read just before writing, since not every
+//! implementation enforces them). Listings leave out the zone's SOA
 //! and apex NS record sets, which belong to the server; everything else, including records
 //! fedsvc did not write, is returned.
 //!

@@ -1,6 +1,11 @@
 //! The PowerDNS authoritative server's HTTP API (feature `powerdns`).
+//!
+//! One atomic `PATCH` per batch, checked first against the rrsets of the names the batch
+//! touches (read by name, or the whole zone when that is cheaper); see [`PowerDnsProvider`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,9 +22,20 @@ use crate::zone_state::{ZoneState, check_batch};
 ///
 /// The zone is listed with one `GET`; each batch is one `PATCH` of rrsets (`REPLACE` and
 /// `DELETE` changetypes), which PowerDNS applies in one database transaction, so a batch is
-/// all or nothing. Before the `PATCH`, the provider checks the batch against the zone as it is
-/// (one `GET`): deleting or updating a record set that differs, or creating one that exists,
-/// gives [`ProviderError::Conflict`] as with the other backends.
+/// all or nothing.
+///
+/// PowerDNS replaces rrsets unconditionally, so before the `PATCH` the provider checks the
+/// batch against what the zone holds at the names it touches: deleting or updating a record
+/// set that differs, or creating one that exists, gives [`ProviderError::Conflict`], a CNAME
+/// beside other data [`ProviderError::Invalid`], as with the other backends. Only those names
+/// are read, one `GET …/zones/{zone}?rrset_name={name}` each (PowerDNS 4.6 and later), up to
+/// 8 at a time, so the cost of a small batch does not grow with the zone. One such read costs
+/// about as much as 60 record sets of a whole-zone `GET`; when a batch touches so
+/// many names that its reads would cost more than one `GET` of the zone as last seen (its size
+/// from the last listing, kept up to date by the batches applied since), the zone is read
+/// once instead. A server that ignores the filter (older than 4.6) answers with the whole
+/// zone; the provider then reads the whole zone once per batch. The reads and the `PATCH` are
+/// not one transaction: a change made by someone else in between is not detected.
 ///
 /// ```no_run
 /// use fedsvc_providers::{DnsProvider, PowerDnsProvider, Secret};
@@ -41,7 +57,21 @@ pub struct PowerDnsProvider {
     api_key: Secret,
     client: reqwest::Client,
     limits: BatchLimits,
+    /// Set once the server answered a `rrset_name` read with other names (PowerDNS < 4.6).
+    ignores_rrset_filter: Arc<AtomicBool>,
+    /// Record sets in the zone as last seen ([`UNKNOWN_SIZE`] before the first listing).
+    zone_size: Arc<AtomicUsize>,
 }
+
+/// Concurrent `GET`s when reading the names of a batch.
+const READ_CONCURRENCY: usize = 8;
+
+/// What one `GET` filtered by name costs, in record sets of a whole-zone `GET` (PowerDNS 4.7,
+/// sqlite, loopback, 8 reads at a time: about 1.5 ms against 25 µs).
+const NAME_READ_COST: usize = 60;
+
+/// [`PowerDnsProvider::zone_size`] before the zone was listed.
+const UNKNOWN_SIZE: usize = usize::MAX;
 
 #[derive(Debug, Deserialize)]
 struct ZoneDoc {
@@ -131,6 +161,8 @@ impl PowerDnsProvider {
             zone,
             api_key,
             client,
+            ignores_rrset_filter: Arc::new(AtomicBool::new(false)),
+            zone_size: Arc::new(AtomicUsize::new(UNKNOWN_SIZE)),
             limits: BatchLimits {
                 max_changes: 1000,
                 update_cost: 1,
@@ -209,14 +241,25 @@ impl PowerDnsProvider {
     }
 
     async fn get_zone(&self) -> Result<Vec<RecordSet>, ProviderError> {
-        let what = "GET zone";
         let response = self
             .client
             .get(&self.zone_url)
             .header("X-API-Key", self.api_key.expose())
             .send()
-            .await
-            .map_err(|e| self.transport_error(what, e))?;
+            .await;
+        let mut sets = self.zone_doc("GET zone", response).await?;
+        self.zone_size.store(sets.len(), Ordering::Relaxed);
+        sets.sort();
+        Ok(sets)
+    }
+
+    /// The record sets of a zone document (without the zone's SOA and apex NS).
+    async fn zone_doc(
+        &self,
+        what: &str,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Vec<RecordSet>, ProviderError> {
+        let response = response.map_err(|e| self.transport_error(what, e))?;
         if !response.status().is_success() {
             return Err(self.status_error(what, response).await);
         }
@@ -246,8 +289,53 @@ impl PowerDnsProvider {
                 sets.push(rs);
             }
         }
-        sets.sort();
         Ok(sets)
+    }
+
+    /// Every record set at `names`: one filtered `GET` per name, [`READ_CONCURRENCY`] at a
+    /// time; the whole zone when the server does not filter.
+    async fn read_names(&self, names: &BTreeSet<DnsName>) -> Result<Vec<RecordSet>, ProviderError> {
+        let size = self.zone_size.load(Ordering::Relaxed);
+        if self.ignores_rrset_filter.load(Ordering::Relaxed)
+            || (size != UNKNOWN_SIZE && names.len().saturating_mul(NAME_READ_COST) > size)
+        {
+            return self.get_zone().await;
+        }
+        let mut pending = names.iter();
+        let mut running = tokio::task::JoinSet::new();
+        let mut found = Vec::new();
+        loop {
+            while running.len() < READ_CONCURRENCY {
+                let Some(name) = pending.next() else { break };
+                let request = self
+                    .client
+                    .get(format!(
+                        "{}?rrset_name={}",
+                        self.zone_url,
+                        query_escape(name.as_str())
+                    ))
+                    .header("X-API-Key", self.api_key.expose());
+                let name = name.clone();
+                running.spawn(async move { (name, request.send().await) });
+            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let (name, response) = done.map_err(|e| {
+                ProviderError::other(&self.name, format!("GET rrsets: task failed: {e}"))
+            })?;
+            let sets = self
+                .zone_doc(&format!("GET rrsets of {name}"), response)
+                .await?;
+            if sets.iter().any(|rs| rs.name() != &name) {
+                // The filter was ignored: this answer is the whole zone.
+                self.ignores_rrset_filter.store(true, Ordering::Relaxed);
+                running.abort_all();
+                return Ok(sets);
+            }
+            found.extend(sets);
+        }
+        Ok(found)
     }
 
     /// The rrset changes of a batch, last change per (name, type) winning, in order.
@@ -299,6 +387,19 @@ impl PowerDnsProvider {
     }
 }
 
+/// Percent-encodes a name for a query string (letters, digits, `-`, `_` and `.` stay).
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[async_trait]
 impl DnsProvider for PowerDnsProvider {
     fn name(&self) -> &str {
@@ -318,9 +419,15 @@ impl DnsProvider for PowerDnsProvider {
         if batch.iter().all(ChangeGroup::is_empty) {
             return Ok(());
         }
-        // PowerDNS replaces record sets unconditionally: check what the batch expects first.
+        // PowerDNS replaces record sets unconditionally: check what the batch expects first,
+        // against what the zone holds at the names the batch touches.
+        let names: BTreeSet<DnsName> = batch
+            .iter()
+            .flat_map(|g| g.delete.iter().chain(&g.update_old).chain(&g.create))
+            .map(|rs| rs.name().clone())
+            .collect();
         let mut state = ZoneState::default();
-        for rs in self.get_zone().await? {
+        for rs in self.read_names(&names).await? {
             state.put(rs);
         }
         state.apply_batch(&self.name, &self.zone, batch)?;
@@ -335,6 +442,13 @@ impl DnsProvider for PowerDnsProvider {
             .await
             .map_err(|e| self.transport_error(what, e))?;
         if response.status().is_success() {
+            let created: usize = batch.iter().map(|g| g.create.len()).sum();
+            let deleted: usize = batch.iter().map(|g| g.delete.len()).sum();
+            let _ = self
+                .zone_size
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |size| {
+                    (size != UNKNOWN_SIZE).then(|| (size + created).saturating_sub(deleted))
+                });
             Ok(())
         } else {
             Err(self.status_error(what, response).await)
@@ -343,5 +457,17 @@ impl DnsProvider for PowerDnsProvider {
 
     fn limits(&self) -> BatchLimits {
         self.limits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_escape_keeps_names_readable() {
+        assert_eq!(query_escape("a-b_c.example.com."), "a-b_c.example.com.");
+        assert_eq!(query_escape("*.example.com."), "%2A.example.com.");
+        assert_eq!(query_escape("a b&c"), "a%20b%26c");
     }
 }
