@@ -196,6 +196,31 @@ fn apply_is_idempotent_and_served_by_bind() {
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["cnames"].as_array().unwrap().len(), 2);
     assert_eq!(v["addresses"].as_array().unwrap().len(), 8);
+
+    // As a pod in us-central1-f is answered when its own shard is not healthy.
+    let pod = fedsvc(&[
+        "resolve",
+        "--server",
+        &server,
+        "nginx.mynamespace.myfederation",
+        "--from-zone",
+        "us-central1-f",
+        "--from-region",
+        "us-central1",
+        "--dns-suffix",
+        "example.com",
+    ]);
+    let (out, err) = text(&pod);
+    assert!(pod.status.success(), "{err}");
+    assert!(
+        out.contains("is sent to nginx.mynamespace.myfederation.svc.us-central1-f.example.com."),
+        "{out}"
+    );
+    assert!(
+        out.contains("CNAME nginx.mynamespace.myfederation.svc.us-central1.example.com."),
+        "{out}"
+    );
+    assert!(out.contains("104.197.247.191"), "{out}");
 }
 
 #[test]

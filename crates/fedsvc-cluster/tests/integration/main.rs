@@ -4,5 +4,6 @@
 mod crd;
 mod kube_member;
 mod kubectl;
+mod real_clusters;
 mod sim_member;
 mod util;
