@@ -10,73 +10,27 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-struct Bind {
-    port: u16,
-    secret: String,
-    pidfile: String,
-}
+/// BIND with the helpers these tests need.
+struct Bind(fedsvc_testkit::real_servers::Bind);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        let have = Command::new("sh")
-            .args(["-c", "command -v named || test -x /usr/sbin/named"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !have {
-            if std::env::var("FEDSVC_REQUIRE_REAL").as_deref() == Ok("1") {
-                panic!("BIND (named) is not installed and FEDSVC_REQUIRE_REAL=1");
-            }
-            eprintln!(
-                "skipped: BIND (named) is not installed; scripts/dns-servers/install.sh installs it"
-            );
-            return None;
-        }
-        let out = Command::new(repo().join("scripts/dns-servers/start-bind.sh"))
-            .output()
-            .expect("run start-bind.sh");
-        assert!(
-            out.status.success(),
-            "start-bind.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env_file = String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .lines()
-            .last()
-            .unwrap()
-            .to_owned();
-        let env = std::fs::read_to_string(&env_file).unwrap();
-        let get = |k: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("{k} in {env_file}"))
-                .trim_matches('"')
-                .to_owned()
-        };
-        Some(Bind {
-            port: get("DNS_PORT").parse().unwrap(),
-            secret: get("TSIG_SECRET"),
-            pidfile: get("PIDFILE"),
-        })
+        fedsvc_testkit::real_servers::Bind::start_or_skip(&["dig", "nsupdate"]).map(Bind)
+    }
+
+    fn port(&self) -> u16 {
+        self.0.addr.port()
     }
 
     fn config(&self, dir: &Path, secret: &str) -> PathBuf {
         let p = dir.join(format!("dns-{}.yaml", secret.len()));
-        std::fs::write(
-            &p,
-            format!(
-                "zone: example.com\nprovider:\n  kind: rfc2136\n  server: 127.0.0.1:{}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n",
-                self.port
-            ),
-        )
-        .unwrap();
+        std::fs::write(&p, self.0.rfc2136_yaml(secret)).unwrap();
         p
     }
 
     fn dig(&self, args: &[&str]) -> String {
         let out = Command::new("dig")
-            .args(["@127.0.0.1", "-p", &self.port.to_string(), "+short"])
+            .args(["@127.0.0.1", "-p", &self.port().to_string(), "+short"])
             .args(args)
             .output()
             .expect("dig");
@@ -93,14 +47,14 @@ impl Bind {
 
     fn nsupdate(&self, script: &str) {
         let mut child = Command::new("nsupdate")
-            .args(["-y", &format!("hmac-sha256:ddns-key:{}", self.secret)])
+            .args(["-y", &format!("hmac-sha256:ddns-key:{}", self.0.secret)])
             .stdin(std::process::Stdio::piped())
             .spawn()
             .expect("nsupdate");
         use std::io::Write;
         let full = format!(
             "server 127.0.0.1 {}\nzone example.com\n{script}\nsend\n",
-            self.port
+            self.port()
         );
         child
             .stdin
@@ -109,14 +63,6 @@ impl Bind {
             .write_all(full.as_bytes())
             .unwrap();
         assert!(child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Bind {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/dns-servers/stop.sh"))
-            .arg(&self.pidfile)
-            .status();
     }
 }
 
@@ -145,7 +91,7 @@ fn guide() -> String {
 fn apply_is_idempotent_and_served_by_bind() {
     let Some(bind) = Bind::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let dns = bind.config(dir.path(), &bind.secret);
+    let dns = bind.config(dir.path(), &bind.0.secret);
     let dns = dns.to_str().unwrap();
 
     let first = fedsvc(&["apply", "-f", &guide(), "--dns", dns, "--yes"]);
@@ -184,7 +130,7 @@ fn apply_is_idempotent_and_served_by_bind() {
     assert_eq!((ours, txt), (18, 18));
 
     // resolve follows the hierarchy through BIND.
-    let server = format!("127.0.0.1:{}", bind.port);
+    let server = format!("127.0.0.1:{}", bind.port());
     let r = fedsvc(&[
         "resolve",
         "--server",
@@ -227,7 +173,7 @@ fn apply_is_idempotent_and_served_by_bind() {
 fn conflicts_are_reported_and_foreign_records_survive() {
     let Some(bind) = Bind::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let dns = bind.config(dir.path(), &bind.secret);
+    let dns = bind.config(dir.path(), &bind.0.secret);
     let zone_a = "nginx.mynamespace.myfederation.svc.us-central1-a.example.com.";
     bind.nsupdate(&format!(
         "update add {zone_a} 60 A 198.51.100.7\nupdate add www.example.com. 60 A 192.0.2.1"
@@ -251,7 +197,7 @@ fn conflicts_are_reported_and_foreign_records_survive() {
 fn mass_deletion_needs_force() {
     let Some(bind) = Bind::start() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let dns = bind.config(dir.path(), &bind.secret);
+    let dns = bind.config(dir.path(), &bind.0.secret);
     let dns = dns.to_str().unwrap();
     assert!(
         fedsvc(&["apply", "-f", &guide(), "--dns", dns, "--yes"])
@@ -312,5 +258,5 @@ fn a_wrong_key_is_named_in_the_error() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("ddns-key"), "{err}");
-    assert!(err.contains(&format!("127.0.0.1:{}", bind.port)), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{}", bind.port())), "{err}");
 }

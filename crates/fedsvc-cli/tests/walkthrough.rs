@@ -10,26 +10,8 @@ use std::time::{Duration, Instant};
 
 use fedsvc_cli::demo::{NGINX_YAML, World, WorldOptions};
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn tools_present() -> bool {
-    let missing: Vec<&str> = ["kubectl", "dig"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var("FEDSVC_REQUIRE_REAL").as_deref() == Ok("1") {
-        panic!("{missing:?} not installed and FEDSVC_REQUIRE_REAL=1");
-    }
-    eprintln!("skipped: {missing:?} not installed");
-    false
+    fedsvc_testkit::real_servers::tools_present(&["kubectl", "dig"])
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {

@@ -6,8 +6,8 @@
 //! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND or
 //! kubectl the test skips with a reason, unless FEDSVC_REQUIRE_REAL=1.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,80 +29,23 @@ const GLOBAL: &str = "nginx.mynamespace.myfederation.svc.example.com.";
 const REGION_US: &str = "nginx.mynamespace.myfederation.svc.us-central1.example.com.";
 const ZONE_US_A: &str = "nginx.mynamespace.myfederation.svc.us-central1-a.example.com.";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args([
-            "-c",
-            &format!("command -v {tool} || test -x /usr/sbin/{tool}"),
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Bind {
-    addr: SocketAddr,
-    secret: String,
-    pidfile: String,
-}
+/// BIND with the helpers these tests need.
+struct Bind(fedsvc_testkit::real_servers::Bind);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        if !have("named") || !have("kubectl") {
-            if std::env::var("FEDSVC_REQUIRE_REAL").as_deref() == Ok("1") {
-                panic!("BIND (named) or kubectl missing and FEDSVC_REQUIRE_REAL=1");
-            }
-            eprintln!("skipped: BIND (named) or kubectl is not installed");
-            return None;
-        }
-        let out = Command::new(repo().join("scripts/dns-servers/start-bind.sh"))
-            .output()
-            .expect("start-bind.sh");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env_file = String::from_utf8(out.stdout)
-            .unwrap()
-            .trim()
-            .lines()
-            .last()
-            .unwrap()
-            .to_owned();
-        let env = std::fs::read_to_string(&env_file).unwrap();
-        let get = |k: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap()
-                .trim_matches('"')
-                .to_owned()
-        };
-        Some(Bind {
-            addr: SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                get("DNS_PORT").parse().unwrap(),
-            ),
-            secret: get("TSIG_SECRET"),
-            pidfile: get("PIDFILE"),
-        })
+        fedsvc_testkit::real_servers::Bind::start_or_skip(&["kubectl"]).map(Bind)
     }
 
     fn config(&self) -> fedsvc_providers::Config {
-        fedsvc_providers::Config::from_yaml(&format!(
-            "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{}\"}}\n",
-            self.addr, self.secret
-        ))
-        .unwrap()
+        fedsvc_providers::Config::from_yaml(&self.0.rfc2136_yaml(&self.0.secret)).unwrap()
     }
 
     fn resolver(&self) -> TokioResolver {
-        let mut ns = NameServerConfig::udp_and_tcp(self.addr.ip());
+        let addr = self.0.addr;
+        let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
         for c in &mut ns.connections {
-            c.port = self.addr.port();
+            c.port = addr.port();
         }
         let mut b = TokioResolver::builder_with_config(
             ResolverConfig::from_name_servers(vec![ns]),
@@ -112,14 +55,6 @@ impl Bind {
         opts.cache_size = 0;
         *b.options_mut() = opts;
         b.build().unwrap()
-    }
-}
-
-impl Drop for Bind {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/dns-servers/stop.sh"))
-            .arg(&self.pidfile)
-            .status();
     }
 }
 

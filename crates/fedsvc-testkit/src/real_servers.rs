@@ -1,0 +1,113 @@
+//! Real servers for tests: the tools and servers a test needs, or a printed skip.
+//!
+//! Tests that need a real server skip with a printed reason when it is missing, unless
+//! `FEDSVC_REQUIRE_REAL=1` (which CI sets), in which case they fail.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Whether `FEDSVC_REQUIRE_REAL=1` is set.
+pub fn real_required() -> bool {
+    std::env::var("FEDSVC_REQUIRE_REAL").as_deref() == Ok("1")
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args([
+            "-c",
+            &format!("command -v {tool} || test -x /usr/sbin/{tool}"),
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether every tool is on the machine. When one is missing: panics under
+/// `FEDSVC_REQUIRE_REAL=1`, else prints `skipped: …` and returns `false`.
+pub fn tools_present(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        !real_required(),
+        "{missing:?} not installed and FEDSVC_REQUIRE_REAL=1"
+    );
+    eprintln!(
+        "skipped: {missing:?} not installed (scripts/dns-servers/install.sh installs the servers)"
+    );
+    false
+}
+
+fn scripts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/dns-servers")
+}
+
+/// A BIND 9 started by `scripts/dns-servers/start-bind.sh` for zone `example.com` on a free
+/// loopback port, accepting RFC 2136 updates and transfers signed with the TSIG key `ddns-key`
+/// (hmac-sha256). Stopped by PID on drop.
+#[derive(Debug)]
+pub struct Bind {
+    /// Where it listens (UDP and TCP).
+    pub addr: SocketAddr,
+    /// The TSIG secret (base64).
+    pub secret: String,
+    pidfile: String,
+}
+
+impl Bind {
+    /// Starts BIND, or skips (see [`tools_present`]) when `named` or one of `also` is missing.
+    pub fn start_or_skip(also: &[&str]) -> Option<Bind> {
+        let mut tools = vec!["named"];
+        tools.extend_from_slice(also);
+        if !tools_present(&tools) {
+            return None;
+        }
+        let out = Command::new(scripts().join("start-bind.sh"))
+            .output()
+            .expect("run start-bind.sh");
+        assert!(
+            out.status.success(),
+            "start-bind.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env_file = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
+        let env = std::fs::read_to_string(&env_file).expect("the env file of start-bind.sh");
+        let get = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("{k} in {env_file}"))
+                .trim_matches('"')
+                .to_owned()
+        };
+        Some(Bind {
+            addr: SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                get("DNS_PORT").parse().expect("a port"),
+            ),
+            secret: get("TSIG_SECRET"),
+            pidfile: get("PIDFILE"),
+        })
+    }
+
+    /// The provider configuration (YAML) for this server, signing with `secret`.
+    pub fn rfc2136_yaml(&self, secret: &str) -> String {
+        format!(
+            "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n",
+            self.addr
+        )
+    }
+}
+
+impl Drop for Bind {
+    fn drop(&mut self) {
+        let _ = Command::new(scripts().join("stop.sh"))
+            .arg(&self.pidfile)
+            .status();
+    }
+}
