@@ -6,17 +6,17 @@
 //! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND or
 //! kubectl the test skips with a reason, unless FEDSVC_REQUIRE_REAL=1.
 
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedsvc_cluster::{MemberCluster, SimMember};
+mod common;
+
+use fedsvc_cluster::SimMember;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::StaticMembers;
-use fedsvc_model::ClusterName;
 use fedsvc_providers::{Counting, DnsProvider};
 use fedsvc_testkit::ApiServer;
 use hickory_resolver::TokioResolver;
@@ -55,52 +55,6 @@ impl Bind {
         opts.cache_size = 0;
         *b.options_mut() = opts;
         b.build().unwrap()
-    }
-}
-
-fn member(name: &str, zone: &str, region: &str, first: [u8; 4]) -> SimMember {
-    SimMember::new(ClusterName::parse(name).unwrap(), &[zone], region)
-        .with_auto_ingress(Ipv4Addr::from(first))
-        .with_auto_endpoints(2)
-}
-
-fn members() -> Vec<SimMember> {
-    vec![
-        member(
-            "gce-us-central1-a",
-            "us-central1-a",
-            "us-central1",
-            [10, 1, 0, 1],
-        ),
-        member(
-            "gce-us-central1-b",
-            "us-central1-b",
-            "us-central1",
-            [10, 2, 0, 1],
-        ),
-        member(
-            "gce-europe-west1-b",
-            "europe-west1-b",
-            "europe-west1",
-            [10, 3, 0, 1],
-        ),
-        member(
-            "gce-europe-west1-c",
-            "europe-west1-c",
-            "europe-west1",
-            [10, 4, 0, 1],
-        ),
-    ]
-}
-
-fn host_with_clusters(host: &ApiServer, members: &[SimMember]) {
-    for m in members {
-        host.create(json!({
-            "apiVersion": "fedsvc.io/v1alpha1", "kind": "Cluster",
-            "metadata": {"name": m.name().as_str()},
-            "spec": {"secretRef": {"name": format!("{}-kubeconfig", m.name())}},
-        }))
-        .unwrap();
     }
 }
 
@@ -205,8 +159,8 @@ async fn the_guide_on_bind() {
     let Some(bind) = Bind::start() else { return };
     fedsvc_testkit::install_crypto_provider();
     let host = ApiServer::start().await;
-    let ms = members();
-    host_with_clusters(&host, &ms);
+    let ms = common::members();
+    common::register(&host, &ms);
     let config = bind.config();
     let dns: Arc<dyn DnsProvider> = Arc::from(config.build().await.unwrap());
     let running = controller(&host, &ms, dns.clone(), config.clone(), None).await;
@@ -316,8 +270,8 @@ async fn two_replicas_only_the_leader_writes() {
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fedsvc-system"}}),
     )
     .unwrap();
-    let ms = members();
-    host_with_clusters(&host, &ms);
+    let ms = common::members();
+    common::register(&host, &ms);
     let config = bind.config();
     let a = Arc::new(Counting::new(config.build().await.unwrap()));
     let b = Arc::new(Counting::new(config.build().await.unwrap()));

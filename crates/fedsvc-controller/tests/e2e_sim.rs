@@ -1,15 +1,16 @@
 //! The controller end to end on one machine: the Kubernetes API emulator as the federation
 //! API, four simulated members in two regions, and the memory DNS provider.
 
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedsvc_cluster::{MemberCluster, SimMember};
+mod common;
+
+use fedsvc_cluster::SimMember;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::StaticMembers;
-use fedsvc_model::{ClusterName, RData, RecordSet, RecordType};
+use fedsvc_model::{RData, RecordSet, RecordType};
 use fedsvc_providers::{DnsProvider, MemoryProvider};
 use fedsvc_testkit::ApiServer;
 use serde_json::json;
@@ -26,51 +27,15 @@ struct World {
     running: Option<Running>,
 }
 
-fn member(name: &str, zone: &str, region: &str, first_ip: [u8; 4]) -> SimMember {
-    SimMember::new(ClusterName::parse(name).unwrap(), &[zone], region)
-        .with_auto_ingress(Ipv4Addr::from(first_ip))
-        .with_auto_endpoints(2)
-}
-
 async fn world() -> World {
     fedsvc_testkit::install_crypto_provider();
     let host = ApiServer::start().await;
-    let members = vec![
-        member(
-            "gce-us-central1-a",
-            "us-central1-a",
-            "us-central1",
-            [10, 1, 0, 1],
-        ),
-        member(
-            "gce-us-central1-b",
-            "us-central1-b",
-            "us-central1",
-            [10, 2, 0, 1],
-        ),
-        member(
-            "gce-europe-west1-b",
-            "europe-west1-b",
-            "europe-west1",
-            [10, 3, 0, 1],
-        ),
-        member(
-            "gce-europe-west1-c",
-            "europe-west1-c",
-            "europe-west1",
-            [10, 4, 0, 1],
-        ),
-    ];
+    let members = common::members();
     let mut factory = StaticMembers::default();
     for m in &members {
         factory.insert(Arc::new(m.clone()));
-        host.create(json!({
-            "apiVersion": "fedsvc.io/v1alpha1", "kind": "Cluster",
-            "metadata": {"name": m.name().as_str()},
-            "spec": {"secretRef": {"name": format!("{}-kubeconfig", m.name())}},
-        }))
-        .unwrap();
     }
+    common::register(&host, &members);
     let dns = Arc::new(MemoryProvider::new("example.com".parse().unwrap()));
     let dns_config =
         fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
