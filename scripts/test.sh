@@ -6,13 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# Incremental compilation only helps repeated edits; for one full run it doubles the disk
+# used by the build. A developer may set CARGO_INCREMENTAL=1 to keep it.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step() { printf '\n==> %s\n' "$*"; }
+disk() { df -h . | awk 'NR==2 {print "disk: " $4 " free of " $2}'; }
 
 if [ "${FEDSVC_SKIP_INSTALL:-0}" != 1 ]; then
   step "installing the DNS servers, moto and tools the tests use"
   scripts/dns-servers/install.sh
 fi
 
+disk
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
@@ -27,3 +33,4 @@ scripts/check-dns-plan-purity.sh
 
 step "tests (FEDSVC_REQUIRE_REAL=${FEDSVC_REQUIRE_REAL:-unset})"
 cargo test --workspace --all-features --locked
+disk
