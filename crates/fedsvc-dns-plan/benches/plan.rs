@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use fedsvc_dns_plan::{Planner, Registry, diff, plan};
+use fedsvc_dns_plan::{Planner, Registry, diff, diff_replanned, plan};
 
 #[path = "../tests/common/generator.rs"]
 #[allow(dead_code)]
@@ -28,7 +28,8 @@ fn incremental(c: &mut Criterion) {
     let planner = Planner::new(&snapshot).expect("plannable");
     let registry = Registry::txt(snapshot.federation.clone());
     let before = &snapshot.services[snapshot.services.len() / 2];
-    let current = registry.with_ownership(&planner.plan_service(before).records);
+    let before_records = planner.plan_service(before).records;
+    let current = registry.with_ownership(&before_records);
     // One shard changes: the first healthy one loses its endpoints.
     let mut after = before.clone();
     let shard = after
@@ -40,6 +41,28 @@ fn incremental(c: &mut Criterion) {
     let check = diff(&current, &planner.plan_service(&after).records, &registry);
     assert!(!check.is_empty() && check.conflicts.is_empty());
     let names = planner.names_for(&after.key).expect("names fit");
+    assert_eq!(
+        diff_replanned(
+            &current,
+            &before_records,
+            &planner.plan_service(&after).records,
+            &registry
+        ),
+        check
+    );
+    // What a controller does: re-plan the service and diff only the names whose records
+    // changed against the plan it applied before.
+    c.bench_function("incremental_one_service_plan_and_diff_replanned", |b| {
+        b.iter(|| {
+            let desired = planner.plan_service_with(black_box(&after), &names);
+            diff_replanned(
+                black_box(&current),
+                &before_records,
+                &desired.records,
+                &registry,
+            )
+        });
+    });
     c.bench_function("incremental_one_service_plan_and_diff", |b| {
         b.iter(|| {
             let desired = planner.plan_service_with(black_box(&after), &names);

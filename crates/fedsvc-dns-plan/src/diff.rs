@@ -211,6 +211,121 @@ pub fn diff(current: &[RecordSet], desired: &[RecordSet], registry: &Registry) -
     changes
 }
 
+/// The changes after a service was re-planned: [`diff`] restricted to the names where the
+/// new plan differs from the one already applied.
+///
+/// `before` is the plan that was applied (and that the zone still holds), `after` the new
+/// one; both are sorted by name then type, as the [`Planner`](crate::Planner) returns them.
+/// Names where both plans hold the same record sets are taken to be in step and are not
+/// looked at; at every other name (records changed, added or gone) the result is exactly what
+/// [`diff`] would give: ownership checked, conflicts reported, one group per name.
+///
+/// `current` must hold at least the records at the names of both plans and their ownership
+/// names (the whole zone will do). Sorted by name, as a listing is, it is searched; otherwise
+/// it is scanned once. Either way the diff itself covers only the names that changed — after
+/// one shard change, a few names instead of all of a service's.
+///
+/// Drift at a name both plans agree on (someone edited our record) is not seen here: a
+/// periodic full [`diff`] against a fresh listing repairs it.
+///
+/// ```
+/// use fedsvc_model::{DnsName, Label, LabelRules, RData, RecordSet, RecordType};
+/// use fedsvc_dns_plan::{apply_changes, diff, diff_replanned, Registry};
+/// let fed = Label::parse("fed", LabelRules::Rfc1123, "federation").unwrap();
+/// let registry = Registry::txt(fed);
+/// let a = |name: &str, ip: &str| {
+///     let data = vec![RData::parse(&RecordType::A, ip).unwrap()];
+///     RecordSet::new(DnsName::parse(name).unwrap(), RecordType::A, 60, data).unwrap()
+/// };
+/// let before = vec![a("web.ns.fed.svc.example.com", "192.0.2.1"),
+///                   a("web.ns.fed.svc.r1.example.com", "192.0.2.1")];
+/// let zone = apply_changes(&[], &diff(&[], &before, &registry));
+/// let after = vec![a("web.ns.fed.svc.example.com", "192.0.2.2"),
+///                  a("web.ns.fed.svc.r1.example.com", "192.0.2.1")];
+/// let changes = diff_replanned(&zone, &before, &after, &registry);
+/// assert_eq!(changes.groups.len(), 1); // only the global name changed
+/// assert_eq!(changes, diff(&zone, &after, &registry));
+/// ```
+#[must_use]
+pub fn diff_replanned(
+    current: &[RecordSet],
+    before: &[RecordSet],
+    after: &[RecordSet],
+    registry: &Registry,
+) -> Changes {
+    // Walk both plans name by name (each is sorted), keeping the names whose sets differ.
+    let mut changed: Vec<&str> = Vec::new();
+    let mut desired: Vec<RecordSet> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let run = |v: &[RecordSet], at: usize| {
+        let name = v[at].name();
+        at + v[at..].iter().take_while(|r| r.name() == name).count()
+    };
+    while i < before.len() || j < after.len() {
+        let order = match (before.get(i), after.get(j)) {
+            (Some(b), Some(a)) => b.name().cmp(a.name()),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, _) => std::cmp::Ordering::Greater,
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                changed.push(before[i].name().as_str());
+                i = run(before, i);
+            }
+            std::cmp::Ordering::Greater => {
+                let end = run(after, j);
+                changed.push(after[j].name().as_str());
+                desired.extend_from_slice(&after[j..end]);
+                j = end;
+            }
+            std::cmp::Ordering::Equal => {
+                let (bi, aj) = (run(before, i), run(after, j));
+                if before[i..bi] != after[j..aj] {
+                    changed.push(after[j].name().as_str());
+                    desired.extend_from_slice(&after[j..aj]);
+                }
+                (i, j) = (bi, aj);
+            }
+        }
+    }
+    if changed.is_empty() {
+        return Changes::default();
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    let sorted = current.is_sorted_by(|a, b| a.name() <= b.name());
+    let mut subset: Vec<RecordSet> = Vec::new();
+    if sorted {
+        // A listing comes sorted by name: look each name up.
+        let mut take = |name: &str| {
+            let start = current.partition_point(|r| r.name().as_str() < name);
+            let len = current[start..]
+                .iter()
+                .take_while(|r| r.name().as_str() == name)
+                .count();
+            subset.extend_from_slice(&current[start..start + len]);
+        };
+        for name in &changed {
+            take(name);
+            if let Registry::Txt { prefix, .. } = registry {
+                take(&format!("{prefix}.{name}"));
+            }
+        }
+    } else {
+        let concerned = |name: &str| changed.binary_search(&name).is_ok();
+        subset.extend(
+            current
+                .iter()
+                .filter(|rs| {
+                    let n = rs.name().as_str();
+                    concerned(n) || registry.managed_name(n).is_some_and(concerned)
+                })
+                .cloned(),
+        );
+    }
+    diff(&subset, &desired, registry)
+}
+
 /// The changes at a desired name, or why it is a conflict.
 fn plan_name(
     e: &NameEntry<'_>,

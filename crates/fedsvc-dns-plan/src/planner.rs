@@ -417,7 +417,7 @@ impl Planner {
     fn view<'s>(
         &self,
         service: &'s Service,
-        subject: &str,
+        key: &ServiceKey,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Result<ShardView<'s>, Diagnostic> {
         let n = self.clusters.len();
@@ -435,7 +435,7 @@ impl Planner {
             };
             let Some(i) = hit else {
                 diagnostics.push(Diagnostic::warning(
-                    subject,
+                    Self::subject(key),
                     format!(
                         "shards: cluster {} is not joined; its shard is ignored",
                         shard.cluster
@@ -445,7 +445,7 @@ impl Planner {
             };
             if view.shard[i].is_some() {
                 return Err(Diagnostic::error(
-                    subject,
+                    Self::subject(key),
                     format!(
                         "shards: two shards for cluster {}; the service is skipped",
                         shard.cluster
@@ -567,8 +567,8 @@ impl Planner {
             diagnostics.push(d);
             return;
         }
-        let subject = Self::subject(&service.key);
-        let view = match self.view(service, &subject, diagnostics) {
+        let subject = || Self::subject(&service.key);
+        let view = match self.view(service, &service.key, diagnostics) {
             Ok(v) => v,
             Err(d) => {
                 diagnostics.push(d);
@@ -582,7 +582,7 @@ impl Planner {
             Ok(h) => h,
             Err(e) => {
                 diagnostics.push(Diagnostic::error(
-                    subject,
+                    subject(),
                     format!("{e}; the service is skipped"),
                 ));
                 return;
@@ -615,7 +615,7 @@ impl Planner {
             Ok(n) => n,
             Err(e) => {
                 diagnostics.push(Diagnostic::error(
-                    subject,
+                    subject(),
                     format!("{e}; the service is skipped"),
                 ));
                 return;
@@ -631,7 +631,7 @@ impl Planner {
                     Ok(n) => n,
                     Err(e) => {
                         diagnostics.push(Diagnostic::error(
-                            subject,
+                            subject(),
                             format!("{e}; the service is skipped"),
                         ));
                         records.truncate(start);
@@ -673,7 +673,7 @@ impl Planner {
                             None => "it gets no record".to_owned(),
                         };
                         diagnostics.push(Diagnostic::warning(
-                            subject.clone(),
+                            subject(),
                             format!(
                                 "{name}: no address but {hostnames} load-balancer hostnames ({}); \
                                  a CNAME can point at only one and unresolved hostnames are not \
@@ -693,12 +693,11 @@ impl Planner {
     /// Explains, for every name of `service` (sorted), why it holds what it holds.
     pub fn explain_service(&self, service: &Service) -> Vec<Explanation> {
         let mut ignored = Vec::new();
-        let subject = Self::subject(&service.key);
         let prefix = self.naming.service_prefix(&service.key);
         if let Err(d) = self.check_length(&prefix, &service.key) {
             return vec![Explanation::unplanned(&prefix, d.message)];
         }
-        let view = match self.view(service, &subject, &mut ignored) {
+        let view = match self.view(service, &service.key, &mut ignored) {
             Ok(v) => v,
             Err(d) => return vec![Explanation::unplanned(&prefix, d.message)],
         };

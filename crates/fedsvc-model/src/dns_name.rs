@@ -1,6 +1,7 @@
 //! Absolute, lower-case domain names.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::NameError;
 use crate::label::{Label, MAX_LABEL_LEN};
@@ -22,8 +23,45 @@ pub const MAX_NAME_LEN: usize = 253;
 /// assert_eq!(child.to_string(), "svc.example.com.");
 /// assert!(child.is_subdomain_of(&n));
 /// ```
+///
+/// The text is shared: cloning a name copies a pointer, not the text, and two clones of one
+/// name compare equal without comparing their text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DnsName(String);
+pub struct DnsName(Arc<str>);
+
+/// A name being built on the stack, so that a new name costs one allocation.
+struct NameBuf {
+    bytes: [u8; MAX_NAME_LEN + 2],
+    len: usize,
+}
+
+impl NameBuf {
+    fn new() -> Self {
+        Self {
+            bytes: [0; MAX_NAME_LEN + 2],
+            len: 0,
+        }
+    }
+
+    /// Appends `s`; the caller has checked that the whole name fits.
+    fn push(&mut self, s: &str) {
+        self.bytes[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+        self.len += s.len();
+    }
+
+    /// Appends `s` folded to lower case.
+    fn push_lowercase(&mut self, s: &str) {
+        let start = self.len;
+        self.push(s);
+        self.bytes[start..self.len].make_ascii_lowercase();
+    }
+
+    fn finish(&self) -> DnsName {
+        let text = std::str::from_utf8(&self.bytes[..self.len])
+            .expect("names are built from whole strings of ASCII labels");
+        DnsName(Arc::from(text))
+    }
+}
 
 impl DnsName {
     /// Parses a domain name; a missing trailing dot is added and case is folded.
@@ -46,11 +84,10 @@ impl DnsName {
             value: value.to_owned(),
             reason,
         })?;
-        let mut s = String::with_capacity(trimmed.len() + 1);
-        s.push_str(trimmed);
-        s.make_ascii_lowercase();
-        s.push('.');
-        Ok(Self(s))
+        let mut s = NameBuf::new();
+        s.push_lowercase(trimmed);
+        s.push(".");
+        Ok(s.finish())
     }
 
     /// `prefix.tail`: checks only the labels of `prefix` (a relative name such as
@@ -82,12 +119,11 @@ impl DnsName {
             value: format!("{prefix}.{tail}"),
             reason,
         })?;
-        let mut s = String::with_capacity(len + 1);
-        s.push_str(prefix);
-        s.make_ascii_lowercase();
-        s.push('.');
-        s.push_str(&tail.0);
-        Ok(Self(s))
+        let mut s = NameBuf::new();
+        s.push_lowercase(prefix);
+        s.push(".");
+        s.push(&tail.0);
+        Ok(s.finish())
     }
 
     /// `head.tail` for two valid names: only the total length is checked.
@@ -109,11 +145,11 @@ impl DnsName {
                 max: MAX_NAME_LEN,
             });
         }
-        let mut s = String::with_capacity(len + 1);
-        s.push_str(h);
-        s.push('.');
-        s.push_str(&tail.0);
-        Ok(Self(s))
+        let mut s = NameBuf::new();
+        s.push(h);
+        s.push(".");
+        s.push(&tail.0);
+        Ok(s.finish())
     }
 
     /// The name with its trailing dot.
@@ -167,7 +203,7 @@ impl DnsName {
         if rest.is_empty() {
             None
         } else {
-            Some(Self(rest.to_owned()))
+            Some(Self(Arc::from(rest)))
         }
     }
 }

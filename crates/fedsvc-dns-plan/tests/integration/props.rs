@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use fedsvc_dns_plan::{
     Answer, BatchLimits, Changes, Naming, Planner, RecordIndex, Registry, ServiceNames,
-    apply_changes, diff, plan, try_apply_changes,
+    apply_changes, diff, diff_replanned, plan, try_apply_changes,
 };
 use fedsvc_model::{
     ClusterName, DnsName, RData, RecordSet, RecordType, Service, ServiceKey, Shard, Snapshot,
@@ -458,6 +458,67 @@ proptest! {
                 prop_assert_eq!(planner.plan_service_with(svc, other), planner.plan_service(svc));
             }
             previous = Some(names);
+        }
+    }
+
+    /// Re-planning after a shard change and diffing only the names that changed gives what
+    /// the full diff gives at those names, and nothing elsewhere; on a zone in step with the
+    /// earlier plan, exactly the full diff.
+    #[test]
+    fn diff_of_a_replanned_service_matches_the_full_diff(
+        snap in snapshots(true),
+        raw in raw_current(),
+        pick in any::<prop::sample::Index>(),
+        ready in 0u32..3,
+        drop_addresses in any::<bool>(),
+    ) {
+        prop_assume!(!snap.services.is_empty());
+        let r = registry();
+        let planner = Planner::new(&snap).unwrap();
+        let before = plan(&snap).unwrap().records;
+        let current = current_from(&raw, &before, &r);
+        let first = diff(&current, &before, &r);
+        // The zone after the earlier plan was applied (conflicting names stay as they were).
+        let zone = apply_changes(&current, &first);
+        // One shard of one service changes.
+        let mut changed = snap.clone();
+        let svc = pick.index(changed.services.len());
+        let service = &mut changed.services[svc];
+        prop_assume!(!service.shards.is_empty());
+        let at = pick.index(service.shards.len());
+        let shard = &mut service.shards[at];
+        shard.ready_endpoints = ready;
+        if drop_addresses {
+            shard.addresses.clear();
+        }
+        let after = plan(&changed).unwrap().records;
+        let full = diff(&zone, &after, &r);
+        let quick = diff_replanned(&zone, &before, &after, &r);
+        // Only this service's names can differ between the plans.
+        let only_one = planner.plan_service(&changed.services[svc]).records;
+        let service_before = planner.plan_service(&snap.services[svc]).records;
+        prop_assert_eq!(
+            &quick,
+            &diff_replanned(&zone, &service_before, &only_one, &r)
+        );
+        for g in &quick.groups {
+            prop_assert!(full.groups.contains(g), "{:?} not in the full diff", g);
+        }
+        for c in &quick.conflicts {
+            prop_assert!(full.conflicts.contains(c), "{:?} not in the full diff", c);
+        }
+        let differs = |n: &DnsName| {
+            let at = |v: &[RecordSet]| v.iter().filter(|x| x.name() == n).cloned().collect::<Vec<_>>();
+            at(&before) != at(&after)
+        };
+        for g in full.groups.iter().filter(|g| differs(&g.name)) {
+            prop_assert!(quick.groups.contains(g), "{:?} missing", g);
+        }
+        for c in full.conflicts.iter().filter(|c| differs(&c.name)) {
+            prop_assert!(quick.conflicts.contains(c), "{:?} missing", c);
+        }
+        if first.conflicts.is_empty() {
+            prop_assert_eq!(quick, full);
         }
     }
 
