@@ -488,18 +488,44 @@ impl ClusterManager {
             )),
         };
         let now = SystemTime::now();
-        let (changed, ready, read_locality, overrides) = {
+        let answered = matches!(result, ProbeResult::Healthy);
+        let (changed, ready, read_locality, known, overrides) = {
             let mut members = self.members.lock().expect("members lock");
             let e = members.get_mut(name)?;
             let changed = e.health.observe(result, now);
             e.probes += 1;
             let ready = e.health.is_ready();
-            let read = ready && (e.locality.is_none() || e.probes % LOCALITY_EVERY == 0);
-            (changed, ready, read, e.overrides.clone())
+            // Only a member that just answered is asked for its nodes: one that stopped
+            // answering would hold up the whole probe round until the request timed out.
+            let read =
+                ready && answered && (e.locality.is_none() || e.probes % LOCALITY_EVERY == 0);
+            (
+                changed,
+                ready,
+                read,
+                e.locality.is_some(),
+                e.overrides.clone(),
+            )
         };
         let mut locality_changed = false;
         if read_locality {
-            let outcome = member.locality(&overrides).await;
+            // A refresh (the locality is known) gets no more time than a probe, for the same
+            // reason; the first read gets the member's request timeout.
+            let outcome = if known {
+                match tokio::time::timeout(self.policy.timeout, member.locality(&overrides)).await {
+                    Ok(o) => o,
+                    Err(_) => Err(fedsvc_cluster::MemberError::Unreachable {
+                        cluster: name.to_string(),
+                        message: format!(
+                            "no answer to the node list within {:?}; the zones and region \
+                             read before are kept",
+                            self.policy.timeout
+                        ),
+                    }),
+                }
+            } else {
+                member.locality(&overrides).await
+            };
             let mut members = self.members.lock().expect("members lock");
             if let Some(e) = members.get_mut(name) {
                 let (loc, problem) = match outcome {
