@@ -15,11 +15,12 @@
 //! - After a failed apply the known state is dropped and the next sync lists the zone again,
 //!   so nothing half-applied is left without a retry.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff};
-use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
+use fedsvc_model::{Diagnostic, DnsName, RecordSet, RecordType, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
 use crate::state::{Dirty, FederationState};
@@ -83,7 +84,7 @@ pub struct SyncOutcome {
 pub struct ZoneSync {
     provider: Retrying<Arc<dyn DnsProvider>>,
     registry: Registry,
-    known: Option<BTreeMap<DnsName, Vec<RecordSet>>>,
+    known: Option<BTreeMap<DnsName, Sets>>,
     planner: Option<Planner>,
     /// The names each service was last planned to have (names, not records: the records are
     /// in `known`, and keeping them twice would double the controller's memory).
@@ -124,12 +125,123 @@ impl std::fmt::Debug for ZoneSync {
     }
 }
 
-fn index(records: Vec<RecordSet>) -> BTreeMap<DnsName, Vec<RecordSet>> {
-    let mut map: BTreeMap<DnsName, Vec<RecordSet>> = BTreeMap::new();
-    for rs in records {
-        map.entry(rs.name().clone()).or_default().push(rs);
+/// The record sets at one name. A zone holds hundreds of thousands of names, nearly all with
+/// one set each: that one is kept inline, without a vector of its own.
+#[derive(Debug)]
+enum Sets {
+    One(RecordSet),
+    Many(Vec<RecordSet>),
+}
+
+impl Sets {
+    fn as_slice(&self) -> &[RecordSet] {
+        match self {
+            Sets::One(rs) => std::slice::from_ref(rs),
+            Sets::Many(v) => v,
+        }
     }
-    map
+
+    /// Puts `rs` in place of the set of its type, if any.
+    fn put(&mut self, rs: RecordSet) {
+        *self = match std::mem::replace(self, Sets::Many(Vec::new())) {
+            Sets::One(one) if one.rtype() != rs.rtype() => Sets::Many(vec![one, rs]),
+            Sets::One(_) => Sets::One(rs),
+            Sets::Many(mut v) => {
+                v.retain(|x| x.rtype() != rs.rtype());
+                if v.is_empty() {
+                    Sets::One(rs)
+                } else {
+                    v.push(rs);
+                    Sets::Many(v)
+                }
+            }
+        };
+    }
+
+    /// Removes the set of type `rtype`; returns whether no set is left.
+    fn remove(&mut self, rtype: &RecordType) -> bool {
+        match self {
+            Sets::One(one) => one.rtype() == rtype,
+            Sets::Many(v) => {
+                v.retain(|x| x.rtype() != rtype);
+                if v.len() == 1 {
+                    let one = v.pop().expect("one set");
+                    *self = Sets::One(one);
+                    return false;
+                }
+                v.is_empty()
+            }
+        }
+    }
+}
+
+/// The listed records by name, the map built in one pass from sorted runs.
+fn index(mut records: Vec<RecordSet>) -> BTreeMap<DnsName, Sets> {
+    // A listing usually comes sorted by name.
+    if !records.is_sorted_by(|a, b| a.name() <= b.name()) {
+        records.sort_by(|a, b| a.name().cmp(b.name()));
+    }
+    let mut runs: Vec<(DnsName, Sets)> = Vec::with_capacity(records.len());
+    let mut records = records.into_iter().peekable();
+    while let Some(first) = records.next() {
+        let name = first.name().clone();
+        let sets = match records.next_if(|rs| rs.name() == &name) {
+            None => Sets::One(first),
+            Some(second) => {
+                let mut v = vec![first, second];
+                v.extend(std::iter::from_fn(|| {
+                    records.next_if(|rs| rs.name() == &name)
+                }));
+                Sets::Many(v)
+            }
+        };
+        runs.push((name, sets));
+    }
+    // The listing's vector goes before the map is built, not after.
+    drop(records);
+    runs.into_iter().collect()
+}
+
+/// A desired record set: one of the known zone that is planned as it stands, or the plan's
+/// own (by its index among the planned sets kept).
+enum Desired<'k> {
+    Known(&'k RecordSet),
+    Planned(usize),
+}
+
+/// The record sets of many slices, one after the other, telling their exact number: the
+/// diff then allocates its work list once, at the right size (at a full resync it holds the
+/// whole zone).
+struct Counted<S> {
+    sets: S,
+    left: usize,
+}
+
+/// The sets of `slices`, counted (see [`Counted`]).
+fn counted<'a, V>(slices: V) -> Counted<impl Iterator<Item = &'a RecordSet>>
+where
+    V: IntoIterator<Item = &'a [RecordSet]>,
+    V::IntoIter: Clone,
+{
+    let slices = slices.into_iter();
+    Counted {
+        left: slices.clone().map(<[RecordSet]>::len).sum(),
+        sets: slices.flatten(),
+    }
+}
+
+impl<'a, S: Iterator<Item = &'a RecordSet>> Iterator for Counted<S> {
+    type Item = &'a RecordSet;
+
+    fn next(&mut self) -> Option<&'a RecordSet> {
+        let rs = self.sets.next()?;
+        self.left -= 1;
+        Some(rs)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
 }
 
 impl ZoneSync {
@@ -160,7 +272,7 @@ impl ZoneSync {
         let mut all: Vec<RecordSet> = self
             .known
             .iter()
-            .flat_map(|k| k.values().flatten().cloned())
+            .flat_map(|k| k.values().flat_map(Sets::as_slice).cloned())
             .collect();
         all.sort();
         all
@@ -269,21 +381,23 @@ impl ZoneSync {
                 }
             })?;
             // Update the known zone in place: only the names that changed are touched, so the
-            // cost follows the change, not the zone.
+            // cost follows the change, not the zone. The written sets move into it.
             let known = self.known.get_or_insert_with(BTreeMap::new);
-            for g in &changes.groups {
+            for g in changes.groups {
                 for rs in g.delete.iter().chain(&g.update_old) {
-                    if let Some(sets) = known.get_mut(rs.name()) {
-                        sets.retain(|x| x.rtype() != rs.rtype());
-                        if sets.is_empty() {
-                            known.remove(rs.name());
-                        }
+                    if let Some(sets) = known.get_mut(rs.name())
+                        && sets.remove(rs.rtype())
+                    {
+                        known.remove(rs.name());
                     }
                 }
-                for rs in g.update_new.iter().chain(&g.create) {
-                    let sets = known.entry(rs.name().clone()).or_default();
-                    sets.retain(|x| x.rtype() != rs.rtype());
-                    sets.push(rs.clone());
+                for rs in g.update_new.into_iter().chain(g.create) {
+                    match known.entry(rs.name().clone()) {
+                        Entry::Vacant(e) => {
+                            e.insert(Sets::One(rs));
+                        }
+                        Entry::Occupied(mut e) => e.get_mut().put(rs),
+                    }
                 }
             }
             outcome.applied = Some(report);
@@ -307,12 +421,19 @@ impl ZoneSync {
     ) -> (Changes, Vec<DesiredUpdate>) {
         let planner = self.planner.as_ref().expect("planner built before prepare");
         let known = self.known.as_ref().expect("zone listed before prepare");
-        let mut desired_all: Vec<RecordSet> = Vec::new();
+        // The desired record sets, in the order planned. A planned set that the zone holds as it
+        // is takes part as the zone's own (equal) set and the plan's copy is dropped at once, so
+        // that a full resync of a zone in step does not hold a second copy of it.
+        let mut desired: Vec<Desired<'_>> = Vec::new();
+        let mut planned_sets: Vec<RecordSet> = Vec::new();
+        // The names concerned, for an incremental diff (a full one takes the whole zone).
         let mut names: BTreeSet<DnsName> = BTreeSet::new();
         let mut new_desired = Vec::with_capacity(keys.len());
         for key in keys {
             let old = self.desired.get(key);
-            let records = match state.service(key) {
+            let service = state.service(key);
+            let federated = service.is_some();
+            let records = match service {
                 None => Vec::new(),
                 Some(service) => {
                     let plan = planner.plan_service(&service);
@@ -323,44 +444,69 @@ impl ZoneSync {
                         // Keep whatever stands for this service.
                         for n in old.into_iter().flatten() {
                             if let Some(sets) = known.get(n) {
-                                desired_all.extend(
-                                    sets.iter()
+                                desired.extend(
+                                    sets.as_slice()
+                                        .iter()
                                         .filter(|r| r.rtype().is_address_or_alias())
-                                        .cloned(),
+                                        .map(Desired::Known),
                                 );
                             }
-                            names.insert(n.clone());
+                            if !full {
+                                names.insert(n.clone());
+                            }
                         }
                         continue;
                     }
                     plan.records
                 }
             };
-            names.extend(old.into_iter().flatten().cloned());
-            let mut planned: Vec<DnsName> = records.iter().map(|r| r.name().clone()).collect();
-            planned.dedup();
-            names.extend(planned.iter().cloned());
-            desired_all.extend(records);
-            let entry = state.service(key).is_some().then_some(planned);
-            new_desired.push((key.clone(), entry));
-        }
-        let current: Vec<RecordSet> = if full {
-            known.values().flatten().cloned().collect()
-        } else {
-            let mut with_owner = names.clone();
-            for n in &names {
-                if let Ok(Some(o)) = self.registry.ownership_name(n) {
-                    with_owner.insert(o);
+            // The names to remember, sharing the text of the known zone's names where they
+            // stand already (the plan's own copies are dropped with the plan).
+            let mut planned: Vec<DnsName> = Vec::with_capacity(records.len());
+            for rs in records {
+                let at = known.get_key_value(rs.name());
+                if planned.last() != Some(rs.name()) {
+                    planned.push(at.map_or(rs.name(), |(k, _)| k).clone());
+                }
+                match at.and_then(|(_, sets)| sets.as_slice().iter().find(|x| **x == rs)) {
+                    Some(same) => desired.push(Desired::Known(same)),
+                    None => {
+                        desired.push(Desired::Planned(planned_sets.len()));
+                        planned_sets.push(rs);
+                    }
                 }
             }
-            with_owner
+            planned.shrink_to_fit();
+            if !full {
+                names.extend(old.into_iter().flatten().cloned());
+                names.extend(planned.iter().cloned());
+            }
+            new_desired.push((key.clone(), federated.then_some(planned)));
+        }
+        let desired = desired.iter().map(|d| match d {
+            Desired::Known(rs) => *rs,
+            Desired::Planned(i) => &planned_sets[*i],
+        });
+        // The known zone takes part by reference: at a full resync it is the whole zone.
+        let changes = if full {
+            diff(
+                counted(known.values().map(Sets::as_slice)),
+                desired,
+                &self.registry,
+            )
+        } else {
+            let owners: Vec<DnsName> = names
+                .iter()
+                .filter_map(|n| self.registry.ownership_name(n).ok().flatten())
+                .collect();
+            names.extend(owners);
+            let current = names
                 .iter()
                 .filter_map(|n| known.get(n))
-                .flatten()
-                .cloned()
-                .collect()
+                .flat_map(Sets::as_slice);
+            diff(current, desired, &self.registry)
         };
-        (diff(&current, &desired_all, &self.registry), new_desired)
+        (changes, new_desired)
     }
 }
 

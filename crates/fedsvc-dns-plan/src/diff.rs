@@ -48,6 +48,11 @@ enum Role {
     Desired,
 }
 
+/// A record set filed under the managed name it concerns (for an ownership record, the name
+/// it stands for), for the diff's work list. The name is kept beside the set, not read through
+/// it: sorting a whole zone's list compares names a great many times.
+type Item<'a> = (&'a str, Role, &'a RecordSet);
+
 /// The changes at one name while they are being worked out.
 #[derive(Default)]
 struct Pending {
@@ -93,6 +98,12 @@ const MANAGED: [RecordType; 3] = [RecordType::A, RecordType::Aaaa, RecordType::C
 /// Every name gets at most one [`ChangeGroup`] holding its record and ownership changes, so an
 /// `A` ↔ `CNAME` flip is one group. Groups and conflicts are sorted by name.
 ///
+/// `current` and `desired` are anything that yields references to record sets: a slice or a
+/// vector (`&records`), or an iterator over record sets held elsewhere (the values of a map,
+/// the plans of many services), so that a large zone need not be copied into one slice. Their
+/// order does not matter; sorted by name (as a listing and a plan are) they cost least. An
+/// iterator whose [`size_hint`](Iterator::size_hint) is exact saves reallocations.
+///
 /// ```
 /// use fedsvc_model::{DnsName, Label, LabelRules, RecordSet};
 /// use fedsvc_dns_plan::{apply_changes, diff, Registry};
@@ -108,11 +119,16 @@ const MANAGED: [RecordType; 3] = [RecordType::A, RecordType::Aaaa, RecordType::C
 /// assert!(diff(&after, &desired, &registry).is_empty());
 /// ```
 #[must_use]
-pub fn diff(current: &[RecordSet], desired: &[RecordSet], registry: &Registry) -> Changes {
+pub fn diff<'c, 'd>(
+    current: impl IntoIterator<Item = &'c RecordSet>,
+    desired: impl IntoIterator<Item = &'d RecordSet>,
+    registry: &Registry,
+) -> Changes {
     // Every set, filed under the managed name it concerns. Inputs usually come sorted, so the
     // list is a few sorted runs and the stable sort merges them in linear time.
-    let mut items: Vec<(&str, Role, &RecordSet)> =
-        Vec::with_capacity(current.len() + desired.len() + 8);
+    let (current, desired) = (current.into_iter(), desired.into_iter());
+    let mut items: Vec<Item<'_>> =
+        Vec::with_capacity(current.size_hint().0 + desired.size_hint().0 + 8);
     for rs in current {
         let n = rs.name().as_str();
         if let Some(managed) = registry.managed_name(n) {
@@ -294,7 +310,7 @@ pub fn diff_replanned(
     changed.sort_unstable();
     changed.dedup();
     let sorted = current.is_sorted_by(|a, b| a.name() <= b.name());
-    let mut subset: Vec<RecordSet> = Vec::new();
+    let mut subset: Vec<&RecordSet> = Vec::new();
     if sorted {
         // A listing comes sorted by name: look each name up.
         let mut take = |name: &str| {
@@ -303,7 +319,7 @@ pub fn diff_replanned(
                 .iter()
                 .take_while(|r| r.name().as_str() == name)
                 .count();
-            subset.extend_from_slice(&current[start..start + len]);
+            subset.extend(&current[start..start + len]);
         };
         for name in &changed {
             take(name);
@@ -313,17 +329,12 @@ pub fn diff_replanned(
         }
     } else {
         let concerned = |name: &str| changed.binary_search(&name).is_ok();
-        subset.extend(
-            current
-                .iter()
-                .filter(|rs| {
-                    let n = rs.name().as_str();
-                    concerned(n) || registry.managed_name(n).is_some_and(concerned)
-                })
-                .cloned(),
-        );
+        subset.extend(current.iter().filter(|rs| {
+            let n = rs.name().as_str();
+            concerned(n) || registry.managed_name(n).is_some_and(concerned)
+        }));
     }
-    diff(&subset, &desired, registry)
+    diff(subset, &desired, registry)
 }
 
 /// The changes at a desired name, or why it is a conflict.

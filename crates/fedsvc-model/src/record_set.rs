@@ -283,6 +283,9 @@ impl RecordSet {
     ) -> Result<Self, RecordSetError> {
         data.sort();
         data.dedup();
+        // Record sets are held by the hundred thousand (a controller's copy of a zone): no
+        // spare capacity, such as a vector grown by pushes or shortened by `dedup` keeps.
+        data.shrink_to_fit();
         if data.is_empty() {
             return Err(RecordSetError::Empty { name, rtype });
         }

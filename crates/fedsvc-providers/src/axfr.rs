@@ -46,14 +46,18 @@ pub(crate) enum AxfrError {
     Malformed(String),
 }
 
-/// Transfers `zone` from `server`. Every read (and the connection) must complete within
-/// `timeout`; the transfer as a whole may take longer as long as data keeps coming.
+/// Transfers `zone` from `server`, handing each record of the zone to `each` as its message
+/// is read (the opening SOA included, the closing one not), so that a large zone is never held
+/// as wire records all at once. Only an `Ok` means the records handed over are the whole zone.
+/// Every read (and the connection) must complete within `timeout`; the transfer as a whole may
+/// take longer as long as data keeps coming.
 pub(crate) async fn transfer(
     server: SocketAddr,
     zone: &Name,
     signer: Option<&TSigner>,
     timeout: Duration,
-) -> Result<Vec<Record>, AxfrError> {
+    mut each: impl FnMut(Record),
+) -> Result<(), AxfrError> {
     let mut query = update_message::zone_transfer(zone.clone(), None);
     query.metadata.id = rand::rngs::StdRng::from_os_rng().random();
     let request_mac = match signer {
@@ -78,7 +82,7 @@ pub(crate) async fn transfer(
 
     let mut verifier =
         signer.map(|s| ChainVerifier::new(s.clone(), request_mac.unwrap_or_default()));
-    let mut records: Vec<Record> = Vec::new();
+    let mut records = 0usize;
     let mut opening: Option<Record> = None;
     let mut messages = 0usize;
     let mut buf = Vec::new();
@@ -87,10 +91,7 @@ pub(crate) async fn transfer(
         match within(timeout, stream.read_exact(&mut len)).await {
             Ok(_) => {}
             Err(AxfrError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(AxfrError::Incomplete {
-                    messages,
-                    records: records.len(),
-                });
+                return Err(AxfrError::Incomplete { messages, records });
             }
             Err(e) => return Err(e),
         }
@@ -99,10 +100,7 @@ pub(crate) async fn transfer(
         match within(timeout, stream.read_exact(&mut buf)).await {
             Ok(_) => {}
             Err(AxfrError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(AxfrError::Incomplete {
-                    messages,
-                    records: records.len(),
-                });
+                return Err(AxfrError::Incomplete { messages, records });
             }
             Err(e) => return Err(e),
         }
@@ -147,7 +145,8 @@ pub(crate) async fn transfer(
                         )));
                     }
                     opening = Some(record.clone());
-                    records.push(record);
+                    records += 1;
+                    each(record);
                 }
                 Some(first) if is_soa => {
                     if first.data != record.data {
@@ -158,7 +157,10 @@ pub(crate) async fn transfer(
                     }
                     closed = true;
                 }
-                Some(_) => records.push(record),
+                Some(_) => {
+                    records += 1;
+                    each(record);
+                }
             }
         }
         if closed {
@@ -169,7 +171,7 @@ pub(crate) async fn transfer(
                     "the last message of the transfer is not signed".to_owned(),
                 ));
             }
-            return Ok(records);
+            return Ok(());
         }
     }
 }
@@ -433,7 +435,10 @@ mod tests {
     async fn run(signed: bool, script: Script) -> Result<Vec<Record>, AxfrError> {
         let signer = signed.then(signer);
         let addr = fake_primary(signer.clone(), script).await;
-        transfer(addr, &zone(), signer.as_ref(), Duration::from_millis(500)).await
+        let mut records = Vec::new();
+        let to = Duration::from_millis(500);
+        transfer(addr, &zone(), signer.as_ref(), to, |r| records.push(r)).await?;
+        Ok(records)
     }
 
     #[tokio::test]

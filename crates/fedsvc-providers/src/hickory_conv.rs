@@ -1,6 +1,5 @@
 //! Conversions between the model's record sets and hickory's wire records.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
@@ -86,25 +85,75 @@ fn from_rdata(rdata: &hrr::RData) -> Option<(RecordType, RData)> {
     })
 }
 
-/// Groups wire records into canonical record sets. Records whose owner or data cannot be
-/// represented are skipped; a set's TTL is the smallest TTL of its records.
-pub(crate) fn to_record_sets<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<RecordSet> {
-    let mut groups: BTreeMap<(DnsName, RecordType), (u32, Vec<RData>)> = BTreeMap::new();
-    for r in records {
-        let Ok(name) = DnsName::parse(&r.name.to_ascii()) else {
-            continue;
+/// Groups wire records into canonical record sets as they come (one record at a time, as a
+/// zone transfer reads them), so that a zone is held as record sets, never as wire records.
+/// Records whose owner or data cannot be represented are skipped; a set's TTL is the smallest
+/// TTL of its records.
+///
+/// The records of a set usually come one after the other; when they do not, the pieces are
+/// merged by [`finish`](RecordSets::finish).
+#[derive(Default)]
+pub(crate) struct RecordSets {
+    /// The pieces read so far, each one run of records of one name and type.
+    pieces: Vec<Piece>,
+    /// The owner of the last record and its model name (`None`: not representable), so that
+    /// a name is parsed once for all its records.
+    owner: Option<(Name, Option<DnsName>)>,
+}
+
+/// Records of one name and type that came one after the other: name, type, TTL, data.
+type Piece = (DnsName, RecordType, u32, Vec<RData>);
+
+impl RecordSets {
+    /// Adds one wire record.
+    pub(crate) fn add(&mut self, r: &Record) {
+        let known = matches!(&self.owner, Some((wire, _)) if *wire == r.name);
+        if !known {
+            let name = DnsName::parse(&r.name.to_ascii()).ok();
+            self.owner = Some((r.name.clone(), name));
+        }
+        let Some((_, Some(name))) = &self.owner else {
+            return;
         };
         let Some((rtype, data)) = from_rdata(&r.data) else {
-            continue;
+            return;
         };
-        let entry = groups.entry((name, rtype)).or_insert((r.ttl, Vec::new()));
-        entry.0 = entry.0.min(r.ttl);
-        entry.1.push(data);
+        match self.pieces.last_mut() {
+            Some((n, t, ttl, d)) if n == name && *t == rtype => {
+                *ttl = (*ttl).min(r.ttl);
+                d.push(data);
+            }
+            _ => {
+                if let Some(last) = self.pieces.last_mut() {
+                    last.3.shrink_to_fit();
+                }
+                self.pieces.push((name.clone(), rtype, r.ttl, vec![data]));
+            }
+        }
     }
-    groups
-        .into_iter()
-        .filter_map(|((name, rtype), (ttl, data))| RecordSet::new(name, rtype, ttl, data).ok())
-        .collect()
+
+    /// The record sets, sorted by name and type.
+    pub(crate) fn finish(self) -> Vec<RecordSet> {
+        let mut pieces = self.pieces;
+        if !pieces.is_sorted_by(|a, b| (&a.0, &a.1) <= (&b.0, &b.1)) {
+            // Stable: the pieces of one set stay in the order they came.
+            pieces.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        }
+        // Merge the pieces of each set into its first one, in place.
+        pieces.dedup_by(|later, first| {
+            let same = later.0 == first.0 && later.1 == first.1;
+            if same {
+                first.2 = first.2.min(later.2);
+                first.3.append(&mut later.3);
+            }
+            same
+        });
+        // A vector of pieces becomes the vector of sets without a second allocation.
+        pieces
+            .into_iter()
+            .filter_map(|(name, rtype, ttl, data)| RecordSet::new(name, rtype, ttl, data).ok())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -140,10 +189,49 @@ mod tests {
         ];
         let records: Vec<Record> = sets.iter().flat_map(to_records).collect();
         assert_eq!(records.len(), 4);
-        let mut back = to_record_sets(&records);
-        back.sort();
+        let back = group(&records);
         let mut want = sets;
         want.sort();
         assert_eq!(back, want);
+    }
+
+    fn group<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<RecordSet> {
+        let mut sets = RecordSets::default();
+        for r in records {
+            sets.add(r);
+        }
+        sets.finish()
+    }
+
+    #[test]
+    fn pieces_of_a_set_that_do_not_come_together_are_merged() {
+        let n = |s: &str| DnsName::parse(s).unwrap();
+        let a = |name: &str, ttl: u32, ip: &str| {
+            let data = hrr::RData::A(A(ip.parse().unwrap()));
+            Record::from_rdata(to_name(&n(name)), ttl, data)
+        };
+        let records = [
+            a("b.example.com", 60, "10.0.0.2"),
+            a("b.example.com", 60, "10.0.0.1"),
+            a("a.example.com", 60, "10.0.0.9"),
+            a("b.example.com", 30, "10.0.0.3"),
+            a("b.example.com", 60, "10.0.0.1"),
+        ];
+        let ips = |ips: &[&str]| {
+            ips.iter()
+                .map(|i| RData::A(i.parse().unwrap()))
+                .collect::<Vec<_>>()
+        };
+        let want = vec![
+            RecordSet::new(n("a.example.com"), RecordType::A, 60, ips(&["10.0.0.9"])).unwrap(),
+            RecordSet::new(
+                n("b.example.com"),
+                RecordType::A,
+                30,
+                ips(&["10.0.0.1", "10.0.0.2", "10.0.0.3"]),
+            )
+            .unwrap(),
+        ];
+        assert_eq!(group(&records), want);
     }
 }

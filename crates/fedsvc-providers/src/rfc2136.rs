@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::{ConfigError, Rfc2136Config};
 use crate::error::ProviderError;
-use crate::hickory_conv::{to_name, to_rdata, to_record_sets, to_records, to_type};
+use crate::hickory_conv::{RecordSets, to_name, to_rdata, to_records, to_type};
 use crate::provider::DnsProvider;
 use crate::zone_state::check_batch;
 
@@ -695,18 +695,21 @@ impl DnsProvider for Rfc2136Provider {
     }
 
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
-        let records = axfr::transfer(
+        // The records are grouped as they are read: a large zone is never held as wire
+        // records, which take several times the room of the record sets.
+        let mut sets = RecordSets::default();
+        axfr::transfer(
             self.server,
             &to_name(&self.zone),
             self.signer.as_ref(),
             self.timeout,
+            |r| sets.add(&r),
         )
         .await
         .map_err(|e| self.axfr_error(e))?;
-        Ok(to_record_sets(&records)
-            .into_iter()
-            .filter(|rs| !is_infrastructure(&self.zone, rs))
-            .collect())
+        let mut sets = sets.finish();
+        sets.retain(|rs| !is_infrastructure(&self.zone, rs));
+        Ok(sets)
     }
 
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
