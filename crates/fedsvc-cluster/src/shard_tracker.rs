@@ -27,6 +27,9 @@ pub(crate) struct ShardTracker {
     services: BTreeMap<ServiceKey, ServiceView>,
     /// `(namespace, slice name)` → (service name, ready endpoints).
     slices: BTreeMap<(String, String), (String, u32)>,
+    /// Ready endpoints per service, summed over its slices and kept in step with `slices`, so
+    /// that an observation costs a lookup, not a pass over every slice of the member.
+    ready: BTreeMap<ServiceKey, u64>,
     emitted: BTreeMap<ServiceKey, ShardObservation>,
 }
 
@@ -85,14 +88,8 @@ impl ShardTracker {
     fn observe(&mut self, key: &ServiceKey) -> Option<ShardEvent> {
         match self.services.get(key) {
             Some(v) => {
-                let ready = self
-                    .slices
-                    .iter()
-                    .filter(|((ns, _), (svc, _))| {
-                        ns == key.namespace.as_str() && svc == key.name.as_str()
-                    })
-                    .map(|(_, (_, n))| *n)
-                    .fold(0u32, u32::saturating_add);
+                let ready = self.ready.get(key).copied().unwrap_or(0);
+                let ready = u32::try_from(ready).unwrap_or(u32::MAX);
                 let obs = ShardObservation {
                     key: key.clone(),
                     federation: v.federation.clone(),
@@ -147,14 +144,33 @@ impl ShardTracker {
         ServiceKey::parse(ns, svc).ok()
     }
 
+    /// Adds a slice's ready endpoints to its service's sum, or takes them away.
+    fn count(&mut self, ns: &str, svc: &str, ready: u32, add: bool) {
+        let Some(key) = Self::service_key(ns, svc) else {
+            return;
+        };
+        let sum = self.ready.entry(key.clone()).or_insert(0);
+        *sum = if add {
+            sum.saturating_add(u64::from(ready))
+        } else {
+            sum.saturating_sub(u64::from(ready))
+        };
+        if *sum == 0 {
+            self.ready.remove(&key);
+        }
+    }
+
     /// An EndpointSlice was added or changed.
     pub(crate) fn apply_slice(&mut self, slice: &EndpointSlice) -> Vec<ShardEvent> {
         let Some((ns, name, svc)) = Self::slice_target(slice) else {
             return Vec::new();
         };
-        let previous = self
-            .slices
-            .insert((ns.clone(), name), (svc.clone(), ready_count(slice)));
+        let ready = ready_count(slice);
+        let previous = self.slices.insert((ns.clone(), name), (svc.clone(), ready));
+        if let Some((old_svc, old_ready)) = &previous {
+            self.count(&ns, old_svc, *old_ready, false);
+        }
+        self.count(&ns, &svc, ready, true);
         let mut keys: Vec<ServiceKey> = Self::service_key(&ns, &svc).into_iter().collect();
         if let Some((old_svc, _)) = previous
             && old_svc != svc
@@ -173,10 +189,13 @@ impl ShardTracker {
             return Vec::new();
         };
         match self.slices.remove(&(ns.clone(), name)) {
-            Some((svc, _)) => Self::service_key(&ns, &svc)
-                .and_then(|k| self.observe(&k))
-                .into_iter()
-                .collect(),
+            Some((svc, ready)) => {
+                self.count(&ns, &svc, ready, false);
+                Self::service_key(&ns, &svc)
+                    .and_then(|k| self.observe(&k))
+                    .into_iter()
+                    .collect()
+            }
             None => Vec::new(),
         }
     }
@@ -199,9 +218,17 @@ impl ShardTracker {
     /// Replaces every EndpointSlice with a fresh listing (after a (re-)list).
     pub(crate) fn resync_slices(&mut self, all: &[EndpointSlice]) -> Vec<ShardEvent> {
         self.slices.clear();
+        self.ready.clear();
         for s in all {
             if let Some((ns, name, svc)) = Self::slice_target(s) {
-                self.slices.insert((ns, name), (svc, ready_count(s)));
+                let ready = ready_count(s);
+                if let Some((old_svc, old_ready)) =
+                    self.slices.insert((ns.clone(), name), (svc.clone(), ready))
+                {
+                    // The same slice twice in one listing: the later one stands.
+                    self.count(&ns, &old_svc, old_ready, false);
+                }
+                self.count(&ns, &svc, ready, true);
             }
         }
         let keys: Vec<ServiceKey> = self.services.keys().cloned().collect();
@@ -290,6 +317,48 @@ mod tests {
             t.delete_service(&svc("1.2.3.4")),
             Some(ShardEvent::Gone(_))
         ));
+    }
+
+    fn slice_of(name: &str, service: &str, ready: usize) -> EndpointSlice {
+        let mut s = slice(name, &vec![Some(true); ready]);
+        s.metadata.labels = Some(BTreeMap::from([(
+            SERVICE_NAME_LABEL.to_owned(),
+            service.to_owned(),
+        )]));
+        s
+    }
+
+    fn ready_of(ev: &[ShardEvent], name: &str) -> Option<u32> {
+        ev.iter().find_map(|e| match e {
+            ShardEvent::Observed(o) if o.key.name.as_str() == name => Some(o.ready_endpoints),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_slice_that_moves_to_another_service_is_counted_there_only() {
+        let mut t = ShardTracker::default();
+        let mut other = svc("1.2.3.5");
+        other.metadata.name = Some("api".into());
+        t.apply_service(&svc("1.2.3.4"));
+        t.apply_service(&other);
+        t.apply_slice(&slice_of("a", "web", 2));
+        t.apply_slice(&slice_of("b", "web", 1));
+        t.apply_slice(&slice_of("c", "api", 4));
+        // Slice b is relabelled from web to api: both services are observed again.
+        let ev = t.apply_slice(&slice_of("b", "api", 3));
+        assert_eq!(ready_of(&ev, "web"), Some(2));
+        assert_eq!(ready_of(&ev, "api"), Some(7));
+        // A listing replaces everything, and a slice listed twice counts once.
+        let ev = t.resync_slices(&[
+            slice_of("a", "web", 1),
+            slice_of("c", "api", 4),
+            slice_of("c", "api", 5),
+        ]);
+        assert_eq!(ready_of(&ev, "web"), Some(1));
+        assert_eq!(ready_of(&ev, "api"), Some(5));
+        let ev = t.delete_slice(&slice_of("c", "api", 0));
+        assert_eq!(ready_of(&ev, "api"), Some(0));
     }
 
     #[test]
