@@ -144,6 +144,25 @@ impl ShardTracker {
         ServiceKey::parse(ns, svc).ok()
     }
 
+    /// Files slice `name` of `ns` under service `svc` with `ready` endpoints, in place of what
+    /// it held before (returned), keeping the per-service sums in step.
+    fn insert_slice(
+        &mut self,
+        ns: &str,
+        name: String,
+        svc: &str,
+        ready: u32,
+    ) -> Option<(String, u32)> {
+        let previous = self
+            .slices
+            .insert((ns.to_owned(), name), (svc.to_owned(), ready));
+        if let Some((old_svc, old_ready)) = &previous {
+            self.count(ns, old_svc, *old_ready, false);
+        }
+        self.count(ns, svc, ready, true);
+        previous
+    }
+
     /// Adds a slice's ready endpoints to its service's sum, or takes them away.
     fn count(&mut self, ns: &str, svc: &str, ready: u32, add: bool) {
         let Some(key) = Self::service_key(ns, svc) else {
@@ -165,12 +184,7 @@ impl ShardTracker {
         let Some((ns, name, svc)) = Self::slice_target(slice) else {
             return Vec::new();
         };
-        let ready = ready_count(slice);
-        let previous = self.slices.insert((ns.clone(), name), (svc.clone(), ready));
-        if let Some((old_svc, old_ready)) = &previous {
-            self.count(&ns, old_svc, *old_ready, false);
-        }
-        self.count(&ns, &svc, ready, true);
+        let previous = self.insert_slice(&ns, name, &svc, ready_count(slice));
         let mut keys: Vec<ServiceKey> = Self::service_key(&ns, &svc).into_iter().collect();
         if let Some((old_svc, _)) = previous
             && old_svc != svc
@@ -220,15 +234,9 @@ impl ShardTracker {
         self.slices.clear();
         self.ready.clear();
         for s in all {
+            // The same slice twice in one listing: the later one stands.
             if let Some((ns, name, svc)) = Self::slice_target(s) {
-                let ready = ready_count(s);
-                if let Some((old_svc, old_ready)) =
-                    self.slices.insert((ns.clone(), name), (svc.clone(), ready))
-                {
-                    // The same slice twice in one listing: the later one stands.
-                    self.count(&ns, &old_svc, old_ready, false);
-                }
-                self.count(&ns, &svc, ready, true);
+                self.insert_slice(&ns, name, &svc, ready_count(s));
             }
         }
         let keys: Vec<ServiceKey> = self.services.keys().cloned().collect();

@@ -231,7 +231,8 @@ async fn main() {
             .await
             .expect("an RFC 2136 provider"),
     ));
-    let controller = fed.controller(provider.clone(), &config(&bind)).await;
+    let controller_config = config(&bind);
+    let controller = fed.controller(provider.clone(), &controller_config).await;
     let r = resolver(&bind);
 
     // The service, as a user creates it on the federation API.
@@ -295,9 +296,7 @@ async fn main() {
 
     // 2. Outage detection at the default probe settings: the API refuses connections, or it
     // accepts them and never answers (every probe runs into its timeout).
-    let period = ControllerConfig::new("f", "example.com", dns_config(&bind))
-        .health
-        .period;
+    let period = controller_config.health.period;
     for (kind, n) in [("refuses connections", outages), ("hangs", hangs)] {
         let mut detect = Vec::with_capacity(n);
         let mut recover = Vec::with_capacity(n);

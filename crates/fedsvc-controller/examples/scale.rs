@@ -150,9 +150,7 @@ fn change_shard(state: &mut FederationState, services: usize, clusters: &[Cluste
 
 /// The RFC 2136 provider for a BIND at `server`.
 async fn rfc2136(server: &str, secret: &str) -> Box<dyn DnsProvider> {
-    let mut yaml = format!(
-        "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {server}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n"
-    );
+    let mut yaml = fedsvc_testkit::real_servers::rfc2136_yaml(server, secret);
     if let Some(batch) = env("FEDSVC_SCALE_BATCH") {
         yaml.push_str(&format!("  batchSize: {batch}\n"));
     }

@@ -97,11 +97,17 @@ impl Bind {
 
     /// The provider configuration (YAML) for this server, signing with `secret`.
     pub fn rfc2136_yaml(&self, secret: &str) -> String {
-        format!(
-            "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n",
-            self.addr
-        )
+        rfc2136_yaml(&self.addr.to_string(), secret)
     }
+}
+
+/// The provider configuration (YAML) for zone `example.com` on the RFC 2136 server at `server`
+/// (`host:port`), signing with TSIG key `ddns-key` (hmac-sha256) and the base64 `secret`, as
+/// `scripts/dns-servers/start-bind.sh` sets the server up.
+pub fn rfc2136_yaml(server: &str, secret: &str) -> String {
+    format!(
+        "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {server}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n"
+    )
 }
 
 impl Drop for Bind {
