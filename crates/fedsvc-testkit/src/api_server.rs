@@ -222,6 +222,18 @@ impl ApiServer {
             .clone()
     }
 
+    /// Every request served since the last call (or since the start), forgetting them: for
+    /// counting requests over long runs without holding every record.
+    pub fn take_requests(&self) -> Vec<RequestRecord> {
+        std::mem::take(
+            &mut *self
+                .shared
+                .requests
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.shared

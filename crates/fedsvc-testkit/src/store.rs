@@ -71,6 +71,24 @@ pub(crate) struct Store {
     compacted: u64,
     tx: broadcast::Sender<Arc<Event>>,
     alloc: Allocator,
+    /// Whether `alloc` may still count an address or port no service holds any more.
+    alloc_stale: bool,
+}
+
+/// The cluster IP and node ports a stored service holds.
+fn allocations(obj: &Value) -> (Vec<String>, Vec<i64>) {
+    let ips = obj["spec"]["clusterIP"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    let ports = obj["spec"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["nodePort"].as_i64())
+        .collect();
+    (ips, ports)
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -151,6 +169,7 @@ impl Store {
             compacted: 1,
             tx,
             alloc: Allocator::default(),
+            alloc_stale: true,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let mut obj = json!({
@@ -212,6 +231,9 @@ impl Store {
         self.rv += 1;
         let rv = self.rv;
         let old = self.objects.get(&key).cloned();
+        if key.0 == "/services" {
+            self.note_allocations(old.as_ref(), new.as_ref());
+        }
         let (ty, object) = match new {
             Some(mut obj) => {
                 obj["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -245,22 +267,41 @@ impl Store {
         object
     }
 
+    /// Brings the allocator's view of used cluster IPs and node ports up to date: only after a
+    /// service released one (deleted, or updated without it) are all services looked at again;
+    /// new allocations are noted as services are written ([`Store::commit`]).
     fn refresh_alloc(&mut self) {
+        if !self.alloc_stale {
+            return;
+        }
         self.alloc.used_ips.clear();
         self.alloc.used_ports.clear();
-        for ((res, _, _), obj) in &self.objects {
-            if res != "/services" {
-                continue;
-            }
-            if let Some(ip) = obj["spec"]["clusterIP"].as_str() {
-                self.alloc.used_ips.insert(ip.to_owned());
-            }
-            for p in obj["spec"]["ports"].as_array().into_iter().flatten() {
-                if let Some(np) = p["nodePort"].as_i64() {
-                    self.alloc.used_ports.insert(np);
-                }
+        let start = ("/services".to_owned(), String::new(), String::new());
+        for (_, obj) in self
+            .objects
+            .range(start..)
+            .take_while(|((res, _, _), _)| res == "/services")
+        {
+            let (ips, ports) = allocations(obj);
+            self.alloc.used_ips.extend(ips);
+            self.alloc.used_ports.extend(ports);
+        }
+        self.alloc_stale = false;
+    }
+
+    /// Keeps the allocator in step with a service written (`new`) in place of `old`.
+    fn note_allocations(&mut self, old: Option<&Value>, new: Option<&Value>) {
+        let (ips, ports) = new.map(allocations).unwrap_or_default();
+        if let Some(old) = old {
+            let (old_ips, old_ports) = allocations(old);
+            if old_ips.iter().any(|ip| !ips.contains(ip))
+                || old_ports.iter().any(|p| !ports.contains(p))
+            {
+                self.alloc_stale = true;
             }
         }
+        self.alloc.used_ips.extend(ips);
+        self.alloc.used_ports.extend(ports);
     }
 
     fn apply_defaults(&mut self, res: &Resource, obj: &mut Value, old: Option<&Value>) {
@@ -339,9 +380,10 @@ impl Store {
         fields: &Selector,
     ) -> Vec<Value> {
         let rk = res.key();
+        let start = (rk.clone(), ns.unwrap_or_default().to_owned(), String::new());
         self.objects
-            .iter()
-            .filter(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
+            .range(start..)
+            .take_while(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
             .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
             .map(|(_, o)| o.clone())
             .collect()
@@ -349,9 +391,11 @@ impl Store {
 
     /// Every stored CRD object.
     pub(crate) fn crds(&self) -> Vec<Value> {
+        const CRDS: &str = "apiextensions.k8s.io/customresourcedefinitions";
+        let start = (CRDS.to_owned(), String::new(), String::new());
         self.objects
-            .iter()
-            .filter(|((r, _, _), _)| r == "apiextensions.k8s.io/customresourcedefinitions")
+            .range(start..)
+            .take_while(|((r, _, _), _)| r == CRDS)
             .map(|(_, o)| o.clone())
             .collect()
     }
@@ -711,8 +755,8 @@ impl Store {
         let first = match from {
             None => self
                 .objects
-                .iter()
-                .filter(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
+                .range((rk.clone(), ns.unwrap_or_default().to_owned(), String::new())..)
+                .take_while(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
                 .map(|((r, n, _), o)| {
                     Arc::new(Event {
                         rv: o["metadata"]["resourceVersion"]
