@@ -29,7 +29,8 @@ impl EnsureOutcome {
 pub enum DeleteOutcome {
     /// Our service was deleted.
     Deleted,
-    /// There was no such service.
+    /// There was no such service (of ours: a member that watches its services may answer
+    /// this without looking for a same-name service that is not ours).
     NotFound,
     /// A service of that name exists but fedsvc does not manage it; it was left alone.
     NotManaged,

@@ -17,6 +17,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
+use crate::conformance::{self, Conformance};
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
 use crate::error::{MemberError, error_chain};
 use crate::health::Health;
@@ -28,7 +29,7 @@ use crate::member_service::{
 };
 use crate::rate_limiter::RateLimiter;
 use crate::shard_event::ShardEvent;
-use crate::shard_tracker::{SERVICE_NAME_LABEL, ShardTracker};
+use crate::shard_tracker::{SERVICE_NAME_LABEL, ServiceItem, ShardTracker, SliceItem};
 
 /// Client settings of a [`KubeMember`].
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +103,8 @@ pub struct KubeMember {
     limiter: Arc<RateLimiter>,
     probe_timeout: Duration,
     request_timeout: Duration,
+    /// What was applied to our services, and what the shard watch sees of them.
+    conformance: Arc<Conformance>,
 }
 
 impl std::fmt::Debug for KubeMember {
@@ -148,6 +151,7 @@ impl KubeMember {
             limiter: Arc::new(RateLimiter::new(options.qps, options.burst)),
             probe_timeout: options.probe_timeout,
             request_timeout: options.request_timeout,
+            conformance: Arc::default(),
         }
     }
 
@@ -235,8 +239,10 @@ enum Item {
 struct WatchState {
     cluster: String,
     tracker: ShardTracker,
-    services_init: Option<Vec<Service>>,
-    slices_init: Option<Vec<EndpointSlice>>,
+    services_init: Option<Vec<ServiceItem>>,
+    versions_init: Vec<(u64, u64)>,
+    conformance: Arc<Conformance>,
+    slices_init: Option<Vec<SliceItem>>,
     services_synced: bool,
     slices_synced: bool,
     announced: bool,
@@ -296,16 +302,33 @@ impl WatchState {
         out: &mut Vec<Result<ShardEvent, MemberError>>,
     ) {
         match ev {
-            Event::Init => self.services_init = Some(Vec::new()),
-            Event::InitApply(s) => self.services_init.get_or_insert_with(Vec::new).push(s),
+            Event::Init => {
+                self.services_init = Some(Vec::new());
+                self.versions_init.clear();
+            }
+            Event::InitApply(s) => {
+                self.versions_init
+                    .extend(Conformance::listed(&s, is_managed(&s)));
+                self.services_init
+                    .get_or_insert_with(Vec::new)
+                    .extend(ServiceItem::of(&s));
+            }
             Event::InitDone => {
+                self.conformance.relisted(&self.versions_init);
+                self.versions_init = Vec::new();
                 let all = self.services_init.take().unwrap_or_default();
-                out.extend(self.tracker.resync_services(&all).into_iter().map(Ok));
+                out.extend(self.tracker.resync_services(all).into_iter().map(Ok));
                 self.services_synced = true;
                 self.synced(out);
             }
-            Event::Apply(s) => out.extend(self.tracker.apply_service(&s).map(Ok)),
-            Event::Delete(s) => out.extend(self.tracker.delete_service(&s).map(Ok)),
+            Event::Apply(s) => {
+                self.conformance.seen(&s, is_managed(&s));
+                out.extend(self.tracker.apply_service(&s).map(Ok));
+            }
+            Event::Delete(s) => {
+                self.conformance.deleted(&s);
+                out.extend(self.tracker.delete_service(&s).map(Ok));
+            }
         }
     }
 
@@ -316,10 +339,13 @@ impl WatchState {
     ) {
         match ev {
             Event::Init => self.slices_init = Some(Vec::new()),
-            Event::InitApply(s) => self.slices_init.get_or_insert_with(Vec::new).push(s),
+            Event::InitApply(s) => self
+                .slices_init
+                .get_or_insert_with(Vec::new)
+                .extend(SliceItem::of(&s)),
             Event::InitDone => {
                 let all = self.slices_init.take().unwrap_or_default();
-                out.extend(self.tracker.resync_slices(&all).into_iter().map(Ok));
+                out.extend(self.tracker.resync_slices(all).into_iter().map(Ok));
                 self.slices_synced = true;
                 self.synced(out);
             }
@@ -387,6 +413,10 @@ impl MemberCluster for KubeMember {
         let desired = member_service(federated, federation)?;
         let ns = desired.metadata.namespace.clone().unwrap_or_default();
         let name = desired.metadata.name.clone().unwrap_or_default();
+        let (key, digest) = (conformance::key(&ns, &name), conformance::digest(&desired));
+        if self.conformance.conforms(key, digest) {
+            return Ok(EnsureOutcome::Unchanged);
+        }
         let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
         let existing = self
             .call(api.get_opt(&name))
@@ -410,6 +440,8 @@ impl MemberCluster for KubeMember {
             .call(api.patch(&name, &params, &Patch::Apply(&desired)))
             .await
             .map_err(|e| self.err(e))?;
+        self.conformance
+            .applied(key, digest, applied.metadata.resource_version.as_deref());
         Ok(match existing {
             None => EnsureOutcome::Created,
             Some(old) if !is_managed(&old) => EnsureOutcome::Adopted,
@@ -425,6 +457,14 @@ impl MemberCluster for KubeMember {
         namespace: &str,
         name: &str,
     ) -> Result<DeleteOutcome, MemberError> {
+        if self
+            .conformance
+            .certainly_absent(conformance::key(namespace, name))
+        {
+            // The watch of our services has none by this name (a same-name service that is
+            // not ours may exist; it is left alone either way).
+            return Ok(DeleteOutcome::NotFound);
+        }
         let api: Api<Service> = Api::namespaced(self.client.clone(), namespace);
         let Some(existing) = self
             .call(api.get_opt(name))
@@ -444,7 +484,10 @@ impl MemberCluster for KubeMember {
             ..DeleteParams::default()
         };
         match self.call(api.delete(name, &params)).await {
-            Ok(_) => Ok(DeleteOutcome::Deleted),
+            Ok(_) => {
+                self.conformance.forget(conformance::key(namespace, name));
+                Ok(DeleteOutcome::Deleted)
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(DeleteOutcome::NotFound),
             Err(e) => Err(self.err(e)),
         }
@@ -469,6 +512,8 @@ impl MemberCluster for KubeMember {
             cluster: self.name.to_string(),
             tracker: ShardTracker::default(),
             services_init: None,
+            versions_init: Vec::new(),
+            conformance: self.conformance.clone(),
             slices_init: None,
             services_synced: false,
             slices_synced: false,

@@ -46,6 +46,7 @@
 
 mod cluster_resource;
 mod cluster_status;
+mod conformance;
 mod ensure_outcome;
 mod error;
 mod health;

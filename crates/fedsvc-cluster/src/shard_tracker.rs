@@ -1,7 +1,15 @@
 //! Joins services and EndpointSlices into shard observations, emitting only changes.
+//!
+//! A member may hold tens of thousands of services, and the controller keeps one tracker per
+//! member, so the tracker keeps only what an observation needs, compactly: per service its
+//! addresses, hostnames, federation (shared between services), ready endpoints summed over
+//! its slices and what was last reported; per slice its service and ready count. During a
+//! (re-)list, objects are reduced to [`ServiceItem`]s and [`SliceItem`]s as they arrive, so a
+//! listing is never held as whole objects.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use fedsvc_model::ServiceKey;
 use k8s_openapi::api::core::v1::Service;
@@ -13,44 +21,134 @@ use crate::shard_event::{ShardEvent, ShardObservation};
 /// The label EndpointSlices carry with the name of their service.
 pub(crate) const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
-/// What the tracker keeps of one service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ServiceView {
-    federation: Option<String>,
-    addresses: Vec<IpAddr>,
-    hostnames: Vec<String>,
+/// `namespace/name` of a service or a slice (neither part can hold a `/`).
+type Key = Box<str>;
+
+fn join(ns: &str, name: &str) -> Key {
+    let mut k = String::with_capacity(ns.len() + 1 + name.len());
+    k.push_str(ns);
+    k.push('/');
+    k.push_str(name);
+    k.into_boxed_str()
 }
 
-/// State of the shard watches of one member.
-#[derive(Debug, Default)]
-pub(crate) struct ShardTracker {
-    services: BTreeMap<ServiceKey, ServiceView>,
-    /// `(namespace, slice name)` → (service name, ready endpoints).
-    slices: BTreeMap<(String, String), (String, u32)>,
-    /// Ready endpoints per service, summed over its slices and kept in step with `slices`, so
-    /// that an observation costs a lookup, not a pass over every slice of the member.
-    ready: BTreeMap<ServiceKey, u64>,
-    emitted: BTreeMap<ServiceKey, ShardObservation>,
+/// The namespace part of a key.
+fn namespace_of(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(ns, _)| ns)
 }
 
-fn key_of(ns: Option<&String>, name: Option<&String>) -> Option<ServiceKey> {
-    let (ns, name) = (ns?, name?);
+/// The key of a valid service name, or `None` (with a warning, once per event).
+fn service_key(ns: &str, name: &str, warn: bool) -> Option<Key> {
     match ServiceKey::parse(ns, name) {
-        Ok(k) => Some(k),
+        Ok(_) => Some(join(ns, name)),
         Err(e) => {
-            tracing::warn!(namespace = %ns, name = %name, error = %e, "ignoring a service with an invalid name");
+            if warn {
+                tracing::warn!(namespace = %ns, name = %name, error = %e, "ignoring a service with an invalid name");
+            }
             None
         }
     }
 }
 
+/// What the tracker keeps of one of our services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ServiceView {
+    federation: Option<Arc<str>>,
+    addresses: Box<[IpAddr]>,
+    hostnames: Box<[Box<str>]>,
+}
+
+/// A service reduced to what the tracker keeps: its key, and its view when it is ours.
+#[derive(Debug)]
+pub(crate) struct ServiceItem {
+    key: Key,
+    view: Option<ServiceView>,
+}
+
+impl ServiceItem {
+    /// The item of a service, `None` when its name is invalid.
+    pub(crate) fn of(svc: &Service) -> Option<ServiceItem> {
+        let (ns, name) = (
+            svc.metadata.namespace.as_ref()?,
+            svc.metadata.name.as_ref()?,
+        );
+        let key = service_key(ns, name, true)?;
+        let view = is_managed(svc).then(|| view(svc));
+        Some(ServiceItem { key, view })
+    }
+}
+
+/// An EndpointSlice reduced to what the tracker keeps.
+#[derive(Debug)]
+pub(crate) struct SliceItem {
+    /// `namespace/slice name`.
+    key: Key,
+    /// The name of its service.
+    service: Box<str>,
+    ready: u32,
+}
+
+impl SliceItem {
+    /// The item of a slice, `None` when it names no service.
+    pub(crate) fn of(slice: &EndpointSlice) -> Option<SliceItem> {
+        let ns = slice.metadata.namespace.as_deref()?;
+        let name = slice.metadata.name.as_deref()?;
+        let service = slice
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SERVICE_NAME_LABEL))?;
+        Some(SliceItem {
+            key: join(ns, name),
+            service: service.as_str().into(),
+            ready: ready_count(slice),
+        })
+    }
+}
+
+/// One service: its view while it is ours, its ready endpoints, and what was reported.
+#[derive(Debug, Default)]
+struct Entry {
+    view: Option<ServiceView>,
+    /// Ready endpoints summed over the service's slices.
+    ready: u64,
+    /// The ready endpoints of the last `Observed`; `None` when nothing was reported or the
+    /// last report was `Gone`.
+    reported: Option<u32>,
+    /// Whether `view` is as last reported.
+    view_reported: bool,
+}
+
+impl Entry {
+    fn is_empty(&self) -> bool {
+        self.view.is_none() && self.ready == 0 && self.reported.is_none()
+    }
+
+    fn set_view(&mut self, view: Option<ServiceView>) {
+        if self.view != view {
+            self.view = view;
+            self.view_reported = false;
+        }
+    }
+}
+
+/// State of the shard watches of one member.
+#[derive(Debug, Default)]
+pub(crate) struct ShardTracker {
+    services: BTreeMap<Key, Entry>,
+    /// `namespace/slice name` → (service name, ready endpoints).
+    slices: HashMap<Key, (Box<str>, u32)>,
+    /// Federation names, shared by the views that carry them.
+    federations: Vec<Arc<str>>,
+}
+
 fn view(svc: &Service) -> ServiceView {
-    let mut addresses = BTreeSet::new();
-    let mut hostnames = BTreeSet::new();
+    let mut addresses = Vec::new();
+    let mut hostnames: Vec<Box<str>> = Vec::new();
     if let Some(spec) = &svc.spec {
         for ip in spec.external_ips.iter().flatten() {
             if let Ok(ip) = ip.parse::<IpAddr>() {
-                addresses.insert(ip);
+                addresses.push(ip);
             }
         }
     }
@@ -61,16 +159,20 @@ fn view(svc: &Service) -> ServiceView {
         .and_then(|lb| lb.ingress.as_ref());
     for i in ingress.into_iter().flatten() {
         if let Some(ip) = i.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) {
-            addresses.insert(ip);
+            addresses.push(ip);
         }
         if let Some(h) = i.hostname.as_deref().filter(|h| !h.is_empty()) {
-            hostnames.insert(h.to_ascii_lowercase());
+            hostnames.push(h.to_ascii_lowercase().into());
         }
     }
+    addresses.sort_unstable();
+    addresses.dedup();
+    hostnames.sort_unstable();
+    hostnames.dedup();
     ServiceView {
-        federation: federation_of(svc).map(str::to_owned),
-        addresses: addresses.into_iter().collect(),
-        hostnames: hostnames.into_iter().collect(),
+        federation: federation_of(svc).map(Arc::from),
+        addresses: addresses.into(),
+        hostnames: hostnames.into(),
     }
 }
 
@@ -85,161 +187,200 @@ pub(crate) fn ready_count(slice: &EndpointSlice) -> u32 {
 }
 
 impl ShardTracker {
-    fn observe(&mut self, key: &ServiceKey) -> Option<ShardEvent> {
-        match self.services.get(key) {
-            Some(v) => {
-                let ready = self.ready.get(key).copied().unwrap_or(0);
-                let ready = u32::try_from(ready).unwrap_or(u32::MAX);
-                let obs = ShardObservation {
-                    key: key.clone(),
-                    federation: v.federation.clone(),
-                    addresses: v.addresses.clone(),
-                    hostnames: v.hostnames.clone(),
-                    ready_endpoints: ready,
-                };
-                if self.emitted.get(key) == Some(&obs) {
-                    return None;
-                }
-                self.emitted.insert(key.clone(), obs.clone());
-                Some(ShardEvent::Observed(obs))
+    /// `view` with its federation name shared with the other views.
+    fn intern(&mut self, mut view: ServiceView) -> ServiceView {
+        if let Some(f) = &view.federation {
+            match self.federations.iter().find(|k| k[..] == f[..]) {
+                Some(k) => view.federation = Some(k.clone()),
+                None => self.federations.push(f.clone()),
             }
-            None => self
-                .emitted
-                .remove(key)
-                .map(|_| ShardEvent::Gone(key.clone())),
         }
+        view
+    }
+
+    /// Reports the service at `key` when what it looks like differs from what was reported.
+    fn observe(&mut self, key: &str) -> Option<ShardEvent> {
+        let e = self.services.get_mut(key)?;
+        let event = match &e.view {
+            Some(v) => {
+                let ready = u32::try_from(e.ready).unwrap_or(u32::MAX);
+                if e.view_reported && e.reported == Some(ready) {
+                    None
+                } else {
+                    e.view_reported = true;
+                    e.reported = Some(ready);
+                    let (ns, name) = key.split_once('/')?;
+                    Some(ShardEvent::Observed(ShardObservation {
+                        key: ServiceKey::parse(ns, name).ok()?,
+                        federation: v.federation.as_deref().map(str::to_owned),
+                        addresses: v.addresses.to_vec(),
+                        hostnames: v.hostnames.iter().map(|h| h.to_string()).collect(),
+                        ready_endpoints: ready,
+                    }))
+                }
+            }
+            None => match e.reported.take() {
+                Some(_) => {
+                    e.view_reported = false;
+                    let (ns, name) = key.split_once('/')?;
+                    Some(ShardEvent::Gone(ServiceKey::parse(ns, name).ok()?))
+                }
+                None => None,
+            },
+        };
+        if e.is_empty() {
+            self.services.remove(key);
+        }
+        event
     }
 
     /// A service was added or changed.
     pub(crate) fn apply_service(&mut self, svc: &Service) -> Option<ShardEvent> {
-        let key = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref())?;
-        if is_managed(svc) {
-            self.services.insert(key.clone(), view(svc));
-        } else {
-            self.services.remove(&key);
+        let item = ServiceItem::of(svc)?;
+        let view = item.view.map(|v| self.intern(v));
+        match self.services.get_mut(&item.key) {
+            Some(e) => e.set_view(view),
+            None if view.is_some() => {
+                let mut e = Entry::default();
+                e.set_view(view);
+                self.services.insert(item.key.clone(), e);
+            }
+            None => return None,
         }
-        self.observe(&key)
+        self.observe(&item.key)
     }
 
     /// A service was deleted.
     pub(crate) fn delete_service(&mut self, svc: &Service) -> Option<ShardEvent> {
-        let key = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref())?;
-        self.services.remove(&key);
+        let (ns, name) = (
+            svc.metadata.namespace.as_ref()?,
+            svc.metadata.name.as_ref()?,
+        );
+        let key = service_key(ns, name, false)?;
+        self.services.get_mut(&key)?.set_view(None);
         self.observe(&key)
-    }
-
-    fn slice_target(slice: &EndpointSlice) -> Option<(String, String, String)> {
-        let ns = slice.metadata.namespace.clone()?;
-        let name = slice.metadata.name.clone()?;
-        let svc = slice
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(SERVICE_NAME_LABEL))
-            .cloned()?;
-        Some((ns, name, svc))
-    }
-
-    fn service_key(ns: &str, svc: &str) -> Option<ServiceKey> {
-        ServiceKey::parse(ns, svc).ok()
-    }
-
-    /// Files slice `name` of `ns` under service `svc` with `ready` endpoints, in place of what
-    /// it held before (returned), keeping the per-service sums in step.
-    fn insert_slice(
-        &mut self,
-        ns: &str,
-        name: String,
-        svc: &str,
-        ready: u32,
-    ) -> Option<(String, u32)> {
-        let previous = self
-            .slices
-            .insert((ns.to_owned(), name), (svc.to_owned(), ready));
-        if let Some((old_svc, old_ready)) = &previous {
-            self.count(ns, old_svc, *old_ready, false);
-        }
-        self.count(ns, svc, ready, true);
-        previous
     }
 
     /// Adds a slice's ready endpoints to its service's sum, or takes them away.
     fn count(&mut self, ns: &str, svc: &str, ready: u32, add: bool) {
-        let Some(key) = Self::service_key(ns, svc) else {
+        if ready == 0 {
+            return;
+        }
+        let Some(key) = service_key(ns, svc, false) else {
             return;
         };
-        let sum = self.ready.entry(key.clone()).or_insert(0);
-        *sum = if add {
-            sum.saturating_add(u64::from(ready))
+        let e = self.services.entry(key).or_default();
+        e.ready = if add {
+            e.ready.saturating_add(u64::from(ready))
         } else {
-            sum.saturating_sub(u64::from(ready))
+            e.ready.saturating_sub(u64::from(ready))
         };
-        if *sum == 0 {
-            self.ready.remove(&key);
+    }
+
+    /// Files a slice in place of what it held before (returned), keeping the per-service
+    /// sums in step.
+    fn insert_slice(&mut self, item: SliceItem) -> Option<(Box<str>, u32)> {
+        let ns = namespace_of(&item.key).to_owned();
+        self.count(&ns, &item.service, item.ready, true);
+        let previous = self
+            .slices
+            .insert(item.key, (item.service.clone(), item.ready));
+        if let Some((old_svc, old_ready)) = &previous {
+            self.count(&ns, old_svc, *old_ready, false);
         }
+        previous
+    }
+
+    /// Observes the services at `keys` (`namespace`, service name), in order, once each.
+    fn observe_all<'a>(
+        &mut self,
+        ns: &str,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<ShardEvent> {
+        let mut out = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for name in names {
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            if let Some(ev) = service_key(ns, name, false).and_then(|k| self.observe(&k)) {
+                out.push(ev);
+            }
+        }
+        out
     }
 
     /// An EndpointSlice was added or changed.
     pub(crate) fn apply_slice(&mut self, slice: &EndpointSlice) -> Vec<ShardEvent> {
-        let Some((ns, name, svc)) = Self::slice_target(slice) else {
+        let Some(item) = SliceItem::of(slice) else {
             return Vec::new();
         };
-        let previous = self.insert_slice(&ns, name, &svc, ready_count(slice));
-        let mut keys: Vec<ServiceKey> = Self::service_key(&ns, &svc).into_iter().collect();
-        if let Some((old_svc, _)) = previous
-            && old_svc != svc
-        {
-            keys.extend(Self::service_key(&ns, &old_svc));
-        }
-        keys.iter().filter_map(|k| self.observe(k)).collect()
+        let ns = namespace_of(&item.key).to_owned();
+        let svc = item.service.clone();
+        let previous = self.insert_slice(item);
+        let old = previous.as_ref().map(|(s, _)| &**s);
+        self.observe_all(&ns, std::iter::once(&*svc).chain(old))
     }
 
     /// An EndpointSlice was deleted.
     pub(crate) fn delete_slice(&mut self, slice: &EndpointSlice) -> Vec<ShardEvent> {
         let (Some(ns), Some(name)) = (
-            slice.metadata.namespace.clone(),
-            slice.metadata.name.clone(),
+            slice.metadata.namespace.as_deref(),
+            slice.metadata.name.as_deref(),
         ) else {
             return Vec::new();
         };
-        match self.slices.remove(&(ns.clone(), name)) {
+        match self.slices.remove(&*join(ns, name)) {
             Some((svc, ready)) => {
-                self.count(&ns, &svc, ready, false);
-                Self::service_key(&ns, &svc)
-                    .and_then(|k| self.observe(&k))
-                    .into_iter()
-                    .collect()
+                self.count(ns, &svc, ready, false);
+                self.observe_all(ns, [&*svc])
             }
             None => Vec::new(),
         }
     }
 
     /// Replaces every service with a fresh listing (after a (re-)list).
-    pub(crate) fn resync_services(&mut self, all: &[Service]) -> Vec<ShardEvent> {
-        let before: Vec<ServiceKey> = self.services.keys().cloned().collect();
-        self.services.clear();
-        for svc in all.iter().filter(|s| is_managed(s)) {
-            if let Some(k) = key_of(svc.metadata.namespace.as_ref(), svc.metadata.name.as_ref()) {
-                self.services.insert(k, view(svc));
+    pub(crate) fn resync_services(&mut self, all: Vec<ServiceItem>) -> Vec<ShardEvent> {
+        let mut fresh: HashMap<Key, ServiceView> = HashMap::with_capacity(all.len());
+        for item in all {
+            match item.view {
+                Some(v) => {
+                    let v = self.intern(v);
+                    fresh.insert(item.key, v);
+                }
+                None => {
+                    fresh.remove(&item.key);
+                }
             }
         }
-        let mut keys: BTreeSet<ServiceKey> = before.into_iter().collect();
-        keys.extend(self.services.keys().cloned());
-        keys.extend(self.emitted.keys().cloned());
-        keys.iter().filter_map(|k| self.observe(k)).collect()
+        for (key, e) in &mut self.services {
+            e.set_view(fresh.remove(key));
+        }
+        for (key, view) in fresh {
+            let mut e = Entry::default();
+            e.set_view(Some(view));
+            self.services.insert(key, e);
+        }
+        self.observe_every()
     }
 
     /// Replaces every EndpointSlice with a fresh listing (after a (re-)list).
-    pub(crate) fn resync_slices(&mut self, all: &[EndpointSlice]) -> Vec<ShardEvent> {
+    pub(crate) fn resync_slices(&mut self, all: Vec<SliceItem>) -> Vec<ShardEvent> {
         self.slices.clear();
-        self.ready.clear();
-        for s in all {
-            // The same slice twice in one listing: the later one stands.
-            if let Some((ns, name, svc)) = Self::slice_target(s) {
-                self.insert_slice(&ns, name, &svc, ready_count(s));
-            }
+        for e in self.services.values_mut() {
+            e.ready = 0;
         }
-        let keys: Vec<ServiceKey> = self.services.keys().cloned().collect();
+        for item in all {
+            // The same slice twice in one listing: the later one stands.
+            self.insert_slice(item);
+        }
+        self.observe_every()
+    }
+
+    /// Observes every service (after a listing), in key order.
+    fn observe_every(&mut self) -> Vec<ShardEvent> {
+        let keys: Vec<Key> = self.services.keys().cloned().collect();
         keys.iter().filter_map(|k| self.observe(k)).collect()
     }
 }
@@ -358,11 +499,16 @@ mod tests {
         assert_eq!(ready_of(&ev, "web"), Some(2));
         assert_eq!(ready_of(&ev, "api"), Some(7));
         // A listing replaces everything, and a slice listed twice counts once.
-        let ev = t.resync_slices(&[
-            slice_of("a", "web", 1),
-            slice_of("c", "api", 4),
-            slice_of("c", "api", 5),
-        ]);
+        let ev = t.resync_slices(
+            [
+                slice_of("a", "web", 1),
+                slice_of("c", "api", 4),
+                slice_of("c", "api", 5),
+            ]
+            .iter()
+            .filter_map(SliceItem::of)
+            .collect(),
+        );
         assert_eq!(ready_of(&ev, "web"), Some(1));
         assert_eq!(ready_of(&ev, "api"), Some(5));
         let ev = t.delete_slice(&slice_of("c", "api", 0));
@@ -373,7 +519,7 @@ mod tests {
     fn resync_reports_services_gone_meanwhile() {
         let mut t = ShardTracker::default();
         t.apply_service(&svc("1.2.3.4"));
-        let ev = t.resync_services(&[]);
+        let ev = t.resync_services(Vec::new());
         assert!(matches!(ev.as_slice(), [ShardEvent::Gone(_)]));
     }
 }

@@ -8,6 +8,7 @@ use fedsvc_cluster::{
 };
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_testkit::ApiServer;
+use futures::StreamExt;
 use serde_json::json;
 
 use crate::util::{federated_service, federation, member, next_event, wait_for};
@@ -86,6 +87,113 @@ async fn adopts_an_existing_service_and_makes_it_conform() {
         m.ensure_service(&fed, &federation()).await.unwrap(),
         EnsureOutcome::Unchanged
     );
+}
+
+/// Calls `ensure_service` until the member answers without a request (bounded).
+async fn until_answered_without_a_request(
+    server: &ApiServer,
+    m: &fedsvc_cluster::KubeMember,
+    fed: &k8s_openapi::api::core::v1::Service,
+) -> EnsureOutcome {
+    for _ in 0..250 {
+        server.clear_requests();
+        let outcome = m.ensure_service(fed, &federation()).await.unwrap();
+        if server.take_requests().is_empty() {
+            return outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("every call still sends requests");
+}
+
+#[tokio::test]
+async fn a_conforming_service_costs_no_request_while_the_watch_runs() {
+    let server = ApiServer::start().await;
+    let m = member(&server).await;
+    let fed = federated_service("default", "web");
+    assert_eq!(
+        m.ensure_service(&fed, &federation()).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    server.clear_requests();
+    assert_eq!(
+        m.ensure_service(&fed, &federation()).await.unwrap(),
+        EnsureOutcome::Unchanged
+    );
+    assert!(
+        !server.take_requests().is_empty(),
+        "without a watch, the member itself is asked"
+    );
+    server.clear_requests();
+    assert_eq!(
+        m.delete_service("default", "never-created").await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    assert!(!server.take_requests().is_empty());
+
+    let mut shards = m.watch_shards();
+    let pump = tokio::spawn(async move { while shards.next().await.is_some() {} });
+    assert_eq!(
+        until_answered_without_a_request(&server, &m, &fed).await,
+        EnsureOutcome::Unchanged
+    );
+    server.clear_requests();
+    assert_eq!(
+        m.delete_service("default", "never-created").await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    assert!(
+        server.take_requests().is_empty(),
+        "the watch knows the member holds no such service of ours"
+    );
+
+    // Someone else changes the copy: once the watch has seen it, the copy is applied again.
+    server
+        .merge_patch(
+            "v1",
+            "Service",
+            "default",
+            "web",
+            &json!({"spec": {"ports": [{"port": 9, "protocol": "TCP"}]}}),
+            false,
+        )
+        .unwrap();
+    let mut outcome = EnsureOutcome::Unchanged;
+    for _ in 0..250 {
+        outcome = m.ensure_service(&fed, &federation()).await.unwrap();
+        if outcome != EnsureOutcome::Unchanged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outcome, EnsureOutcome::Updated);
+    let live = server.get("v1", "Service", "default", "web").unwrap();
+    assert_eq!(live["spec"]["ports"][0]["port"], 80, "{live}");
+    assert_eq!(
+        until_answered_without_a_request(&server, &m, &fed).await,
+        EnsureOutcome::Unchanged
+    );
+
+    // A new desired copy is applied at once.
+    let mut changed = fed.clone();
+    changed.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = 81;
+    assert_eq!(
+        m.ensure_service(&changed, &federation()).await.unwrap(),
+        EnsureOutcome::Updated
+    );
+
+    // Deleted by someone else: created again.
+    server.delete("v1", "Service", "default", "web").unwrap();
+    let mut outcome = EnsureOutcome::Unchanged;
+    for _ in 0..250 {
+        outcome = m.ensure_service(&changed, &federation()).await.unwrap();
+        if outcome != EnsureOutcome::Unchanged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outcome, EnsureOutcome::Created);
+    pump.abort();
 }
 
 #[tokio::test]
