@@ -14,6 +14,8 @@
 //! excludeNamespaces: [kube-system, kube-public, kube-node-lease]
 //! health: {period: 10s, timeout: 3s, failureThreshold: 3, successThreshold: 2}
 //! sync: {coalesce: 200ms, resync: 5m}
+//! members: {qps: 20, burst: 40, requestTimeout: 30s}   # client of each member cluster
+//! workers: 16                   # services reconciled at once
 //! leaderElection: {enabled: true, leaseName: fedsvc-controller, leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
 //! listen: 0.0.0.0:8080          # /healthz, /readyz, /metrics
 //! ```
@@ -22,6 +24,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use fedsvc_cluster::KubeMemberOptions;
 use fedsvc_model::{DnsName, Label, LabelRules, ZoneNaming};
 use serde::{Deserialize, Deserializer};
 
@@ -115,6 +118,31 @@ impl Default for SyncConfig {
     }
 }
 
+/// Member cluster clients (`members:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct MembersConfig {
+    /// Average requests per second to each member, watches and probes excluded; `0` for no
+    /// limit.
+    pub qps: f64,
+    /// Requests allowed in a burst above `qps`.
+    pub burst: u32,
+    /// Connect timeout, and time allowed for each ordinary request (watches excluded).
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for MembersConfig {
+    fn default() -> Self {
+        let o = KubeMemberOptions::default();
+        Self {
+            qps: o.qps,
+            burst: o.burst,
+            request_timeout: o.request_timeout,
+        }
+    }
+}
+
 /// Leader election (`leaderElection:`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -196,6 +224,12 @@ pub struct ControllerConfig {
     /// DNS sync timing.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// Member cluster clients.
+    #[serde(default)]
+    pub members: MembersConfig,
+    /// How many federated services are reconciled at once.
+    #[serde(default = "default_workers")]
+    pub workers: u16,
     /// Leader election.
     #[serde(default)]
     pub leader_election: LeaderElectionConfig,
@@ -206,6 +240,10 @@ pub struct ControllerConfig {
 
 fn default_ttl() -> u32 {
     fedsvc_model::DEFAULT_TTL
+}
+
+fn default_workers() -> u16 {
+    16
 }
 
 fn default_namespace() -> String {
@@ -237,6 +275,8 @@ impl ControllerConfig {
             exclude_namespaces: default_excluded(),
             health: HealthConfig::default(),
             sync: SyncConfig::default(),
+            members: MembersConfig::default(),
+            workers: default_workers(),
             leader_election: LeaderElectionConfig::default(),
             listen: default_listen(),
         }
@@ -325,6 +365,33 @@ impl ControllerConfig {
                 message: "thresholds must be at least 1".into(),
             });
         }
+        if !(self.members.qps.is_finite() && self.members.qps >= 0.0) {
+            return Err(ConfigError::Invalid {
+                field: "members.qps",
+                message: format!(
+                    "{} is not a rate (0 or more requests per second)",
+                    self.members.qps
+                ),
+            });
+        }
+        if self.members.qps > 0.0 && self.members.burst == 0 {
+            return Err(ConfigError::Invalid {
+                field: "members.burst",
+                message: "must be at least 1 when members.qps limits the rate".into(),
+            });
+        }
+        if self.workers == 0 {
+            return Err(ConfigError::Invalid {
+                field: "workers",
+                message: "at least one service must be reconciled at a time".into(),
+            });
+        }
+        if self.members.request_timeout.is_zero() {
+            return Err(ConfigError::Invalid {
+                field: "members.requestTimeout",
+                message: "must be longer than zero".into(),
+            });
+        }
         if self.leader_election.enabled {
             self.leader_election
                 .timing()
@@ -335,6 +402,15 @@ impl ControllerConfig {
                 })?;
         }
         Ok(())
+    }
+
+    /// The client settings of member clusters: `members:`, with `health.timeout` as the probe
+    /// timeout.
+    pub fn member_options(&self) -> KubeMemberOptions {
+        KubeMemberOptions::default()
+            .rate_limit(self.members.qps, self.members.burst)
+            .request_timeout(self.members.request_timeout)
+            .probe_timeout(self.health.timeout)
     }
 
     /// The health policy.
@@ -372,6 +448,18 @@ leaderElection: {enabled: false}
         assert_eq!(c.sync.resync, Duration::from_secs(600));
         assert!(!c.leader_election.enabled);
         assert_eq!(c.namespace, "fedsvc-system");
+        assert_eq!(
+            c.members.qps, 20.0,
+            "the member rate limit defaults to the client's"
+        );
+        assert_eq!(c.workers, 16);
+        let m: ControllerConfig =
+            serde_saphyr::from_str(&format!("{doc}members: {{qps: 0, requestTimeout: 10s}}\n"))
+                .unwrap();
+        m.validate().unwrap();
+        let o = m.member_options();
+        assert_eq!((o.qps, o.request_timeout), (0.0, Duration::from_secs(10)));
+        assert_eq!(o.probe_timeout, Duration::from_secs(1), "health.timeout");
     }
 
     #[test]
@@ -393,6 +481,20 @@ leaderElection: {enabled: false}
                 .to_string()
                 .contains("leaderElection")
         );
+        c.leader_election = LeaderElectionConfig::default();
+        c.members.qps = -1.0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("members.qps"), "{e}");
+        c.members.qps = 5.0;
+        c.members.burst = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("members.burst"), "{e}");
+        c.members.burst = 10;
+        c.validate().unwrap();
+        c.workers = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("workers"), "{e}");
+        c.workers = 4;
         let bad: Result<ControllerConfig, _> =
             serde_saphyr::from_str("federation: f\ndnsSuffix: a.b\nhealth: {period: soon}\n");
         assert!(bad.unwrap_err().to_string().contains("soon"));

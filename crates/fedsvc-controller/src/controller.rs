@@ -215,7 +215,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     });
     let services_api: Api<Service> = Api::all(parts.host.clone());
     let mut stop_for_kube = stop_rx.clone();
+    // Bounded: an unbounded number of reconciles at once would open a connection to every
+    // member for each of thousands of services when the controller starts.
     let controller = KubeController::new(services_api, watcher::Config::default())
+        .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
         .reconcile_all_on(ready_rx)
         .reconcile_on(
             shard_rx.map(|key| ObjectRef::new(key.name.as_str()).within(key.namespace.as_str())),

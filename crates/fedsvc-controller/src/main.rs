@@ -108,7 +108,9 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         &config,
         Parts {
             host,
-            members: Arc::new(KubeMemberFactory::default()),
+            members: Arc::new(KubeMemberFactory {
+                options: config.member_options(),
+            }),
             provider: None,
             resolver: None,
         },

@@ -166,7 +166,9 @@ impl World {
             &config,
             Parts {
                 host: federation.client(),
-                members: Arc::new(KubeMemberFactory::default()),
+                members: Arc::new(KubeMemberFactory {
+                    options: config.member_options(),
+                }),
                 provider: Some(dns.clone()),
                 resolver: None,
             },
