@@ -35,6 +35,8 @@ struct SimState {
     healthy: bool,
     reachable: bool,
     latency: Duration,
+    locality_latency: Duration,
+    locality_reads: u64,
     nodes: Vec<(String, BTreeMap<String, String>)>,
     services: BTreeMap<(String, String), SimService>,
     auto_ingress: Option<u32>,
@@ -48,7 +50,8 @@ struct SimState {
 /// fields fedsvc owns and reports whether anything changed; `delete_service` leaves services
 /// fedsvc does not manage alone; `watch_shards` reports changes as they are scripted. The
 /// script sets endpoints ready or not, load-balancer ingress, health, reachability and
-/// latency. Cheap to clone: clones share the same cluster.
+/// latency (of every call, or of the node listing alone). Cheap to clone: clones share the
+/// same cluster.
 #[derive(Debug, Clone)]
 pub struct SimMember {
     name: ClusterName,
@@ -83,6 +86,8 @@ impl SimMember {
                 healthy: true,
                 reachable: true,
                 latency: Duration::ZERO,
+                locality_latency: Duration::ZERO,
+                locality_reads: 0,
                 nodes,
                 services: BTreeMap::new(),
                 auto_ingress: None,
@@ -131,6 +136,13 @@ impl SimMember {
     /// Adds latency to every call.
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
+    }
+
+    /// Adds latency to the node listing alone ([`MemberCluster::locality`]), on top of the
+    /// latency of every call: the health probe still answers at once. A very long latency
+    /// plays a member whose API answers `/readyz` but hangs when its nodes are listed.
+    pub fn set_locality_latency(&self, latency: Duration) {
+        self.lock().locality_latency = latency;
     }
 
     /// Replaces the nodes: `(name, zone, region)`; `None` leaves a label out.
@@ -222,6 +234,13 @@ impl SimMember {
     #[must_use]
     pub fn writes(&self) -> u64 {
         self.lock().writes
+    }
+
+    /// How many times its nodes have been listed ([`MemberCluster::locality`]), counting
+    /// listings still waiting out a latency and listings given up by the caller.
+    #[must_use]
+    pub fn locality_reads(&self) -> u64 {
+        self.lock().locality_reads
     }
 
     async fn call(&self) -> Result<(), MemberError> {
@@ -355,6 +374,14 @@ impl MemberCluster for SimMember {
     }
 
     async fn locality(&self, overrides: &LocalityOverride) -> Result<Locality, MemberError> {
+        let extra = {
+            let mut s = self.lock();
+            s.locality_reads += 1;
+            s.locality_latency
+        };
+        if !extra.is_zero() {
+            tokio::time::sleep(extra).await;
+        }
         self.call().await?;
         let nodes = self.lock().nodes.clone();
         Ok(Locality::from_nodes(

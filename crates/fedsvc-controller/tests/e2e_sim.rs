@@ -1,15 +1,17 @@
 //! The controller end to end on one machine: the Kubernetes API emulator as the federation
-//! API, four simulated members in two regions, and the memory DNS provider.
+//! API, four simulated members in two regions, and the memory DNS provider. Besides the
+//! guide's walkthrough, members that hang: each must be found Offline on its own schedule
+//! without holding up the probes of the others.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
-use fedsvc_cluster::SimMember;
+use fedsvc_cluster::{MemberCluster, SimMember};
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
-use fedsvc_controller::members::StaticMembers;
+use fedsvc_controller::members::{MemberView, StaticMembers};
 use fedsvc_model::{RData, RecordSet, RecordType};
 use fedsvc_providers::{DnsProvider, MemoryProvider};
 use fedsvc_testkit::ApiServer;
@@ -27,10 +29,18 @@ struct World {
     running: Option<Running>,
 }
 
+/// How long a hung member API takes to answer: far longer than any bound the tests wait.
+const HANG: Duration = Duration::from_secs(3600);
+
 async fn world() -> World {
+    world_with(common::members(), |_| {}).await
+}
+
+/// A controller over `members`, probing every 100 ms with a 500 ms timeout unless `tune`
+/// changes its configuration.
+async fn world_with(members: Vec<SimMember>, tune: impl FnOnce(&mut ControllerConfig)) -> World {
     fedsvc_testkit::install_crypto_provider();
     let host = ApiServer::start().await;
-    let members = common::members();
     let mut factory = StaticMembers::default();
     for m in &members {
         factory.insert(Arc::new(m.clone()));
@@ -46,6 +56,7 @@ async fn world() -> World {
     config.health.period = Duration::from_millis(100);
     config.health.timeout = Duration::from_millis(500);
     config.sync.coalesce = Duration::from_millis(20);
+    tune(&mut config);
     let running = start(
         &config,
         Parts {
@@ -229,4 +240,173 @@ async fn the_guide_walkthrough_on_simulated_members() {
         .unwrap()
         .shutdown(Duration::from_secs(5))
         .await;
+}
+
+impl World {
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("running")
+    }
+
+    /// The controller's view of `m`, once joined.
+    fn view(&self, m: &SimMember) -> Option<MemberView> {
+        self.running()
+            .clusters
+            .members()
+            .into_iter()
+            .find(|v| v.name == *m.name())
+    }
+
+    fn is_ready(&self, m: &SimMember) -> bool {
+        self.view(m).is_some_and(|v| v.ready)
+    }
+
+    /// Whether `m` is Ready in the federation state the DNS task plans from; `None` while it
+    /// is not placed there (no zones or region known yet).
+    fn placed_ready(&self, m: &SimMember) -> Option<bool> {
+        self.running()
+            .shared
+            .state
+            .lock()
+            .expect("state lock")
+            .clusters()
+            .find(|c| c.name == *m.name())
+            .map(|c| c.ready)
+    }
+
+    /// The status (`True`, `False`, `Unknown`) of the condition `type_` on `m`'s `Cluster`.
+    fn condition(&self, m: &SimMember, type_: &str) -> Option<String> {
+        let c = self
+            .host
+            .get("fedsvc.io/v1alpha1", "Cluster", "", m.name().as_str())
+            .ok()?;
+        c["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|x| x["type"] == type_)?["status"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    async fn stop(mut self) {
+        self.running
+            .take()
+            .expect("running")
+            .shutdown(Duration::from_secs(5))
+            .await;
+    }
+}
+
+/// Probing every 100 ms, a probe given up after 150 ms, Offline after `failure_threshold`
+/// failed probes in a row.
+fn fast_probes(failure_threshold: u32) -> impl FnOnce(&mut ControllerConfig) {
+    move |c| {
+        c.health.period = Duration::from_millis(100);
+        c.health.timeout = Duration::from_millis(150);
+        c.health.failure_threshold = failure_threshold;
+    }
+}
+
+/// Waits until the controller counts `m` Offline everywhere: in its own view, in the
+/// federation state (no longer Ready there, so its shards leave DNS) and in the `Cluster`
+/// status. The bound (seconds) is far below the hangs the tests script (an hour).
+async fn offline(w: &World, m: &SimMember) {
+    eventually(&format!("{} Offline", m.name()), || {
+        w.view(m).is_some_and(|v| v.offline)
+            && w.placed_ready(m) != Some(true)
+            && w.condition(m, "Offline").as_deref() == Some("True")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_member_goes_offline_without_holding_up_the_others() {
+    // The controller lists a member's nodes again every sixth probe. With seven failed probes
+    // before Offline, one of those listings falls due while the hung member still counts as
+    // Ready, whichever probe the hang begins at; a member that just failed its probe must not
+    // be asked for its nodes.
+    let w = world_with(common::members(), fast_probes(7)).await;
+    let (a, b) = (&w.members[0], &w.members[1]);
+    eventually("every member Ready and placed", || {
+        w.members.iter().all(|m| w.placed_ready(m) == Some(true))
+    })
+    .await;
+
+    a.set_latency(HANG);
+    offline(&w, a).await;
+    assert!(w.members[1..].iter().all(|m| w.is_ready(m)));
+
+    // The others are still probed while a's API hangs: b's outage is found as usual.
+    b.set_reachable(false);
+    offline(&w, b).await;
+    assert!(w.members[2..].iter().all(|m| w.is_ready(m)));
+    assert!(w.view(a).is_some_and(|v| v.offline), "a stays Offline");
+
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_member_without_known_zones_goes_offline_without_holding_up_the_others() {
+    // a's nodes carry no zone or region: it is Ready but not placed in DNS, and its nodes are
+    // listed again after each good probe until they say where it is. Once its API hangs they
+    // must not be listed any more.
+    let members = common::members();
+    members[0].set_nodes(&[("gce-us-central1-a-node-0", None, None)]);
+    let w = world_with(members, fast_probes(3)).await;
+    let (a, b) = (&w.members[0], &w.members[1]);
+    eventually(
+        "a Ready but not placed, the others Ready and placed",
+        || {
+            w.is_ready(a)
+                && w.placed_ready(a).is_none()
+                && w.members[1..]
+                    .iter()
+                    .all(|m| w.placed_ready(m) == Some(true))
+        },
+    )
+    .await;
+
+    a.set_latency(HANG);
+    offline(&w, a).await;
+    assert!(w.members[1..].iter().all(|m| w.is_ready(m)));
+
+    b.set_reachable(false);
+    offline(&w, b).await;
+    assert!(w.members[2..].iter().all(|m| w.is_ready(m)));
+
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_node_listing_hangs_is_still_probed_on_schedule() {
+    let w = world_with(common::members(), fast_probes(3)).await;
+    let (a, b) = (&w.members[0], &w.members[1]);
+    eventually("every member Ready and placed", || {
+        w.members.iter().all(|m| w.placed_ready(m) == Some(true))
+    })
+    .await;
+
+    // a still answers its health probe at once, but listing its nodes hangs. Each periodic
+    // listing must be given up after the probe timeout, so that the next one falls due a few
+    // probes later.
+    a.set_locality_latency(HANG);
+    let before = a.locality_reads();
+    eventually("two node listings of a since it hangs", || {
+        a.locality_reads() >= before + 2
+    })
+    .await;
+    // a keeps the zones and region read before, and stays Ready.
+    assert!(w.is_ready(a));
+    assert_eq!(w.placed_ready(a), Some(true));
+
+    // The others are still probed: b's outage is found as usual.
+    b.set_reachable(false);
+    offline(&w, b).await;
+    assert!(w.is_ready(a));
+    assert!(w.members[2..].iter().all(|m| w.is_ready(m)));
+
+    // a itself is still probed on schedule: its own outage is found too.
+    a.set_reachable(false);
+    offline(&w, a).await;
+
+    w.stop().await;
 }

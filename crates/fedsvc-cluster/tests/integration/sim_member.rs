@@ -187,6 +187,28 @@ async fn health_and_latency_scripts() {
 }
 
 #[tokio::test]
+async fn locality_latency_slows_the_node_listing_alone() {
+    let m = sim();
+    m.set_locality_latency(Duration::from_secs(3600));
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), m.probe_health())
+            .await
+            .expect("the probe is not slowed"),
+        Health::Ready
+    );
+    let listing = tokio::time::timeout(
+        Duration::from_millis(100),
+        m.locality(&LocalityOverride::default()),
+    )
+    .await;
+    assert!(listing.is_err(), "the node listing hangs");
+    assert_eq!(m.locality_reads(), 1, "a listing given up still counts");
+    m.set_locality_latency(Duration::ZERO);
+    assert!(m.locality(&LocalityOverride::default()).await.is_ok());
+    assert_eq!(m.locality_reads(), 2);
+}
+
+#[tokio::test]
 async fn locality_from_scripted_nodes_and_overrides() {
     let m = sim();
     let l = m.locality(&LocalityOverride::default()).await.unwrap();
