@@ -120,6 +120,8 @@ struct Entry {
     secret_version: Option<String>,
     locality: Option<(Vec<Label>, Label)>,
     locality_problem: Option<String>,
+    /// Whether a first read of the locality is running on its own task.
+    locality_reading: bool,
     probes: u64,
     watch: JoinHandle<()>,
 }
@@ -341,6 +343,7 @@ impl ClusterManager {
                 secret_version: version,
                 locality: None,
                 locality_problem: None,
+                locality_reading: false,
                 probes: 0,
                 watch,
             };
@@ -508,42 +511,54 @@ impl ClusterManager {
             )
         };
         let mut locality_changed = false;
-        if read_locality {
-            // A refresh (the locality is known) gets no more time than a probe, for the same
-            // reason; the first read gets the member's request timeout.
-            let outcome = if known {
-                match tokio::time::timeout(self.policy.timeout, member.locality(&overrides)).await {
-                    Ok(o) => o,
-                    Err(_) => Err(fedsvc_cluster::MemberError::Unreachable {
-                        cluster: name.to_string(),
-                        message: format!(
-                            "no answer to the node list within {:?}; the zones and region \
+        if read_locality && known {
+            // A refresh gets no more time than a probe: a member that stopped answering
+            // must not hold up the whole probe round. What was read before is kept.
+            let outcome = match tokio::time::timeout(
+                self.policy.timeout,
+                member.locality(&overrides),
+            )
+            .await
+            {
+                Ok(o) => o,
+                Err(_) => Err(fedsvc_cluster::MemberError::Unreachable {
+                    cluster: name.to_string(),
+                    message: format!(
+                        "no answer to the node list within {:?}; the zones and region \
                              read before are kept",
-                            self.policy.timeout
-                        ),
-                    }),
-                }
-            } else {
-                member.locality(&overrides).await
+                        self.policy.timeout
+                    ),
+                }),
             };
-            let mut members = self.members.lock().expect("members lock");
-            if let Some(e) = members.get_mut(name) {
-                let (loc, problem) = match outcome {
-                    Ok(l) => match l.region {
-                        Some(region) if !l.zones.is_empty() => (Some((l.zones, region)), None),
-                        _ => (
-                            None,
-                            Some(format!(
-                                "no zone or region: label the nodes with topology.kubernetes.io/zone and topology.kubernetes.io/region, or set spec.zones and spec.region ({})",
-                                l.warnings.join("; ")
-                            )),
-                        ),
-                    },
-                    Err(err) => (e.locality.clone(), Some(err.to_string())),
-                };
-                locality_changed = loc != e.locality || problem != e.locality_problem;
-                e.locality = loc;
-                e.locality_problem = problem;
+            locality_changed = self.record_locality(name, outcome);
+        } else if read_locality {
+            // The first read may take longer than a probe (the nodes of a large cluster), so
+            // it runs on its own task, with the member's request timeout, and the round goes
+            // on without it; the member is placed in DNS when it ends.
+            let start = {
+                let mut members = self.members.lock().expect("members lock");
+                members
+                    .get_mut(name)
+                    .is_some_and(|e| !std::mem::replace(&mut e.locality_reading, true))
+            };
+            if start {
+                let this = self.clone();
+                let name = name.clone();
+                tokio::spawn(async move {
+                    let outcome = member.locality(&overrides).await;
+                    let changed = this.record_locality(&name, outcome);
+                    let ready = {
+                        let mut members = this.members.lock().expect("members lock");
+                        members.get_mut(&name).map(|e| {
+                            e.locality_reading = false;
+                            e.health.is_ready()
+                        })
+                    };
+                    if let (true, Some(ready)) = (changed, ready) {
+                        this.publish_to_state(&[(name.clone(), ready)]);
+                        this.write_status(&name).await;
+                    }
+                });
             }
         }
         let due = self
@@ -556,6 +571,36 @@ impl ClusterManager {
             self.write_status(name).await;
         }
         (changed || locality_changed).then_some(ready)
+    }
+
+    /// Keeps what a read of `name`'s locality found; returns whether its locality or the
+    /// problem reported with it changed.
+    fn record_locality(
+        &self,
+        name: &ClusterName,
+        outcome: Result<fedsvc_cluster::Locality, fedsvc_cluster::MemberError>,
+    ) -> bool {
+        let mut members = self.members.lock().expect("members lock");
+        let Some(e) = members.get_mut(name) else {
+            return false;
+        };
+        let (loc, problem) = match outcome {
+            Ok(l) => match l.region {
+                Some(region) if !l.zones.is_empty() => (Some((l.zones, region)), None),
+                _ => (
+                    None,
+                    Some(format!(
+                        "no zone or region: label the nodes with topology.kubernetes.io/zone and topology.kubernetes.io/region, or set spec.zones and spec.region ({})",
+                        l.warnings.join("; ")
+                    )),
+                ),
+            },
+            Err(err) => (e.locality.clone(), Some(err.to_string())),
+        };
+        let changed = loc != e.locality || problem != e.locality_problem;
+        e.locality = loc;
+        e.locality_problem = problem;
+        changed
     }
 
     /// Publishes readiness (and locality) changes to the federation state under one lock, and

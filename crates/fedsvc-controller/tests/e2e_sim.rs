@@ -410,3 +410,38 @@ async fn a_member_whose_node_listing_hangs_is_still_probed_on_schedule() {
 
     w.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_first_node_listing_hangs_holds_up_no_one() {
+    // a's nodes cannot be listed from the start: its zones are never known, so it is Ready
+    // but not placed. The first listing may take long (a large cluster), so it is not
+    // bounded by the probe timeout; it must not hold up the probe round either.
+    let members = common::members();
+    members[0].set_locality_latency(HANG);
+    let w = world_with(members, fast_probes(3)).await;
+    let (a, b) = (&w.members[0], &w.members[1]);
+    eventually(
+        "a Ready but not placed, the others Ready and placed",
+        || {
+            w.is_ready(a)
+                && w.placed_ready(a).is_none()
+                && w.members[1..]
+                    .iter()
+                    .all(|m| w.placed_ready(m) == Some(true))
+        },
+    )
+    .await;
+    assert_eq!(a.locality_reads(), 1, "one first listing at a time");
+
+    b.set_reachable(false);
+    offline(&w, b).await;
+    assert!(w.is_ready(a));
+    assert!(w.members[2..].iter().all(|m| w.is_ready(m)));
+    assert_eq!(
+        a.locality_reads(),
+        1,
+        "the hung listing is not started again"
+    );
+
+    w.stop().await;
+}
