@@ -16,7 +16,7 @@
 //!   so nothing half-applied is left without a retry.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff};
@@ -89,7 +89,21 @@ pub struct ZoneSync {
     /// The names each service was last planned to have (names, not records: the records are
     /// in `known`, and keeping them twice would double the controller's memory).
     desired: BTreeMap<ServiceKey, Vec<DnsName>>,
+    /// The TXT strings of `known`, each held once (every name of a service carries the same
+    /// ownership text). Rebuilt at each listing.
+    texts: HashSet<Arc<str>>,
     full_pending: bool,
+}
+
+/// `text` as held once in `texts`.
+fn shared_text(texts: &mut HashSet<Arc<str>>, text: &Arc<str>) -> Arc<str> {
+    match texts.get(&**text) {
+        Some(t) => t.clone(),
+        None => {
+            texts.insert(text.clone());
+            text.clone()
+        }
+    }
 }
 
 /// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`].
@@ -176,7 +190,10 @@ impl Sets {
 }
 
 /// The listed records by name, the map built in one pass from sorted runs.
-fn index(mut records: Vec<RecordSet>) -> BTreeMap<DnsName, Sets> {
+fn index(mut records: Vec<RecordSet>, texts: &mut HashSet<Arc<str>>) -> BTreeMap<DnsName, Sets> {
+    for rs in &mut records {
+        rs.share_text(|t| shared_text(texts, t));
+    }
     // A listing usually comes sorted by name.
     if !records.is_sorted_by(|a, b| a.name() <= b.name()) {
         records.sort_by(|a, b| a.name().cmp(b.name()));
@@ -253,6 +270,7 @@ impl ZoneSync {
             known: None,
             planner: None,
             desired: BTreeMap::new(),
+            texts: HashSet::new(),
             full_pending: false,
         }
     }
@@ -320,7 +338,8 @@ impl ZoneSync {
             .list()
             .await
             .map_err(|source| SyncError::List { zone, source })?;
-        self.known = Some(index(records));
+        self.texts.clear();
+        self.known = Some(index(records, &mut self.texts));
         self.full_pending = true;
         Ok(true)
     }
@@ -391,7 +410,8 @@ impl ZoneSync {
                         known.remove(rs.name());
                     }
                 }
-                for rs in g.update_new.into_iter().chain(g.create) {
+                for mut rs in g.update_new.into_iter().chain(g.create) {
+                    rs.share_text(|t| shared_text(&mut self.texts, t));
                     match known.entry(rs.name().clone()) {
                         Entry::Vacant(e) => {
                             e.insert(Sets::One(rs));
@@ -615,6 +635,35 @@ mod tests {
         assert!(resync.applied.is_none());
         let stats = f.counting.stats();
         assert_eq!((stats.lists, stats.writes), (0, 0));
+    }
+
+    /// The ownership texts of the known zone, one per TXT set.
+    fn texts(sync: &ZoneSync) -> Vec<Arc<str>> {
+        sync.known_records()
+            .iter()
+            .flat_map(|rs| rs.data().to_vec())
+            .filter_map(|d| match d {
+                RData::Txt(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_known_zone_holds_a_services_ownership_text_once() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        run(&mut f, &mut state).await;
+        let written = texts(&f.sync);
+        assert_eq!(written.len(), 7, "one ownership record per name");
+        assert!(written.iter().all(|t| Arc::ptr_eq(t, &written[0])));
+        // After a listing (a restart, a periodic resync) too.
+        f.sync.invalidate();
+        state.mark_all_dirty();
+        run(&mut f, &mut state).await;
+        let listed = texts(&f.sync);
+        assert_eq!(listed.len(), 7);
+        assert!(listed.iter().all(|t| Arc::ptr_eq(t, &listed[0])));
     }
 
     #[tokio::test]

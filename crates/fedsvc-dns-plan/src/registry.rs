@@ -204,7 +204,7 @@ impl Registry {
                 txt_name,
                 RecordType::Txt,
                 ttl,
-                vec![RData::Txt(value.to_string())],
+                vec![RData::Txt(value.to_string().into())],
             )
             .expect("one TXT datum"),
         ))
@@ -281,7 +281,7 @@ impl Registry {
                 federation.as_str(),
             ]
             .iter()
-            .try_fold(text.as_str(), |rest, part| rest.strip_prefix(part));
+            .try_fold(&**text, |rest, part| rest.strip_prefix(part));
             if canonical.is_some_and(|rest| rest.is_empty() || rest.starts_with(',')) {
                 return Claim::Ours(Some(rs));
             }
@@ -333,7 +333,7 @@ impl Registry {
             "/",
             svc,
         ];
-        let mut rest = text.as_str();
+        let mut rest = &**text;
         for part in expected {
             match rest.strip_prefix(part) {
                 Some(r) => rest = r,

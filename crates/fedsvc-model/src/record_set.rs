@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use crate::dns_name::DnsName;
 use crate::error::NameError;
@@ -80,8 +81,10 @@ pub enum RData {
     Aaaa(Ipv6Addr),
     /// The target of an alias.
     Cname(DnsName),
-    /// Text, as one string (the character-strings concatenated, without quotes).
-    Txt(String),
+    /// Text, as one string (the character-strings concatenated, without quotes). Shared: a
+    /// zone holds the same ownership text at every name of a service, and a copy of a zone
+    /// can keep one string for all of them.
+    Txt(Arc<str>),
     /// Data of another type in presentation form, as read from a provider.
     Other(String),
 }
@@ -115,7 +118,7 @@ impl RData {
                 .map(RData::Aaaa)
                 .map_err(|_| invalid("not an IPv6 address")),
             RecordType::Cname => DnsName::parse(text.trim()).map(RData::Cname),
-            RecordType::Txt => Ok(RData::Txt(unquote_txt(text))),
+            RecordType::Txt => Ok(RData::Txt(unquote_txt(text).into())),
             RecordType::Other(_) => Ok(RData::Other(text.trim().to_owned())),
         }
     }
@@ -157,7 +160,8 @@ impl fmt::Display for RData {
             RData::A(a) => a.fmt(f),
             RData::Aaaa(a) => a.fmt(f),
             RData::Cname(n) => n.fmt(f),
-            RData::Txt(t) | RData::Other(t) => f.write_str(t),
+            RData::Txt(t) => f.write_str(t),
+            RData::Other(t) => f.write_str(t),
         }
     }
 }
@@ -341,6 +345,37 @@ impl RecordSet {
         &self.data
     }
 
+    /// Stores each TXT string as the equal string `share` hands back, so that many sets can
+    /// hold one copy of the same text (a zone carries a service's ownership text at each of
+    /// its names). A string `share` returns that is not equal is ignored: the data never
+    /// change.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
+    /// let text: Arc<str> = Arc::from("heritage=fedsvc");
+    /// let mut rs = RecordSet::new(
+    ///     DnsName::parse("_fedsvc.a.example.com").unwrap(),
+    ///     RecordType::Txt,
+    ///     180,
+    ///     vec![RData::Txt("heritage=fedsvc".into())],
+    /// )
+    /// .unwrap();
+    /// rs.share_text(|_| text.clone());
+    /// let RData::Txt(held) = &rs.data()[0] else { unreachable!() };
+    /// assert!(Arc::ptr_eq(held, &text));
+    /// ```
+    pub fn share_text(&mut self, mut share: impl FnMut(&Arc<str>) -> Arc<str>) {
+        for d in &mut self.data {
+            if let RData::Txt(t) = d {
+                let shared = share(t);
+                if *shared == **t {
+                    *t = shared;
+                }
+            }
+        }
+    }
+
     /// The same records with another TTL.
     pub fn with_ttl(mut self, ttl: u32) -> Self {
         self.ttl = ttl;
@@ -413,7 +448,7 @@ mod tests {
         let d = RData::parse(&RecordType::Txt, r#""heritage=fedsvc,a" "b\"c""#).unwrap();
         assert_eq!(d.to_string(), "heritage=fedsvc,ab\"c");
         assert_eq!(d.to_zone_text(), r#""heritage=fedsvc,ab\"c""#);
-        let long = RData::Txt("x".repeat(300));
+        let long = RData::Txt("x".repeat(300).into());
         assert_eq!(long.to_zone_text().matches('"').count(), 4);
         assert_eq!(
             RData::parse(&RecordType::Txt, &long.to_zone_text()).unwrap(),

@@ -76,7 +76,7 @@ fn from_rdata(rdata: &hrr::RData) -> Option<(RecordType, RData)> {
                 .iter()
                 .map(|s| String::from_utf8_lossy(s).into_owned())
                 .collect();
-            (RecordType::Txt, RData::Txt(text))
+            (RecordType::Txt, RData::Txt(text.into()))
         }
         other => {
             let rtype = RecordType::parse(&other.record_type().to_string());
@@ -176,7 +176,7 @@ mod tests {
                 n("t.example.com"),
                 RecordType::Txt,
                 60,
-                vec![RData::Txt("x".repeat(300))],
+                vec![RData::Txt("x".repeat(300).into())],
             )
             .unwrap(),
             RecordSet::new(

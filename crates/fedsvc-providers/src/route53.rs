@@ -734,7 +734,7 @@ mod tests {
             n(name),
             RecordType::Txt,
             60,
-            vec![RData::Txt("x".repeat(len))],
+            vec![RData::Txt("x".repeat(len).into())],
         )
         .unwrap()
     }

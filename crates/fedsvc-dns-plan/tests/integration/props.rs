@@ -214,7 +214,7 @@ fn current_from(raw: &[RawRecord], desired: &[RecordSet], registry: &Registry) -
                     4 => "fedsvc/federation=fed,heritage=fedsvc,fedsvc/owner=fedsvc".to_owned(),
                     _ => "v=user".to_owned(),
                 };
-                RecordSet::new(n, RecordType::Txt, ttl, vec![RData::Txt(text)])
+                RecordSet::new(n, RecordType::Txt, ttl, vec![RData::Txt(text.into())])
             }
             _ => RecordSet::new(
                 n,
