@@ -9,10 +9,12 @@ use fedsvc_model::Snapshot;
 use fedsvc_providers::{DnsProvider, Retrying};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller as KubeController, watcher};
+use kube::runtime::{Controller as KubeController, WatchStreamExt, watcher};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -214,10 +216,22 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         requeue: Duration::from_secs(300),
     });
     let services_api: Api<Service> = Api::all(parts.host.clone());
+    // The reconciler's cache of federated services keeps what propagation needs: not the
+    // server's field-manager bookkeeping, nor kubectl's copy of the whole object in an
+    // annotation (neither is sent to members), which can be most of a Service's size.
+    let (reader, writer) = reflector::store();
+    let services = watcher(services_api, watcher::Config::default())
+        .default_backoff()
+        .modify(|svc: &mut Service| {
+            svc.managed_fields_mut().clear();
+            svc.annotations_mut().remove(crate::services::LAST_APPLIED);
+        })
+        .reflect(writer)
+        .applied_objects();
     let mut stop_for_kube = stop_rx.clone();
     // Bounded: an unbounded number of reconciles at once would open a connection to every
     // member for each of thousands of services when the controller starts.
-    let controller = KubeController::new(services_api, watcher::Config::default())
+    let controller = KubeController::for_stream(services, reader)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
         .reconcile_all_on(ready_rx)
         .reconcile_on(

@@ -25,6 +25,9 @@ pub const FINALIZER: &str = "fedsvc.io/cleanup";
 pub const CLUSTER_SELECTOR: &str = "fedsvc.io/cluster-selector";
 /// Annotation: `"true"` keeps member services when the federated service is deleted.
 pub const ORPHAN: &str = "fedsvc.io/orphan";
+/// Annotation: kubectl's copy of the last applied object; never propagated, and not kept in
+/// the reconciler's cache.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Annotation: the TTL of the service's DNS records, in seconds.
 pub const DNS_TTL: &str = "fedsvc.io/dns-ttl";
 
