@@ -1,12 +1,14 @@
 //! Names of Kubernetes objects used by fedsvc: clusters and services.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::NameError;
 use crate::label::{Label, LabelRules};
 
 /// The name of a member cluster: an RFC 1123 subdomain (lower-case letters, digits, `-` and
-/// `.`, at most 253 octets), as Kubernetes requires for cluster-scoped object names.
+/// `.`, at most 253 octets), as Kubernetes requires for cluster-scoped object names. Cheap to
+/// clone: clones share the text (a controller files every shard under its cluster's name).
 ///
 /// ```
 /// use fedsvc_model::ClusterName;
@@ -14,7 +16,7 @@ use crate::label::{Label, LabelRules};
 /// assert!(ClusterName::parse("bad_name").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClusterName(String);
+pub struct ClusterName(Arc<str>);
 
 impl ClusterName {
     /// Parses a cluster name, folding case.
@@ -38,7 +40,7 @@ impl ClusterName {
                 reason: "it must be lower-case letters, digits, '-' and '.', each part starting and ending with a letter or digit".into(),
             })?;
         }
-        Ok(Self(value.to_ascii_lowercase()))
+        Ok(Self(value.to_ascii_lowercase().into()))
     }
 
     /// The name.
