@@ -200,6 +200,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
 
     let mut exclude = config.exclude_namespaces.clone();
     exclude.push(config.namespace.clone());
+    let filter = ServiceFilter {
+        namespaces: config.namespaces.clone(),
+        exclude_namespaces: exclude,
+    };
     let reporter = Reporter {
         controller: "fedsvc-controller".into(),
         instance: std::env::var("POD_NAME").ok(),
@@ -208,10 +212,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         host: parts.host.clone(),
         clusters: clusters.clone(),
         shared: shared.clone(),
-        filter: ServiceFilter {
-            namespaces: config.namespaces.clone(),
-            exclude_namespaces: exclude,
-        },
+        filter: filter.clone(),
         recorder: Recorder::new(parts.host.clone(), reporter),
         requeue: Duration::from_secs(300),
     });
@@ -220,11 +221,26 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     // server's field-manager bookkeeping, nor kubectl's copy of the whole object in an
     // annotation (neither is sent to members), which can be most of a Service's size.
     let (reader, writer) = reflector::store();
+    let (state_filter, state_shared) = (filter.clone(), shared.clone());
     let services = watcher(services_api, watcher::Config::default())
         .default_backoff()
         .modify(|svc: &mut Service| {
             svc.managed_fields_mut().clear();
             svc.annotations_mut().remove(crate::services::LAST_APPLIED);
+        })
+        .inspect(move |ev| {
+            let (f, s) = (&state_filter, &state_shared);
+            match ev {
+                Ok(watcher::Event::InitApply(svc) | watcher::Event::Apply(svc)) => {
+                    services::observe(f, svc, false, s);
+                }
+                Ok(watcher::Event::Delete(svc)) => services::observe(f, svc, true, s),
+                Ok(watcher::Event::InitDone) => {
+                    s.state.lock().expect("state lock").set_services_listed();
+                    s.dirty.notify_one();
+                }
+                _ => {}
+            }
         })
         .reflect(writer)
         .applied_objects();

@@ -53,6 +53,10 @@ pub struct DnsLoopConfig {
     pub resync: Duration,
     /// The first pause after a failed sync; it doubles up to `resync` (default 1 s).
     pub retry: Duration,
+    /// How long after the start DNS waits for a complete picture at most: every federated
+    /// service listed and every Ready member's shards listed (default 2 min). A member whose
+    /// shard watch never lists holds DNS up no longer than this.
+    pub warmup: Duration,
 }
 
 impl Default for DnsLoopConfig {
@@ -61,6 +65,7 @@ impl Default for DnsLoopConfig {
             coalesce: Duration::from_millis(200),
             resync: Duration::from_secs(300),
             retry: Duration::from_secs(1),
+            warmup: Duration::from_secs(120),
         }
     }
 }
@@ -81,6 +86,8 @@ pub async fn run(
     let mut failures: u32 = 0;
     let mut was_leader = false;
     let mut was_fail_static = false;
+    let warm_until = Instant::now() + config.warmup;
+    let mut warm = false;
     loop {
         let retry = async {
             match retry_at {
@@ -121,6 +128,24 @@ pub async fn run(
             shared.metrics.leader.set(1);
             sync.invalidate();
             shared.state.lock().expect("state lock").mark_all_dirty();
+        }
+        if !warm {
+            let complete = shared.state.lock().expect("state lock").is_complete();
+            if complete {
+                info!(
+                    "every federated service and every Ready member's shards are known: DNS sync starts"
+                );
+            } else if Instant::now() >= warm_until {
+                warn!(
+                    waited = ?config.warmup,
+                    "DNS sync starts without a complete picture: the services are not all listed yet, or a Ready member's shards are not"
+                );
+            } else {
+                // Nothing is written from a partial picture; the changes stay dirty.
+                retry_at = Some(warm_until);
+                continue;
+            }
+            warm = true;
         }
         let started = std::time::Instant::now();
         match sync_once(&shared, &mut sync, &labels).await {
@@ -275,7 +300,20 @@ mod tests {
         (Arc::new(Shared::new(state, leader)), counting, sync)
     }
 
+    /// The federation API's services and c1's shards are listed.
+    fn complete(shared: &Shared) {
+        shared.update(|s| {
+            s.set_services_listed();
+            s.set_shards_synced(&ClusterName::parse("c1").unwrap(), true);
+        });
+    }
+
     fn add_service(shared: &Shared) {
+        complete(shared);
+        add_service_only(shared);
+    }
+
+    fn add_service_only(shared: &Shared) {
         let key = ServiceKey::parse("ns", "web").unwrap();
         let c = ClusterName::parse("c1").unwrap();
         shared.update(|s| {
@@ -322,6 +360,61 @@ mod tests {
             .await
             .expect("the task stops on shutdown")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn nothing_is_written_before_the_picture_is_complete() {
+        let (shared, counting, sync) = setup(LeaderState::always());
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service_only(&shared);
+        shared.update(FederationState::set_services_listed);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            (counting.stats().lists, counting.stats().writes),
+            (0, 0),
+            "c1 is Ready but its shards are not listed yet"
+        );
+        complete(&shared);
+        let mut n = 0;
+        for _ in 0..500 {
+            n = records(&counting).await;
+            if n == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(n, 6);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_picture_holds_dns_up_no_longer_than_the_warmup() {
+        let (shared, counting, sync) = setup(LeaderState::always());
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            warmup: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service_only(&shared);
+        let mut n = 0;
+        for _ in 0..500 {
+            n = records(&counting).await;
+            if n == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(n, 6);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        task.abort();
     }
 
     #[tokio::test]

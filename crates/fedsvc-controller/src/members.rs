@@ -399,6 +399,11 @@ impl ClusterManager {
             .federation()
             .to_string();
         tokio::spawn(async move {
+            shared
+                .state
+                .lock()
+                .expect("state lock")
+                .set_shards_synced(&name, false);
             let mut stream = member.watch_shards();
             while let Some(ev) = stream.next().await {
                 let (key, obs) = match ev {
@@ -421,6 +426,15 @@ impl ClusterManager {
                         )
                     }
                     Ok(ShardEvent::Gone(key)) => (key, None),
+                    Ok(ShardEvent::Synced) => {
+                        shared
+                            .state
+                            .lock()
+                            .expect("state lock")
+                            .set_shards_synced(&name, true);
+                        shared.dirty.notify_one();
+                        continue;
+                    }
                     Ok(_) => continue,
                     Err(e) => {
                         debug!(cluster = %name, error = %e, "shard watch interrupted; it resumes");

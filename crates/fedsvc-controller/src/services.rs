@@ -102,6 +102,39 @@ async fn event(ctx: &Context, svc: &Service, type_: EventType, reason: &str, not
     }
 }
 
+/// The TTL the service's annotation asks for (`Ok(None)`: none); `Err` when it is not a TTL.
+fn dns_ttl(svc: &Service) -> Result<Option<u32>, ()> {
+    match svc
+        .annotations()
+        .get(DNS_TTL)
+        .map(|v| v.trim().parse::<u32>())
+    {
+        None => Ok(None),
+        Some(Ok(t)) if t <= fedsvc_model::MAX_TTL => Ok(Some(t)),
+        Some(_) => Err(()),
+    }
+}
+
+/// What the watch of federated services tells the federation state, before any reconcile:
+/// a listed or changed service is federated (its DNS records are kept), a deleted one is not.
+/// Reconciles say the same, one service at a time; this lets the state know every service as
+/// soon as the initial listing ends, so that DNS is never synced from a partial list.
+pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Shared) {
+    if !filter.accepts(svc) {
+        return;
+    }
+    let Ok(key) = ServiceKey::parse(&svc.namespace().unwrap_or_default(), &svc.name_any()) else {
+        return;
+    };
+    let mut state = shared.state.lock().expect("state lock");
+    if deleted {
+        state.remove_service(&key);
+    } else if svc.meta().deletion_timestamp.is_none() {
+        // An invalid TTL annotation is reported by the reconcile; the default applies.
+        state.upsert_service(key, dns_ttl(svc).unwrap_or(None));
+    }
+}
+
 /// Brings one federated service in line.
 pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     if !ctx.filter.accepts(&svc) {
@@ -160,10 +193,9 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
     }
 
     let annotations = svc.annotations();
-    let ttl = match annotations.get(DNS_TTL).map(|v| v.trim().parse::<u32>()) {
-        None => None,
-        Some(Ok(t)) if t <= fedsvc_model::MAX_TTL => Some(t),
-        Some(_) => {
+    let ttl = match dns_ttl(&svc) {
+        Ok(ttl) => ttl,
+        Err(()) => {
             event(
                 &ctx,
                 &svc,

@@ -57,6 +57,10 @@ pub struct FederationState {
     services: BTreeMap<ServiceKey, ServiceEntry>,
     resolved: BTreeMap<DnsName, Vec<IpAddr>>,
     dirty: Dirty,
+    /// Whether the federation API's services have been listed since the start.
+    services_listed: bool,
+    /// Clusters whose shard watch has listed the member's services since it started.
+    shards_synced: BTreeSet<ClusterName>,
 }
 
 impl FederationState {
@@ -74,7 +78,36 @@ impl FederationState {
             services: BTreeMap::new(),
             resolved: BTreeMap::new(),
             dirty: Dirty::default(),
+            services_listed: false,
+            shards_synced: BTreeSet::new(),
         }
+    }
+
+    /// The federation API's services have all been listed (and upserted).
+    pub fn set_services_listed(&mut self) {
+        self.services_listed = true;
+    }
+
+    /// Whether `cluster`'s shard watch has listed the member (`false` when it starts again).
+    pub fn set_shards_synced(&mut self, cluster: &ClusterName, synced: bool) {
+        if synced {
+            self.shards_synced.insert(cluster.clone());
+        } else {
+            self.shards_synced.remove(cluster);
+        }
+    }
+
+    /// Whether the state is complete enough to write DNS from: every federated service has
+    /// been listed, and the shard watch of every Ready cluster has reported its first listing.
+    /// Before that, a sync would delete the records of services not seen yet and shrink the
+    /// records of clusters not heard from yet, only to write them back moments later.
+    pub fn is_complete(&self) -> bool {
+        self.services_listed
+            && self
+                .clusters
+                .values()
+                .filter(|c| c.ready)
+                .all(|c| self.shards_synced.contains(&c.name))
     }
 
     /// Adds or changes a joined cluster.
@@ -107,6 +140,7 @@ impl FederationState {
 
     /// Removes an unjoined cluster and every shard it reported.
     pub fn remove_cluster(&mut self, name: &ClusterName) {
+        self.shards_synced.remove(name);
         if self.clusters.remove(name).is_some() {
             self.dirty.all = true;
             self.dirty.topology = true;
