@@ -463,6 +463,22 @@ leaderElection: {enabled: false}
     }
 
     #[test]
+    fn the_deployed_configuration_parses_and_checks() {
+        let map = include_str!("../../../deploy/controller/config.yaml");
+        let (_, block) = map
+            .split_once("config.yaml: |\n")
+            .expect("the config.yaml key");
+        let doc: String = block
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c: ControllerConfig = serde_saphyr::from_str(&doc).unwrap();
+        c.validate().unwrap();
+        assert_eq!((c.members.qps, c.workers), (20.0, 16));
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let mut c = ControllerConfig::new(
             "fed",
