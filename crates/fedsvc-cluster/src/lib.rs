@@ -72,8 +72,8 @@ pub use locality::{
 };
 pub use member_cluster::MemberCluster;
 pub use member_service::{
-    FEDERATED_LB_CLASS, FEDERATION_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-    MANAGED_SELECTOR, federation_of, is_managed, member_service,
+    FEDERATED_LB_CLASS, FEDERATION_LABEL, FIELD_MANAGER, LAST_APPLIED_ANNOTATION, MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed, member_service,
 };
 pub use shard_event::{ShardEvent, ShardObservation};
 pub use sim_member::SimMember;

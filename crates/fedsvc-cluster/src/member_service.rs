@@ -23,7 +23,9 @@ pub const FEDERATED_LB_CLASS: &str = "fedsvc.io/federated";
 pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=fedsvc";
 
 /// Annotations never copied to members (client bookkeeping of the federation API).
-const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-configuration"];
+const DROPPED_ANNOTATIONS: &[&str] = &[LAST_APPLIED_ANNOTATION];
+/// kubectl's copy of the last applied object, in an annotation: never copied to members.
+pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The service to apply in a member for `federated`: name, namespace, labels (plus ours),
 /// annotations and the user's spec, without anything a server allocates or defaults per

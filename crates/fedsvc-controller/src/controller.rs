@@ -226,7 +226,8 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         .default_backoff()
         .modify(|svc: &mut Service| {
             svc.managed_fields_mut().clear();
-            svc.annotations_mut().remove(crate::services::LAST_APPLIED);
+            svc.annotations_mut()
+                .remove(fedsvc_cluster::LAST_APPLIED_ANNOTATION);
         })
         .inspect(move |ev| {
             let (f, s) = (&state_filter, &state_shared);
@@ -235,10 +236,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
                     services::observe(f, svc, false, s);
                 }
                 Ok(watcher::Event::Delete(svc)) => services::observe(f, svc, true, s),
-                Ok(watcher::Event::InitDone) => {
-                    s.state.lock().expect("state lock").set_services_listed();
-                    s.dirty.notify_one();
-                }
+                Ok(watcher::Event::InitDone) => s.update(FederationState::set_services_listed),
                 _ => {}
             }
         })

@@ -427,12 +427,7 @@ impl ClusterManager {
                     }
                     Ok(ShardEvent::Gone(key)) => (key, None),
                     Ok(ShardEvent::Synced) => {
-                        shared
-                            .state
-                            .lock()
-                            .expect("state lock")
-                            .set_shards_synced(&name, true);
-                        shared.dirty.notify_one();
+                        shared.update(|s| s.set_shards_synced(&name, true));
                         continue;
                     }
                     Ok(_) => continue,

@@ -25,9 +25,6 @@ pub const FINALIZER: &str = "fedsvc.io/cleanup";
 pub const CLUSTER_SELECTOR: &str = "fedsvc.io/cluster-selector";
 /// Annotation: `"true"` keeps member services when the federated service is deleted.
 pub const ORPHAN: &str = "fedsvc.io/orphan";
-/// Annotation: kubectl's copy of the last applied object; never propagated, and not kept in
-/// the reconciler's cache.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// Annotation: the TTL of the service's DNS records, in seconds.
 pub const DNS_TTL: &str = "fedsvc.io/dns-ttl";
 
@@ -115,10 +112,11 @@ fn dns_ttl(svc: &Service) -> Result<Option<u32>, ()> {
     }
 }
 
-/// What the watch of federated services tells the federation state, before any reconcile:
-/// a listed or changed service is federated (its DNS records are kept), a deleted one is not.
-/// Reconciles say the same, one service at a time; this lets the state know every service as
-/// soon as the initial listing ends, so that DNS is never synced from a partial list.
+/// What the watch of federated services tells the federation state, as objects arrive: a
+/// listed or changed service is federated (its DNS records are kept), a deleted one is not.
+/// The state thus knows every service as soon as the initial listing ends, so that DNS is
+/// never synced from a partial list; reconciles leave it to this and only remove a service
+/// at its cleanup.
 pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Shared) {
     if !filter.accepts(svc) {
         return;
@@ -126,12 +124,11 @@ pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Sh
     let Ok(key) = ServiceKey::parse(&svc.namespace().unwrap_or_default(), &svc.name_any()) else {
         return;
     };
-    let mut state = shared.state.lock().expect("state lock");
     if deleted {
-        state.remove_service(&key);
+        shared.update(|state| state.remove_service(&key));
     } else if svc.meta().deletion_timestamp.is_none() {
         // An invalid TTL annotation is reported by the reconcile; the default applies.
-        state.upsert_service(key, dns_ttl(svc).unwrap_or(None));
+        shared.update(|state| state.upsert_service(key, dns_ttl(svc).unwrap_or(None)));
     }
 }
 
@@ -193,23 +190,19 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
     }
 
     let annotations = svc.annotations();
-    let ttl = match dns_ttl(&svc) {
-        Ok(ttl) => ttl,
-        Err(()) => {
-            event(
-                &ctx,
-                &svc,
-                EventType::Warning,
-                "InvalidTTL",
-                format!(
-                    "annotation {DNS_TTL}={:?} is not a TTL in seconds; the default is used",
-                    annotations[DNS_TTL]
-                ),
-            )
-            .await;
-            None
-        }
-    };
+    if dns_ttl(&svc).is_err() {
+        event(
+            &ctx,
+            &svc,
+            EventType::Warning,
+            "InvalidTTL",
+            format!(
+                "annotation {DNS_TTL}={:?} is not a TTL in seconds; the default is used",
+                annotations[DNS_TTL]
+            ),
+        )
+        .await;
+    }
     let selector = match annotations.get(CLUSTER_SELECTOR) {
         None => Selector::default(),
         Some(text) => match Selector::parse(text) {
@@ -227,12 +220,6 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
             }
         },
     };
-    {
-        let mut state = ctx.shared.state.lock().expect("state lock");
-        state.upsert_service(key.clone(), ttl);
-    }
-    ctx.shared.dirty.notify_one();
-
     let federation = ctx
         .shared
         .state
