@@ -54,14 +54,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const SYSTEM: &str = "fedsvc-system";
 const FEDERATION: &str = "myfederation";
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number")),
-        Err(_) => default,
-    }
-}
+mod support;
+
+use support::env_u64;
 
 /// Name, zone and region of member `c`.
 fn member(c: u64) -> (String, String, String) {

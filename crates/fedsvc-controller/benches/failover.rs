@@ -74,11 +74,12 @@ const MEMBERS: [(&str, &str, &str, &str); 4] = [
     ),
 ];
 
+mod support;
+
+use support::env_u64;
+
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    usize::try_from(env_u64(name, default as u64)).unwrap_or(usize::MAX)
 }
 
 fn resolver(bind: &Bind) -> TokioResolver {
@@ -221,8 +222,8 @@ async fn main() {
     let flips = env_usize("FEDSVC_BENCH_FLIPS", 60);
     let outages = env_usize("FEDSVC_BENCH_OUTAGES", 5);
     let hangs = env_usize("FEDSVC_BENCH_HANGS", 5);
-    let steady_secs = env_usize("FEDSVC_BENCH_STEADY_SECS", 60) as u64;
-    let resync_secs = env_usize("FEDSVC_BENCH_RESYNC_SECS", 10) as u64;
+    let steady_secs = env_u64("FEDSVC_BENCH_STEADY_SECS", 60);
+    let resync_secs = env_u64("FEDSVC_BENCH_RESYNC_SECS", 10);
 
     let fed = Federation::start().await;
     let provider = Arc::new(Counting::new(

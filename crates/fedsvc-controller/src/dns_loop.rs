@@ -334,6 +334,19 @@ mod tests {
         p.list().await.unwrap().len()
     }
 
+    /// The zone's record sets once there are `want` of them, or after about 5 s.
+    async fn records_once_at(p: &Counting<MemoryProvider>, want: usize) -> usize {
+        let mut n = 0;
+        for _ in 0..500 {
+            n = records(p).await;
+            if n == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        n
+    }
+
     #[tokio::test]
     async fn changes_reach_the_zone_and_shutdown_stops_the_task() {
         let (shared, counting, sync) = setup(LeaderState::always());
@@ -344,14 +357,7 @@ mod tests {
         };
         let task = tokio::spawn(run(shared.clone(), sync, config, rx));
         add_service(&shared);
-        let mut n = 0;
-        for _ in 0..500 {
-            n = records(&counting).await;
-            if n == 6 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let n = records_once_at(&counting, 6).await;
         // global, region, zone: each with its ownership record (6), all A records.
         assert_eq!(n, 6);
         assert!(shared.metrics.encode().contains("fedsvc_leader 1"));
@@ -380,14 +386,7 @@ mod tests {
             "c1 is Ready but its shards are not listed yet"
         );
         complete(&shared);
-        let mut n = 0;
-        for _ in 0..500 {
-            n = records(&counting).await;
-            if n == 6 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let n = records_once_at(&counting, 6).await;
         assert_eq!(n, 6);
         task.abort();
     }
@@ -404,14 +403,7 @@ mod tests {
         let started = std::time::Instant::now();
         let task = tokio::spawn(run(shared.clone(), sync, config, rx));
         add_service_only(&shared);
-        let mut n = 0;
-        for _ in 0..500 {
-            n = records(&counting).await;
-            if n == 6 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let n = records_once_at(&counting, 6).await;
         assert_eq!(n, 6);
         assert!(started.elapsed() >= Duration::from_millis(300));
         task.abort();
@@ -433,14 +425,7 @@ mod tests {
         // Winning the election starts the writes.
         shared.leader.renewed(SystemTime::now());
         shared.dirty.notify_one();
-        let mut n = 0;
-        for _ in 0..500 {
-            n = records(&counting).await;
-            if n == 6 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let n = records_once_at(&counting, 6).await;
         assert_eq!(n, 6);
         task.abort();
     }

@@ -318,6 +318,30 @@ async fn offline(w: &World, m: &SimMember) {
     .await;
 }
 
+/// Waits until every member is Ready and placed in the federation state.
+async fn all_placed(w: &World) {
+    eventually("every member Ready and placed", || {
+        w.members.iter().all(|m| w.placed_ready(m) == Some(true))
+    })
+    .await;
+}
+
+/// Waits until `a` (the first member) is Ready but not placed (its zones are not known), and
+/// every other member is Ready and placed.
+async fn ready_but_unplaced(w: &World, a: &SimMember) {
+    eventually(
+        "a Ready but not placed, the others Ready and placed",
+        || {
+            w.is_ready(a)
+                && w.placed_ready(a).is_none()
+                && w.members[1..]
+                    .iter()
+                    .all(|m| w.placed_ready(m) == Some(true))
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_member_goes_offline_without_holding_up_the_others() {
     // The controller lists a member's nodes again every sixth probe. With seven failed probes
@@ -326,10 +350,7 @@ async fn a_hung_member_goes_offline_without_holding_up_the_others() {
     // be asked for its nodes.
     let w = world_with(common::members(), fast_probes(7)).await;
     let (a, b) = (&w.members[0], &w.members[1]);
-    eventually("every member Ready and placed", || {
-        w.members.iter().all(|m| w.placed_ready(m) == Some(true))
-    })
-    .await;
+    all_placed(&w).await;
 
     a.set_latency(HANG);
     offline(&w, a).await;
@@ -353,17 +374,7 @@ async fn a_hung_member_without_known_zones_goes_offline_without_holding_up_the_o
     members[0].set_nodes(&[("gce-us-central1-a-node-0", None, None)]);
     let w = world_with(members, fast_probes(3)).await;
     let (a, b) = (&w.members[0], &w.members[1]);
-    eventually(
-        "a Ready but not placed, the others Ready and placed",
-        || {
-            w.is_ready(a)
-                && w.placed_ready(a).is_none()
-                && w.members[1..]
-                    .iter()
-                    .all(|m| w.placed_ready(m) == Some(true))
-        },
-    )
-    .await;
+    ready_but_unplaced(&w, a).await;
 
     a.set_latency(HANG);
     offline(&w, a).await;
@@ -380,10 +391,7 @@ async fn a_hung_member_without_known_zones_goes_offline_without_holding_up_the_o
 async fn a_member_whose_node_listing_hangs_is_still_probed_on_schedule() {
     let w = world_with(common::members(), fast_probes(3)).await;
     let (a, b) = (&w.members[0], &w.members[1]);
-    eventually("every member Ready and placed", || {
-        w.members.iter().all(|m| w.placed_ready(m) == Some(true))
-    })
-    .await;
+    all_placed(&w).await;
 
     // a still answers its health probe at once, but listing its nodes hangs. Each periodic
     // listing must be given up after the probe timeout, so that the next one falls due a few
@@ -420,17 +428,7 @@ async fn a_member_whose_first_node_listing_hangs_holds_up_no_one() {
     members[0].set_locality_latency(HANG);
     let w = world_with(members, fast_probes(3)).await;
     let (a, b) = (&w.members[0], &w.members[1]);
-    eventually(
-        "a Ready but not placed, the others Ready and placed",
-        || {
-            w.is_ready(a)
-                && w.placed_ready(a).is_none()
-                && w.members[1..]
-                    .iter()
-                    .all(|m| w.placed_ready(m) == Some(true))
-        },
-    )
-    .await;
+    ready_but_unplaced(&w, a).await;
     assert_eq!(a.locality_reads(), 1, "one first listing at a time");
 
     b.set_reachable(false);

@@ -106,6 +106,23 @@ async fn until_answered_without_a_request(
     panic!("every call still sends requests");
 }
 
+/// Calls `ensure_service` until it applies something (the watch has seen the member copy
+/// change), bounded; returns the last outcome.
+async fn until_applied(
+    m: &fedsvc_cluster::KubeMember,
+    fed: &k8s_openapi::api::core::v1::Service,
+) -> EnsureOutcome {
+    let mut outcome = EnsureOutcome::Unchanged;
+    for _ in 0..250 {
+        outcome = m.ensure_service(fed, &federation()).await.unwrap();
+        if outcome != EnsureOutcome::Unchanged {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    outcome
+}
+
 #[tokio::test]
 async fn a_conforming_service_costs_no_request_while_the_watch_runs() {
     let server = ApiServer::start().await;
@@ -158,15 +175,7 @@ async fn a_conforming_service_costs_no_request_while_the_watch_runs() {
             false,
         )
         .unwrap();
-    let mut outcome = EnsureOutcome::Unchanged;
-    for _ in 0..250 {
-        outcome = m.ensure_service(&fed, &federation()).await.unwrap();
-        if outcome != EnsureOutcome::Unchanged {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(outcome, EnsureOutcome::Updated);
+    assert_eq!(until_applied(&m, &fed).await, EnsureOutcome::Updated);
     let live = server.get("v1", "Service", "default", "web").unwrap();
     assert_eq!(live["spec"]["ports"][0]["port"], 80, "{live}");
     assert_eq!(
@@ -184,15 +193,7 @@ async fn a_conforming_service_costs_no_request_while_the_watch_runs() {
 
     // Deleted by someone else: created again.
     server.delete("v1", "Service", "default", "web").unwrap();
-    let mut outcome = EnsureOutcome::Unchanged;
-    for _ in 0..250 {
-        outcome = m.ensure_service(&changed, &federation()).await.unwrap();
-        if outcome != EnsureOutcome::Unchanged {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(outcome, EnsureOutcome::Created);
+    assert_eq!(until_applied(&m, &changed).await, EnsureOutcome::Created);
     pump.abort();
 }
 
