@@ -15,14 +15,14 @@
 //! - After a failed apply the known state is dropped and the next sync lists the zone again,
 //!   so nothing half-applied is left without a retry.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff};
-use fedsvc_model::{Diagnostic, DnsName, RecordSet, RecordType, ServiceKey};
+use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets};
+use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
+use crate::known_zone::{KnownZone, Node};
 use crate::state::{Dirty, FederationState};
 
 /// Why a sync failed. The dirty services are kept and the next sync lists the zone again.
@@ -84,26 +84,12 @@ pub struct SyncOutcome {
 pub struct ZoneSync {
     provider: Retrying<Arc<dyn DnsProvider>>,
     registry: Registry,
-    known: Option<BTreeMap<DnsName, Sets>>,
+    known: Option<KnownZone>,
     planner: Option<Planner>,
     /// The names each service was last planned to have (names, not records: the records are
     /// in `known`, and keeping them twice would double the controller's memory).
     desired: BTreeMap<ServiceKey, Vec<DnsName>>,
-    /// The TXT strings of `known`, each held once (every name of a service carries the same
-    /// ownership text). Rebuilt at each listing.
-    texts: HashSet<Arc<str>>,
     full_pending: bool,
-}
-
-/// `text` as held once in `texts`.
-fn shared_text(texts: &mut HashSet<Arc<str>>, text: &Arc<str>) -> Arc<str> {
-    match texts.get(&**text) {
-        Some(t) => t.clone(),
-        None => {
-            texts.insert(text.clone());
-            text.clone()
-        }
-    }
 }
 
 /// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`].
@@ -133,90 +119,10 @@ impl std::fmt::Debug for ZoneSync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ZoneSync")
             .field("provider", &self.provider.inner().name())
-            .field("known_names", &self.known.as_ref().map(BTreeMap::len))
+            .field("known_names", &self.known.as_ref().map(KnownZone::len))
             .field("services", &self.desired.len())
             .finish()
     }
-}
-
-/// The record sets at one name. A zone holds hundreds of thousands of names, nearly all with
-/// one set each: that one is kept inline, without a vector of its own.
-#[derive(Debug)]
-enum Sets {
-    One(RecordSet),
-    Many(Vec<RecordSet>),
-}
-
-impl Sets {
-    fn as_slice(&self) -> &[RecordSet] {
-        match self {
-            Sets::One(rs) => std::slice::from_ref(rs),
-            Sets::Many(v) => v,
-        }
-    }
-
-    /// Puts `rs` in place of the set of its type, if any.
-    fn put(&mut self, rs: RecordSet) {
-        *self = match std::mem::replace(self, Sets::Many(Vec::new())) {
-            Sets::One(one) if one.rtype() != rs.rtype() => Sets::Many(vec![one, rs]),
-            Sets::One(_) => Sets::One(rs),
-            Sets::Many(mut v) => {
-                v.retain(|x| x.rtype() != rs.rtype());
-                if v.is_empty() {
-                    Sets::One(rs)
-                } else {
-                    v.push(rs);
-                    Sets::Many(v)
-                }
-            }
-        };
-    }
-
-    /// Removes the set of type `rtype`; returns whether no set is left.
-    fn remove(&mut self, rtype: &RecordType) -> bool {
-        match self {
-            Sets::One(one) => one.rtype() == rtype,
-            Sets::Many(v) => {
-                v.retain(|x| x.rtype() != rtype);
-                if v.len() == 1 {
-                    let one = v.pop().expect("one set");
-                    *self = Sets::One(one);
-                    return false;
-                }
-                v.is_empty()
-            }
-        }
-    }
-}
-
-/// The listed records by name, the map built in one pass from sorted runs.
-fn index(mut records: Vec<RecordSet>, texts: &mut HashSet<Arc<str>>) -> BTreeMap<DnsName, Sets> {
-    for rs in &mut records {
-        rs.share_text(|t| shared_text(texts, t));
-    }
-    // A listing usually comes sorted by name.
-    if !records.is_sorted_by(|a, b| a.name() <= b.name()) {
-        records.sort_by(|a, b| a.name().cmp(b.name()));
-    }
-    let mut runs: Vec<(DnsName, Sets)> = Vec::with_capacity(records.len());
-    let mut records = records.into_iter().peekable();
-    while let Some(first) = records.next() {
-        let name = first.name().clone();
-        let sets = match records.next_if(|rs| rs.name() == &name) {
-            None => Sets::One(first),
-            Some(second) => {
-                let mut v = vec![first, second];
-                v.extend(std::iter::from_fn(|| {
-                    records.next_if(|rs| rs.name() == &name)
-                }));
-                Sets::Many(v)
-            }
-        };
-        runs.push((name, sets));
-    }
-    // The listing's vector goes before the map is built, not after.
-    drop(records);
-    runs.into_iter().collect()
 }
 
 /// A desired record set: one of the known zone that is planned as it stands, or the plan's
@@ -224,41 +130,6 @@ fn index(mut records: Vec<RecordSet>, texts: &mut HashSet<Arc<str>>) -> BTreeMap
 enum Desired<'k> {
     Known(&'k RecordSet),
     Planned(usize),
-}
-
-/// The record sets of many slices, one after the other, telling their exact number: the
-/// diff then allocates its work list once, at the right size (at a full resync it holds the
-/// whole zone).
-struct Counted<S> {
-    sets: S,
-    left: usize,
-}
-
-/// The sets of `slices`, counted (see [`Counted`]).
-fn counted<'a, V>(slices: V) -> Counted<impl Iterator<Item = &'a RecordSet>>
-where
-    V: IntoIterator<Item = &'a [RecordSet]>,
-    V::IntoIter: Clone,
-{
-    let slices = slices.into_iter();
-    Counted {
-        left: slices.clone().map(<[RecordSet]>::len).sum(),
-        sets: slices.flatten(),
-    }
-}
-
-impl<'a, S: Iterator<Item = &'a RecordSet>> Iterator for Counted<S> {
-    type Item = &'a RecordSet;
-
-    fn next(&mut self) -> Option<&'a RecordSet> {
-        let rs = self.sets.next()?;
-        self.left -= 1;
-        Some(rs)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
 }
 
 impl ZoneSync {
@@ -270,7 +141,6 @@ impl ZoneSync {
             known: None,
             planner: None,
             desired: BTreeMap::new(),
-            texts: HashSet::new(),
             full_pending: false,
         }
     }
@@ -287,13 +157,10 @@ impl ZoneSync {
 
     /// The zone as this sync knows it, sorted like a listing (empty before the first listing).
     pub fn known_records(&self) -> Vec<RecordSet> {
-        let mut all: Vec<RecordSet> = self
-            .known
-            .iter()
-            .flat_map(|k| k.values().flat_map(Sets::as_slice).cloned())
-            .collect();
-        all.sort();
-        all
+        self.known
+            .as_ref()
+            .map(KnownZone::records)
+            .unwrap_or_default()
     }
 
     /// Whether the zone content is known (listed and kept up to date since).
@@ -338,8 +205,7 @@ impl ZoneSync {
             .list()
             .await
             .map_err(|source| SyncError::List { zone, source })?;
-        self.texts.clear();
-        self.known = Some(index(records, &mut self.texts));
+        self.known = Some(KnownZone::from_listing(self.registry.clone(), records));
         self.full_pending = true;
         Ok(true)
     }
@@ -401,23 +267,15 @@ impl ZoneSync {
             })?;
             // Update the known zone in place: only the names that changed are touched, so the
             // cost follows the change, not the zone. The written sets move into it.
-            let known = self.known.get_or_insert_with(BTreeMap::new);
+            let known = self
+                .known
+                .get_or_insert_with(|| KnownZone::new(self.registry.clone()));
             for g in changes.groups {
                 for rs in g.delete.iter().chain(&g.update_old) {
-                    if let Some(sets) = known.get_mut(rs.name())
-                        && sets.remove(rs.rtype())
-                    {
-                        known.remove(rs.name());
-                    }
+                    known.remove(rs);
                 }
-                for mut rs in g.update_new.into_iter().chain(g.create) {
-                    rs.share_text(|t| shared_text(&mut self.texts, t));
-                    match known.entry(rs.name().clone()) {
-                        Entry::Vacant(e) => {
-                            e.insert(Sets::One(rs));
-                        }
-                        Entry::Occupied(mut e) => e.get_mut().put(rs),
-                    }
+                for rs in g.update_new.into_iter().chain(g.create) {
+                    known.put(rs);
                 }
             }
             outcome.applied = Some(report);
@@ -463,9 +321,9 @@ impl ZoneSync {
                     if !complete {
                         // Keep whatever stands for this service.
                         for n in old.into_iter().flatten() {
-                            if let Some(sets) = known.get(n) {
+                            if let Some(node) = known.get(n) {
                                 desired.extend(
-                                    sets.as_slice()
+                                    node.sets()
                                         .iter()
                                         .filter(|r| r.rtype().is_address_or_alias())
                                         .map(Desired::Known),
@@ -488,7 +346,7 @@ impl ZoneSync {
                 if planned.last() != Some(rs.name()) {
                     planned.push(at.map_or(rs.name(), |(k, _)| k).clone());
                 }
-                match at.and_then(|(_, sets)| sets.as_slice().iter().find(|x| **x == rs)) {
+                match at.and_then(|(_, node)| node.sets().iter().find(|x| **x == rs)) {
                     Some(same) => desired.push(Desired::Known(same)),
                     None => {
                         desired.push(Desired::Planned(planned_sets.len()));
@@ -509,11 +367,7 @@ impl ZoneSync {
         });
         // The known zone takes part by reference: at a full resync it is the whole zone.
         let changes = if full {
-            diff(
-                counted(known.values().map(Sets::as_slice)),
-                desired,
-                &self.registry,
-            )
+            diff_sets(known.current(), desired, &self.registry)
         } else {
             let owners: Vec<DnsName> = names
                 .iter()
@@ -523,8 +377,8 @@ impl ZoneSync {
             let current = names
                 .iter()
                 .filter_map(|n| known.get(n))
-                .flat_map(Sets::as_slice);
-            diff(current, desired, &self.registry)
+                .flat_map(Node::current);
+            diff_sets(current, desired, &self.registry)
         };
         (changes, new_desired)
     }

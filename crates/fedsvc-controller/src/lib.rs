@@ -45,6 +45,7 @@ pub mod dns_sync;
 pub mod election;
 pub mod health;
 pub mod http;
+mod known_zone;
 pub mod leader;
 pub mod lease;
 pub mod members;

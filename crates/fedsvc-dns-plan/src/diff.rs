@@ -3,6 +3,7 @@
 use fedsvc_model::{DnsName, RecordSet, RecordType};
 
 use crate::changes::{ChangeGroup, Changes, Conflict};
+use crate::current::CurrentSet;
 use crate::registry::{Claim, Registry};
 
 /// Everything the diff knows about one managed name.
@@ -15,7 +16,7 @@ struct NameEntry<'a> {
     /// Sets of other types at the name (never touched).
     foreign: Vec<&'a RecordSet>,
     /// The ownership TXT set at `<prefix>.name` (TXT registry).
-    ownership: Option<&'a RecordSet>,
+    ownership: Option<CurrentSet<'a>>,
     /// The desired A, AAAA and CNAME sets.
     desired: Vec<&'a RecordSet>,
     /// A CNAME stands at the ownership name, so no ownership record can be written there.
@@ -33,25 +34,25 @@ impl NameEntry<'_> {
     }
 }
 
-/// What a record set is to the managed name it is filed under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Role {
+/// A record set and what it is to the managed name it is filed under.
+#[derive(Debug, Clone, Copy)]
+enum Filed<'a> {
     /// The ownership TXT set at `<prefix>.name`.
-    Ownership,
+    Ownership(CurrentSet<'a>),
     /// A CNAME at `<prefix>.name`.
     OwnershipAlias,
     /// A current A, AAAA or CNAME set at the name.
-    Current,
+    Current(&'a RecordSet),
     /// A current set of another type at the name.
-    Foreign,
+    Foreign(&'a RecordSet),
     /// A desired set at the name.
-    Desired,
+    Desired(&'a RecordSet),
 }
 
 /// A record set filed under the managed name it concerns (for an ownership record, the name
 /// it stands for), for the diff's work list. The name is kept beside the set, not read through
 /// it: sorting a whole zone's list compares names a great many times.
-type Item<'a> = (&'a str, Role, &'a RecordSet);
+type Item<'a> = (&'a str, Filed<'a>);
 
 /// The changes at one name while they are being worked out.
 #[derive(Default)]
@@ -124,33 +125,70 @@ pub fn diff<'c, 'd>(
     desired: impl IntoIterator<Item = &'d RecordSet>,
     registry: &Registry,
 ) -> Changes {
+    diff_sets(current.into_iter().map(CurrentSet::Set), desired, registry)
+}
+
+/// [`diff`] with current records that may hold ownership records kept compactly
+/// ([`CompactOwnership`](crate::CompactOwnership)), as a large copy of a zone keeps them.
+/// The result is the one [`diff`] gives for the same records as whole sets.
+///
+/// ```
+/// use fedsvc_model::{DnsName, Label, LabelRules, RecordSet};
+/// use fedsvc_dns_plan::{diff, diff_sets, CompactOwnership, CurrentSet, Registry};
+/// let registry = Registry::txt(Label::parse("fed", LabelRules::Rfc1123, "f").unwrap());
+/// let name = DnsName::parse("web.ns.fed.svc.example.com").unwrap();
+/// let target = DnsName::parse("web.ns.fed.svc.r1.example.com").unwrap();
+/// let cname = RecordSet::cname(name.clone(), 60, target);
+/// let txt = registry.ownership_record(&name, 60).unwrap().unwrap();
+/// let compact = CompactOwnership::from_record_set(&txt, &registry).unwrap();
+/// // The service is gone: both the CNAME and its ownership record are deleted.
+/// let current = [CurrentSet::Set(&cname), CurrentSet::Ownership(&compact)];
+/// let changes = diff_sets(current, &[], &registry);
+/// assert_eq!(changes, diff(&[cname, txt], &[], &registry));
+/// assert_eq!(changes.groups[0].delete.len(), 2);
+/// ```
+#[must_use]
+pub fn diff_sets<'c, 'd>(
+    current: impl IntoIterator<Item = CurrentSet<'c>>,
+    desired: impl IntoIterator<Item = &'d RecordSet>,
+    registry: &Registry,
+) -> Changes {
     // Every set, filed under the managed name it concerns. Inputs usually come sorted, so the
     // list is a few sorted runs and the stable sort merges them in linear time.
     let (current, desired) = (current.into_iter(), desired.into_iter());
     let mut items: Vec<Item<'_>> =
         Vec::with_capacity(current.size_hint().0 + desired.size_hint().0 + 8);
-    for rs in current {
+    for set in current {
+        let rs = match set {
+            CurrentSet::Set(rs) => rs,
+            CurrentSet::Ownership(o) => {
+                if let Registry::Txt { .. } = registry {
+                    items.push((o.name.as_str(), Filed::Ownership(set)));
+                }
+                continue;
+            }
+        };
         let n = rs.name().as_str();
         if let Some(managed) = registry.managed_name(n) {
             match rs.rtype() {
                 RecordType::Txt => {
-                    items.push((managed, Role::Ownership, rs));
+                    items.push((managed, Filed::Ownership(set)));
                     continue;
                 }
-                RecordType::Cname => items.push((managed, Role::OwnershipAlias, rs)),
+                RecordType::Cname => items.push((managed, Filed::OwnershipAlias)),
                 _ => {}
             }
         }
-        let role = if rs.rtype().is_address_or_alias() {
-            Role::Current
+        let filed = if rs.rtype().is_address_or_alias() {
+            Filed::Current(rs)
         } else {
-            Role::Foreign
+            Filed::Foreign(rs)
         };
-        items.push((n, role, rs));
+        items.push((n, filed));
     }
     for rs in desired {
         if rs.rtype().is_address_or_alias() {
-            items.push((rs.name().as_str(), Role::Desired, rs));
+            items.push((rs.name().as_str(), Filed::Desired(rs)));
         }
     }
     items.sort_by(|a, b| a.0.cmp(b.0));
@@ -162,19 +200,18 @@ pub fn diff<'c, 'd>(
         let text = items[i].0;
         e.clear();
         while i < items.len() && items[i].0 == text {
-            let (_, role, rs) = items[i];
-            match role {
-                Role::Ownership => e.ownership = Some(rs),
-                Role::OwnershipAlias => e.ownership_name_aliased = true,
-                Role::Current => {
+            match items[i].1 {
+                Filed::Ownership(txt) => e.ownership = Some(txt),
+                Filed::OwnershipAlias => e.ownership_name_aliased = true,
+                Filed::Current(rs) => {
                     e.name = Some(rs.name());
                     e.current.push(rs);
                 }
-                Role::Foreign => {
+                Filed::Foreign(rs) => {
                     e.name = Some(rs.name());
                     e.foreign.push(rs);
                 }
-                Role::Desired => {
+                Filed::Desired(rs) => {
                     e.name = Some(rs.name());
                     e.desired.push(rs);
                 }
@@ -186,18 +223,21 @@ pub fn diff<'c, 'd>(
         }
         let name = match e.name {
             Some(n) => n,
-            None => match DnsName::parse(text) {
-                Ok(n) => {
-                    // Only an orphaned ownership record: delete it if it is ours.
-                    if let Claim::Ours(Some(txt)) = registry.claim_from_txt(e.ownership) {
-                        let mut g = ChangeGroup::new(n);
-                        g.delete.push(txt.clone());
-                        changes.groups.push(g);
-                    }
-                    continue;
+            None => {
+                // Only an orphaned ownership record: delete it if it is ours.
+                let n = match e.ownership {
+                    Some(CurrentSet::Ownership(o)) => Ok(o.name.clone()),
+                    _ => DnsName::parse(text),
+                };
+                if let (Ok(n), Claim::Ours(Some(txt))) = (n, registry.claim_from_txt(e.ownership))
+                    && let Some(txt) = txt.to_record_set(registry)
+                {
+                    let mut g = ChangeGroup::new(n);
+                    g.delete.push(txt);
+                    changes.groups.push(g);
                 }
-                Err(_) => continue,
-            },
+                continue;
+            }
         };
         let claim = match registry {
             Registry::Txt { .. } => registry.claim_from_txt(e.ownership),
@@ -209,7 +249,7 @@ pub fn diff<'c, 'd>(
             {
                 let mut g = ChangeGroup::new(name.clone());
                 g.delete.extend(e.current.iter().map(|r| (*r).clone()));
-                g.delete.extend(txt.cloned());
+                g.delete.extend(txt.and_then(|t| t.to_record_set(registry)));
                 changes.groups.push(g);
             }
             continue;
@@ -394,9 +434,9 @@ fn plan_name(
                 .ownership_record(name, ttl)
                 .map_err(|err| format!("its ownership record name is invalid: {err}"))?
                 .expect("the TXT registry writes ownership records");
-            match have {
+            match have.and_then(|h| h.to_record_set(registry)) {
                 Some(h) => {
-                    group.update_old.push(h.clone());
+                    group.update_old.push(h);
                     group.update_new.push(want);
                 }
                 None => group.create.push(want),

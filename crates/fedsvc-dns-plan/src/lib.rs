@@ -34,6 +34,9 @@
 //!   re-plans the service with its [`ServiceNames`] built once ([`Planner::names_for`]), and
 //!   [`diff_replanned`] diffs only the names where the new plan differs from the applied one
 //!   (about 25 µs together for a service with 134 names; see `docs/benchmarks.md`).
+//! - A large copy of a zone: [`diff_sets`] takes the current records as [`CurrentSet`]s, where
+//!   an ownership record may be kept as a [`CompactOwnership`] by the name it stands for (a
+//!   TTL and a shared text instead of a record set with a name of its own).
 //! - [`resolve`] / [`RecordIndex`]: follow CNAME chains over a record list.
 //! - [`local_answer`]: what a cluster-local DNS server answers for `S.N.F.svc.cluster.local.`.
 //!
@@ -78,6 +81,7 @@
 
 mod apply;
 mod changes;
+mod current;
 mod diff;
 mod explanation;
 mod level;
@@ -96,7 +100,8 @@ mod service_plan;
 
 pub use apply::{ApplyError, apply_changes, try_apply_changes};
 pub use changes::{BatchLimits, ChangeGroup, Changes, Conflict};
-pub use diff::{diff, diff_replanned};
+pub use current::{CompactOwnership, CurrentSet};
+pub use diff::{diff, diff_replanned, diff_sets};
 pub use explanation::Explanation;
 pub use level::Level;
 pub use local_answer::{LocalAnswer, local_answer};

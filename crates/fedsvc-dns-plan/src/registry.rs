@@ -2,6 +2,7 @@
 
 use fedsvc_model::{DnsName, Label, NameError, RData, RecordSet, RecordType};
 
+use crate::current::CurrentSet;
 use crate::naming::Naming;
 use crate::ownership::Ownership;
 
@@ -79,7 +80,7 @@ pub enum Registry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Claim<'a> {
     /// Ours; with the TXT registry, the ownership record as it is now.
-    Ours(Option<&'a RecordSet>),
+    Ours(Option<CurrentSet<'a>>),
     /// Another owner's or federation's.
     Theirs(String),
     /// The ownership name holds TXT data that is not an ownership record.
@@ -229,7 +230,10 @@ impl Registry {
     pub fn is_own_ownership_record(&self, rs: &RecordSet) -> bool {
         rs.rtype() == &RecordType::Txt
             && self.managed_name(rs.name().as_str()).is_some()
-            && matches!(self.claim_from_txt(Some(rs)), Claim::Ours(_))
+            && matches!(
+                self.claim_from_txt(Some(CurrentSet::Set(rs))),
+                Claim::Ours(_)
+            )
     }
 
     /// `desired` plus the ownership record of every name in it, sorted by name then type.
@@ -256,7 +260,7 @@ impl Registry {
     }
 
     /// Reads an ownership TXT record set (or its absence) as a claim.
-    pub(crate) fn claim_from_txt<'a>(&self, txt: Option<&'a RecordSet>) -> Claim<'a> {
+    pub(crate) fn claim_from_txt<'a>(&self, txt: Option<CurrentSet<'a>>) -> Claim<'a> {
         let Registry::Txt {
             owner_id,
             federation,
@@ -269,8 +273,7 @@ impl Registry {
             return Claim::Unclaimed;
         };
         let mut theirs = None;
-        for d in rs.data() {
-            let RData::Txt(text) = d else { continue };
+        for text in rs.texts() {
             // Fast path: our own canonical form.
             let canonical = [
                 "heritage=",
@@ -281,7 +284,7 @@ impl Registry {
                 federation.as_str(),
             ]
             .iter()
-            .try_fold(&**text, |rest, part| rest.strip_prefix(part));
+            .try_fold(text, |rest, part| rest.strip_prefix(part));
             if canonical.is_some_and(|rest| rest.is_empty() || rest.starts_with(',')) {
                 return Claim::Ours(Some(rs));
             }
@@ -302,7 +305,12 @@ impl Registry {
 
     /// Whether `have` is exactly the ownership record this registry writes for `name` with
     /// `ttl` (checked without building that record).
-    pub(crate) fn is_current_ownership(&self, have: &RecordSet, name: &DnsName, ttl: u32) -> bool {
+    pub(crate) fn is_current_ownership(
+        &self,
+        have: CurrentSet<'_>,
+        name: &DnsName,
+        ttl: u32,
+    ) -> bool {
         let Registry::Txt {
             owner_id,
             federation,
@@ -311,7 +319,7 @@ impl Registry {
         else {
             return false;
         };
-        let [RData::Txt(text)] = have.data() else {
+        let Some(text) = have.single_text() else {
             return false;
         };
         if have.ttl() != ttl {
@@ -333,7 +341,7 @@ impl Registry {
             "/",
             svc,
         ];
-        let mut rest = &**text;
+        let mut rest = text;
         for part in expected {
             match rest.strip_prefix(part) {
                 Some(r) => rest = r,
@@ -419,7 +427,10 @@ mod tests {
         let other = Registry::txt_with("_fedsvc", "other", fed()).unwrap();
         let name = DnsName::parse("web.ns.fed.svc.example.com").unwrap();
         let txt = other.ownership_record(&name, 60).unwrap().unwrap();
-        assert!(matches!(r.claim_from_txt(Some(&txt)), Claim::Theirs(_)));
+        assert!(matches!(
+            r.claim_from_txt(Some(CurrentSet::Set(&txt))),
+            Claim::Theirs(_)
+        ));
         assert!(!r.is_own_ownership_record(&txt));
         assert!(other.is_own_ownership_record(&txt));
     }

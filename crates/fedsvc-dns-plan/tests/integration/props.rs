@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use fedsvc_dns_plan::{
-    Answer, BatchLimits, Changes, Naming, Planner, RecordIndex, Registry, ServiceNames,
-    apply_changes, diff, diff_replanned, plan, try_apply_changes,
+    Answer, BatchLimits, Changes, CompactOwnership, CurrentSet, Naming, Planner, RecordIndex,
+    Registry, ServiceNames, apply_changes, diff, diff_replanned, diff_sets, plan,
+    try_apply_changes,
 };
 use fedsvc_model::{
     ClusterName, DnsName, RData, RecordSet, RecordType, Service, ServiceKey, Shard, Snapshot,
@@ -366,6 +367,38 @@ proptest! {
         let again = diff(&after, &desired, &registry);
         prop_assert!(again.is_empty(), "{:?}", again);
         prop_assert_eq!(again.conflicts, changes.conflicts);
+    }
+
+    /// Ownership records kept compactly (as the controller's copy of a zone keeps them) give
+    /// the diff of the whole sets, whatever else the zone holds.
+    #[test]
+    fn compact_ownership_records_diff_like_whole_sets(
+        snap in snapshots(true),
+        raw in raw_current(),
+        none_registry in proptest::bool::weighted(0.2),
+    ) {
+        let registry = if none_registry {
+            Registry::none(&Naming::from_snapshot(&snap))
+        } else {
+            registry()
+        };
+        let desired = plan(&snap).unwrap().records;
+        let current = current_from(&raw, &desired, &registry);
+        let compact: Vec<Option<CompactOwnership>> = current
+            .iter()
+            .map(|rs| CompactOwnership::from_record_set(rs, &registry))
+            .collect();
+        for (rs, c) in current.iter().zip(&compact) {
+            if let Some(c) = c {
+                prop_assert!(!none_registry);
+                prop_assert_eq!(c.to_record_set(&registry), Some(rs.clone()));
+            }
+        }
+        let sets = current.iter().zip(&compact).map(|(rs, c)| match c {
+            Some(c) => CurrentSet::Ownership(c),
+            None => CurrentSet::Set(rs),
+        });
+        prop_assert_eq!(diff_sets(sets, &desired, &registry), diff(&current, &desired, &registry));
     }
 
     /// (b) A zone that holds exactly the plan (with ownership) needs no change.
