@@ -22,7 +22,7 @@ use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets
 use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
-use crate::known_zone::{KnownZone, Node};
+use crate::known_zone::{KnownZone, Node, ZoneBuilder};
 use crate::state::{Dirty, FederationState};
 
 /// Why a sync failed. The dirty services are kept and the next sync lists the zone again.
@@ -200,12 +200,13 @@ impl ZoneSync {
             return Ok(false);
         }
         let zone = self.provider.inner().zone().clone();
-        let records = self
-            .provider
-            .list()
+        // The copy is built as the sets are read: a large zone is never held twice.
+        let mut builder = ZoneBuilder::new(self.registry.clone());
+        self.provider
+            .list_each(&mut |rs| builder.add(rs))
             .await
             .map_err(|source| SyncError::List { zone, source })?;
-        self.known = Some(KnownZone::from_listing(self.registry.clone(), records));
+        self.known = Some(builder.finish());
         self.full_pending = true;
         Ok(true)
     }

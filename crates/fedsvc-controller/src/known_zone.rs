@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{CompactOwnership, CurrentSet, Registry};
-use fedsvc_model::{DnsName, RecordSet, RecordType};
+use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
 
 /// The record sets at one name. Nearly every name of a zone holds one set: that one is kept
 /// inline, without a vector of its own.
@@ -29,6 +29,14 @@ impl Sets {
         match self {
             Sets::None => &[],
             Sets::One(rs) => std::slice::from_ref(rs),
+            Sets::Many(v) => v,
+        }
+    }
+
+    fn into_vec(self) -> Vec<RecordSet> {
+        match self {
+            Sets::None => Vec::new(),
+            Sets::One(rs) => vec![rs],
             Sets::Many(v) => v,
         }
     }
@@ -121,80 +129,12 @@ impl KnownZone {
         }
     }
 
-    /// The copy of a zone listed as `records`, built in one pass from sorted runs.
-    pub(crate) fn from_listing(registry: Registry, mut records: Vec<RecordSet>) -> Self {
-        let mut zone = KnownZone::new(registry);
-        // A listing usually comes sorted by name.
-        if !records.is_sorted_by(|a, b| a.name() <= b.name()) {
-            records.sort_by(|a, b| a.name().cmp(b.name()));
-        }
-        let mut runs: Vec<(DnsName, Node)> = Vec::with_capacity(records.len() / 2 + 1);
-        let mut owners: Vec<RecordSet> = Vec::new();
-        let mut records = records.into_iter().peekable();
-        while let Some(mut first) = records.next() {
-            if CompactOwnership::managed_name(&first, &zone.registry).is_some() {
-                owners.push(first);
-                continue;
-            }
-            first.share_text(|t| zone.share(t));
-            let name = first.name().clone();
-            let mut sets = Sets::One(first);
-            while let Some(mut rs) = records.next_if(|rs| rs.name() == &name) {
-                if CompactOwnership::managed_name(&rs, &zone.registry).is_some() {
-                    owners.push(rs);
-                    continue;
-                }
-                rs.share_text(|t| zone.share(t));
-                sets = match sets {
-                    Sets::One(one) => Sets::Many(vec![one, rs]),
-                    Sets::Many(mut v) => {
-                        v.push(rs);
-                        Sets::Many(v)
-                    }
-                    Sets::None => Sets::One(rs),
-                };
-            }
-            if let Sets::Many(v) = &mut sets {
-                v.shrink_to_fit();
-            }
-            runs.push((name, Node { sets, owner: None }));
-        }
-        // The listing's vector goes before the map is built, not after.
-        drop(records);
-        // Each ownership record joins the entry of the name it stands for.
-        let mut alone: Vec<(DnsName, Node)> = Vec::new();
-        let mut leftovers: Vec<RecordSet> = Vec::new();
-        for rs in owners {
-            let managed = CompactOwnership::managed_name(&rs, &zone.registry).expect("checked");
-            let at = runs.binary_search_by(|(n, _)| n.as_str().cmp(managed));
-            let Some(mut owner) = CompactOwnership::from_record_set(&rs, &zone.registry) else {
-                // It stands for no valid name: kept as the set it is, once the map is built.
-                leftovers.push(rs);
-                continue;
-            };
-            owner.text = zone.share(&owner.text);
-            match at {
-                Ok(i) => {
-                    owner.name = runs[i].0.clone();
-                    runs[i].1.owner = Some(owner);
-                }
-                Err(_) => alone.push((
-                    owner.name.clone(),
-                    Node {
-                        sets: Sets::None,
-                        owner: Some(owner),
-                    },
-                )),
-            }
-        }
-        runs.append(&mut alone);
-        // From a sorted vector the map is built at once, with full nodes.
-        runs.sort_by(|a, b| a.0.cmp(&b.0));
-        zone.names = runs.into_iter().collect();
-        for rs in leftovers {
-            zone.put(rs);
-        }
-        zone
+    /// The copy of a zone listed as `records`.
+    #[cfg(test)]
+    pub(crate) fn from_listing(registry: Registry, records: Vec<RecordSet>) -> Self {
+        let mut builder = ZoneBuilder::new(registry);
+        records.into_iter().for_each(|rs| builder.add(rs));
+        builder.finish()
     }
 
     /// `text` as held once.
@@ -229,27 +169,61 @@ impl KnownZone {
 
     /// The zone after `rs` was deleted from it.
     pub(crate) fn remove(&mut self, rs: &RecordSet) {
-        let (key, ownership) = match CompactOwnership::managed_name(rs, &self.registry) {
-            Some(m) => match DnsName::parse(m) {
-                Ok(n) => (n, true),
-                Err(_) => (rs.name().clone(), false),
-            },
-            None => (rs.name().clone(), false),
+        self.take(rs.name(), rs.rtype(), false);
+    }
+
+    /// Takes out the set of `name` and `rtype`, a compact ownership record included; returns
+    /// it if `keep`.
+    fn take(&mut self, name: &DnsName, rtype: &RecordType, keep: bool) -> Option<RecordSet> {
+        let owner_of = (rtype == &RecordType::Txt)
+            .then(|| self.registry.managed_name(name.as_str()))
+            .flatten()
+            .and_then(|m| self.names.get_key_value(m))
+            .filter(|(_, node)| node.owner.is_some())
+            .map(|(key, _)| key.clone());
+        let (key, taken) = match owner_of {
+            Some(key) => {
+                let owner = self.names.get_mut(&key)?.owner.take()?;
+                (
+                    key,
+                    keep.then(|| owner.to_record_set(&self.registry)).flatten(),
+                )
+            }
+            None => {
+                let node = self.names.get_mut(name)?;
+                let set = keep
+                    .then(|| node.sets().iter().find(|x| x.rtype() == rtype).cloned())
+                    .flatten();
+                node.sets.remove(rtype);
+                (name.clone(), set)
+            }
         };
-        if let Some(node) = self.names.get_mut(&key) {
-            if ownership {
-                node.owner = None;
-            } else {
-                node.sets.remove(rs.rtype());
-            }
-            if node.is_empty() {
-                self.names.remove(&key);
-            }
+        if self.names.get(&key).is_some_and(Node::is_empty) {
+            self.names.remove(&key);
         }
+        taken
+    }
+
+    /// The zone after `rs` was read into it: the union with the set of its name and type
+    /// already held, if any (a set that came in pieces).
+    fn merge(&mut self, rs: RecordSet) {
+        let rs = match self.take(rs.name(), rs.rtype(), true) {
+            None => rs,
+            Some(held) => {
+                let mut data = held.data().to_vec();
+                data.extend_from_slice(rs.data());
+                let ttl = held.ttl().min(rs.ttl());
+                RecordSet::new(rs.name().clone(), rs.rtype().clone(), ttl, data).unwrap_or(rs)
+            }
+        };
+        self.put(rs);
     }
 
     /// The zone after `rs` was written to it (in place of the set of its name and type).
     pub(crate) fn put(&mut self, mut rs: RecordSet) {
+        // The set it replaces may be held the other way (a compact ownership record replaced
+        // by a TXT of several strings, or the reverse).
+        self.take(rs.name(), rs.rtype(), false);
         rs.share_text(|t| self.share(t));
         if let Some(mut owner) = CompactOwnership::from_record_set(&rs, &self.registry) {
             match self.names.entry(owner.name.clone()) {
@@ -298,6 +272,148 @@ impl KnownZone {
     }
 }
 
+/// How many of the last entries an ownership record is looked for among: a zone transfer
+/// sends it right after the name it stands for (its parent).
+const RECENT: usize = 4;
+
+/// A [`KnownZone`] built from a listing as its sets arrive
+/// ([`list_each`](fedsvc_providers::DnsProvider::list_each)), so that the listing is never
+/// held whole beside the copy: each set joins its entry at once, and an ownership record is
+/// kept compactly as soon as it is read.
+///
+/// Sets come in any order, and possibly in pieces. Entries that come sorted by name, each
+/// ownership record among the last few entries (as a zone transfer sends them), cost least;
+/// anything else is put in order when the copy is finished.
+pub(crate) struct ZoneBuilder {
+    zone: KnownZone,
+    /// The entries so far, in the order their names first came.
+    runs: Vec<(DnsName, Node)>,
+    /// Whether `runs` is sorted by name, each name once.
+    sorted: bool,
+    /// Ownership records that came when the entry they stand for was not among the last few.
+    stray: Vec<CompactOwnership>,
+    /// Sets to merge into the copy once it is built: the second piece of a set, an ownership
+    /// record that is not one after all.
+    pieces: Vec<RecordSet>,
+}
+
+impl ZoneBuilder {
+    /// A builder for a zone whose ownership records follow `registry`.
+    pub(crate) fn new(registry: Registry) -> Self {
+        ZoneBuilder {
+            zone: KnownZone::new(registry),
+            runs: Vec::new(),
+            sorted: true,
+            stray: Vec::new(),
+            pieces: Vec::new(),
+        }
+    }
+
+    /// Adds one set (or piece of a set) of the listing.
+    pub(crate) fn add(&mut self, mut rs: RecordSet) {
+        rs.share_text(|t| self.zone.share(t));
+        if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry) {
+            let from = self.runs.len().saturating_sub(RECENT);
+            let recent = self.runs[from..]
+                .iter_mut()
+                .rev()
+                .find(|(n, _)| n.as_str() == managed);
+            match (recent, rs.data()) {
+                (Some((name, node)), [RData::Txt(text)]) if node.owner.is_none() => {
+                    node.owner = Some(CompactOwnership {
+                        name: name.clone(),
+                        ttl: rs.ttl(),
+                        text: text.clone(),
+                    });
+                }
+                (Some(_), _) => self.pieces.push(rs),
+                (None, _) => match CompactOwnership::from_record_set(&rs, &self.zone.registry) {
+                    Some(owner) => self.stray.push(owner),
+                    None => self.pieces.push(rs),
+                },
+            }
+            return;
+        }
+        if let Some((name, node)) = self.runs.last_mut()
+            && name == rs.name()
+        {
+            if node.sets().iter().any(|x| x.rtype() == rs.rtype()) {
+                self.pieces.push(rs);
+            } else {
+                node.sets.put(rs);
+            }
+            return;
+        }
+        if self.runs.last().is_some_and(|(last, _)| last > rs.name()) {
+            self.sorted = false;
+        }
+        let name = rs.name().clone();
+        self.runs.push((
+            name,
+            Node {
+                sets: Sets::One(rs),
+                owner: None,
+            },
+        ));
+    }
+
+    /// The copy of the zone, once every set was added.
+    pub(crate) fn finish(self) -> KnownZone {
+        let ZoneBuilder {
+            mut zone,
+            mut runs,
+            sorted,
+            stray,
+            mut pieces,
+        } = self;
+        let put_in_order = !sorted || !stray.is_empty();
+        runs.extend(stray.into_iter().map(|owner| {
+            let name = owner.name.clone();
+            let node = Node {
+                sets: Sets::None,
+                owner: Some(owner),
+            };
+            (name, node)
+        }));
+        if put_in_order {
+            // Stable: of the entries of one name, the first to come stays first.
+            runs.sort_by(|a, b| a.0.cmp(&b.0));
+            runs.dedup_by(|later, first| {
+                if later.0 != first.0 {
+                    return false;
+                }
+                for rs in std::mem::replace(&mut later.1.sets, Sets::None).into_vec() {
+                    if first.1.sets().iter().any(|x| x.rtype() == rs.rtype()) {
+                        pieces.push(rs);
+                    } else {
+                        first.1.sets.put(rs);
+                    }
+                }
+                if let Some(mut owner) = later.1.owner.take() {
+                    if first.1.owner.is_none() {
+                        owner.name = first.0.clone();
+                        first.1.owner = Some(owner);
+                    } else {
+                        pieces.extend(owner.to_record_set(&zone.registry));
+                    }
+                }
+                true
+            });
+        }
+        for (_, node) in &mut runs {
+            if let Sets::Many(v) = &mut node.sets {
+                v.shrink_to_fit();
+            }
+        }
+        // From a sorted vector the map is built at once, with full nodes.
+        zone.names = runs.into_iter().collect();
+        for rs in pieces {
+            zone.merge(rs);
+        }
+        zone
+    }
+}
+
 /// Sets of many entries, one after the other, telling their exact number: the diff then
 /// allocates its work list once, at the right size (at a full resync it holds the whole
 /// zone).
@@ -322,7 +438,10 @@ impl<'a, S: Iterator<Item = CurrentSet<'a>>> Iterator for Counted<S> {
 
 #[cfg(test)]
 mod tests {
-    use fedsvc_model::{Label, LabelRules, RData};
+    use std::collections::BTreeSet;
+
+    use fedsvc_model::{Label, LabelRules};
+    use proptest::prelude::*;
 
     use super::*;
 
@@ -430,5 +549,173 @@ mod tests {
         assert!(zone.get(&name("gone.ns.fed.svc.example.com")).is_none());
         assert_eq!(zone.current().size_hint(), (want.len(), Some(want.len())));
         assert_eq!(zone.current().count(), want.len());
+    }
+
+    #[test]
+    fn sets_in_pieces_and_out_of_order_are_put_together() {
+        let r = registry();
+        let web = name("web.ns.fed.svc.example.com");
+        let own = r.ownership_record(&web, 60).unwrap().unwrap();
+        let RData::Txt(own_text) = &own.data()[0] else {
+            unreachable!()
+        };
+        let own_text = own_text.to_string();
+        let listing = vec![
+            a("web.ns.fed.svc.example.com", "192.0.2.1"),
+            a("www.example.com", "192.0.2.9"),
+            // A second piece of web's A set, after another name.
+            a("web.ns.fed.svc.example.com", "192.0.2.2"),
+            // web's ownership record, far from its name.
+            own.clone(),
+            // gone's ownership TXT, in two pieces: one set of two strings, not a compact
+            // ownership record.
+            txt("_fedsvc.gone.ns.fed.svc.example.com", &[&own_text]),
+            txt("_fedsvc.gone.ns.fed.svc.example.com", &["b"]),
+        ];
+        let ips = ["192.0.2.1", "192.0.2.2"]
+            .iter()
+            .map(|i| RData::parse(&RecordType::A, i).unwrap())
+            .collect();
+        let mut want = vec![
+            RecordSet::new(web.clone(), RecordType::A, 60, ips).unwrap(),
+            a("www.example.com", "192.0.2.9"),
+            own,
+            txt("_fedsvc.gone.ns.fed.svc.example.com", &[&own_text, "b"]),
+        ];
+        want.sort();
+        let zone = KnownZone::from_listing(r, listing);
+        assert_eq!(zone.records(), want);
+        assert_eq!(zone.get(&web).unwrap().current().count(), 2);
+    }
+
+    #[test]
+    fn a_transfer_order_keeps_no_ownership_record_aside() {
+        // A zone transfer sends a name, then its children: the ownership record.
+        let r = registry();
+        let mut builder = ZoneBuilder::new(r.clone());
+        for n in ["a.ns.fed.svc.example.com", "b.ns.fed.svc.example.com"] {
+            builder.add(a(n, "192.0.2.1"));
+            builder.add(r.ownership_record(&name(n), 60).unwrap().unwrap());
+        }
+        assert!(builder.stray.is_empty() && builder.pieces.is_empty());
+        assert!(builder.sorted);
+        assert_eq!(builder.finish().len(), 2);
+    }
+
+    /// A zone: (name index, type index) → (TTL, data indices).
+    type RawZone = BTreeMap<(usize, usize), (u32, BTreeSet<usize>)>;
+
+    const NAMES: [&str; 6] = [
+        "web.ns.fed.svc.example.com",
+        "_fedsvc.web.ns.fed.svc.example.com",
+        "gone.ns.fed.svc.example.com",
+        "_fedsvc.gone.ns.fed.svc.example.com",
+        "www.example.com",
+        "_fedsvc.www.example.com",
+    ];
+
+    /// The record set of `(name, type)` with `data` (indices into a few values per type).
+    fn raw_set(n: usize, t: usize, ttl: u32, data: &BTreeSet<usize>) -> RecordSet {
+        let r = registry();
+        let managed = r.managed_name(&format!("{}.", NAMES[n])).map(name);
+        let text = |i: usize| match (i, &managed) {
+            (0, Some(m)) => r.ownership_value(m).unwrap().to_string(),
+            _ => format!("text {i}"),
+        };
+        let (rtype, data): (RecordType, Vec<RData>) = match t {
+            0 => (
+                RecordType::A,
+                data.iter()
+                    .map(|i| RData::parse(&RecordType::A, &format!("192.0.2.{i}")).unwrap())
+                    .collect(),
+            ),
+            1 => (
+                RecordType::Txt,
+                data.iter().map(|i| RData::Txt(text(*i).into())).collect(),
+            ),
+            _ => (
+                RecordType::Other("MX".into()),
+                data.iter()
+                    .map(|i| RData::Other(format!("{i} mail.example.com.")))
+                    .collect(),
+            ),
+        };
+        RecordSet::new(name(NAMES[n]), rtype, ttl, data).unwrap()
+    }
+
+    fn raw_zones() -> impl Strategy<Value = RawZone> {
+        proptest::collection::btree_map(
+            (0..NAMES.len(), 0usize..3),
+            (
+                prop_oneof![Just(30u32), Just(60)],
+                proptest::collection::btree_set(0usize..3, 1..3),
+            ),
+            0..10,
+        )
+    }
+
+    proptest! {
+        /// Whatever the order of the sets and however they are cut in pieces, the copy holds
+        /// the zone; and it stays equal to it through writes and deletes.
+        #[test]
+        fn the_copy_holds_the_zone_whatever_the_listing_order(
+            zone in raw_zones(),
+            cuts in proptest::collection::vec(any::<bool>(), 32),
+            order in any::<u64>(),
+            changes in raw_zones(),
+        ) {
+            let want: Vec<RecordSet> = zone
+                .iter()
+                .map(|((n, t), (ttl, data))| raw_set(*n, *t, *ttl, data))
+                .collect();
+            // Cut each set in pieces (a datum per piece where `cuts` says so), the later
+            // pieces with a larger TTL, then shuffle.
+            let mut listing: Vec<RecordSet> = Vec::new();
+            let mut c = cuts.iter().cycle();
+            for ((n, t), (ttl, data)) in &zone {
+                let mut piece = BTreeSet::new();
+                let mut first = true;
+                for d in data {
+                    piece.insert(*d);
+                    if *c.next().unwrap() {
+                        let ttl = if first { *ttl } else { ttl + 60 };
+                        listing.push(raw_set(*n, *t, ttl, &piece));
+                        piece.clear();
+                        first = false;
+                    }
+                }
+                if !piece.is_empty() {
+                    let ttl = if first { *ttl } else { ttl + 60 };
+                    listing.push(raw_set(*n, *t, ttl, &piece));
+                }
+            }
+            let mut x = order;
+            for i in (1..listing.len()).rev() {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                listing.swap(i, (x >> 33) as usize % (i + 1));
+            }
+            let mut copy = KnownZone::from_listing(registry(), listing);
+            let mut sorted = want.clone();
+            sorted.sort();
+            prop_assert_eq!(copy.records(), sorted.clone());
+            prop_assert_eq!(copy.current().count(), sorted.len());
+
+            // Writes and deletes as the diff makes them: a set replaced or created, or
+            // deleted.
+            let mut now = sorted;
+            for ((n, t), (ttl, data)) in &changes {
+                let rs = raw_set(*n, *t, *ttl, data);
+                let key = (rs.name().clone(), rs.rtype().clone());
+                now.retain(|x| (x.name().clone(), x.rtype().clone()) != key);
+                if data.len() == 1 && *ttl == 30 {
+                    copy.remove(&rs);
+                } else {
+                    copy.put(rs.clone());
+                    now.push(rs);
+                }
+                now.sort();
+                prop_assert_eq!(copy.records(), now.clone());
+            }
+        }
     }
 }

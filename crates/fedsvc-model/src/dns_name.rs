@@ -244,6 +244,14 @@ impl fmt::Display for DnsName {
     }
 }
 
+/// A map or set keyed by names can be searched with their text (`map.get("a.example.com.")`):
+/// names compare, order and hash as their text.
+impl std::borrow::Borrow<str> for DnsName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl AsRef<str> for DnsName {
     fn as_ref(&self) -> &str {
         &self.0

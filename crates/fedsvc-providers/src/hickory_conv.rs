@@ -85,75 +85,77 @@ fn from_rdata(rdata: &hrr::RData) -> Option<(RecordType, RData)> {
     })
 }
 
-/// Groups wire records into canonical record sets as they come (one record at a time, as a
-/// zone transfer reads them), so that a zone is held as record sets, never as wire records.
+/// Wire records grouped into record sets as they come (one record at a time, as a zone
+/// transfer reads them), so that a zone is never held as wire records: each run of records of
+/// one name and type becomes a set as soon as the next record ends it, or the stream does.
 /// Records whose owner or data cannot be represented are skipped; a set's TTL is the smallest
 /// TTL of its records.
 ///
-/// The records of a set usually come one after the other; when they do not, the pieces are
-/// merged by [`finish`](RecordSets::finish).
+/// The records of a set usually come one after the other; when they do not, the set comes in
+/// pieces, which [`merge_pieces`] puts together.
 #[derive(Default)]
-pub(crate) struct RecordSets {
-    /// The pieces read so far, each one run of records of one name and type.
-    pieces: Vec<Piece>,
+pub(crate) struct SetStream {
     /// The owner of the last record and its model name (`None`: not representable), so that
     /// a name is parsed once for all its records.
     owner: Option<(Name, Option<DnsName>)>,
+    /// The run being read: name, type, TTL, data.
+    piece: Option<(DnsName, RecordType, u32, Vec<RData>)>,
 }
 
-/// Records of one name and type that came one after the other: name, type, TTL, data.
-type Piece = (DnsName, RecordType, u32, Vec<RData>);
-
-impl RecordSets {
-    /// Adds one wire record.
-    pub(crate) fn add(&mut self, r: &Record) {
+impl SetStream {
+    /// Adds one wire record; returns the set (or piece of a set) it ends, if any.
+    pub(crate) fn add(&mut self, r: &Record) -> Option<RecordSet> {
         let known = matches!(&self.owner, Some((wire, _)) if *wire == r.name);
         if !known {
             let name = DnsName::parse(&r.name.to_ascii()).ok();
             self.owner = Some((r.name.clone(), name));
         }
         let Some((_, Some(name))) = &self.owner else {
-            return;
+            return None;
         };
-        let Some((rtype, data)) = from_rdata(&r.data) else {
-            return;
-        };
-        match self.pieces.last_mut() {
+        let (rtype, data) = from_rdata(&r.data)?;
+        match &mut self.piece {
             Some((n, t, ttl, d)) if n == name && *t == rtype => {
                 *ttl = (*ttl).min(r.ttl);
                 d.push(data);
+                None
             }
             _ => {
-                if let Some(last) = self.pieces.last_mut() {
-                    last.3.shrink_to_fit();
-                }
-                self.pieces.push((name.clone(), rtype, r.ttl, vec![data]));
+                let done = self.piece.replace((name.clone(), rtype, r.ttl, vec![data]));
+                done.and_then(|(n, t, ttl, d)| RecordSet::new(n, t, ttl, d).ok())
             }
         }
     }
 
-    /// The record sets, sorted by name and type.
-    pub(crate) fn finish(self) -> Vec<RecordSet> {
-        let mut pieces = self.pieces;
-        if !pieces.is_sorted_by(|a, b| (&a.0, &a.1) <= (&b.0, &b.1)) {
-            // Stable: the pieces of one set stay in the order they came.
-            pieces.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        }
-        // Merge the pieces of each set into its first one, in place.
-        pieces.dedup_by(|later, first| {
-            let same = later.0 == first.0 && later.1 == first.1;
-            if same {
-                first.2 = first.2.min(later.2);
-                first.3.append(&mut later.3);
-            }
-            same
-        });
-        // A vector of pieces becomes the vector of sets without a second allocation.
-        pieces
-            .into_iter()
-            .filter_map(|(name, rtype, ttl, data)| RecordSet::new(name, rtype, ttl, data).ok())
-            .collect()
+    /// The last set, once every record was added.
+    pub(crate) fn finish(self) -> Option<RecordSet> {
+        let (n, t, ttl, d) = self.piece?;
+        RecordSet::new(n, t, ttl, d).ok()
     }
+}
+
+/// Record sets of which some may have come in pieces (see [`SetStream`]), each set once:
+/// the union of its pieces with their smallest TTL. Sorted by name and type.
+pub(crate) fn merge_pieces(mut sets: Vec<RecordSet>) -> Vec<RecordSet> {
+    let key = |rs: &RecordSet| (rs.name().clone(), rs.rtype().clone());
+    if !sets.is_sorted_by(|a, b| (a.name(), a.rtype()) <= (b.name(), b.rtype())) {
+        // Stable: the pieces of one set stay in the order they came.
+        sets.sort_by(|a, b| (a.name(), a.rtype()).cmp(&(b.name(), b.rtype())));
+    }
+    // Merge the pieces of each set into its first one, in place.
+    sets.dedup_by(|later, first| {
+        if key(later) != key(first) {
+            return false;
+        }
+        let mut data = first.data().to_vec();
+        data.extend_from_slice(later.data());
+        let ttl = first.ttl().min(later.ttl());
+        if let Ok(merged) = RecordSet::new(first.name().clone(), first.rtype().clone(), ttl, data) {
+            *first = merged;
+        }
+        true
+    });
+    sets
 }
 
 #[cfg(test)]
@@ -196,11 +198,10 @@ mod tests {
     }
 
     fn group<'a>(records: impl IntoIterator<Item = &'a Record>) -> Vec<RecordSet> {
-        let mut sets = RecordSets::default();
-        for r in records {
-            sets.add(r);
-        }
-        sets.finish()
+        let mut stream = SetStream::default();
+        let mut sets: Vec<RecordSet> = records.into_iter().filter_map(|r| stream.add(r)).collect();
+        sets.extend(stream.finish());
+        merge_pieces(sets)
     }
 
     #[test]

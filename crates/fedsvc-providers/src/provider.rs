@@ -34,6 +34,24 @@ pub trait DnsProvider: Send + Sync {
     /// Every record set in the zone (without the zone's SOA and apex NS).
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError>;
 
+    /// The record sets of [`list`](DnsProvider::list), handed to `each` as they are read
+    /// instead of returned at once, so that a caller keeping a large zone in a form of its
+    /// own never holds it twice.
+    ///
+    /// The sets come in no particular order, and one set may come in more than one piece
+    /// (pieces of the same name and type): the set is their union, with the smallest TTL. A
+    /// zone transfer is read this way, record by record. On error, what `each` received is
+    /// incomplete and must be dropped.
+    ///
+    /// The default hands over the sets of [`list`](DnsProvider::list), whole.
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        self.list().await?.into_iter().for_each(each);
+        Ok(())
+    }
+
     /// Applies one batch of change groups, all or nothing where the backend allows it.
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError>;
 
@@ -86,6 +104,12 @@ impl<P: DnsProvider + ?Sized> DnsProvider for Box<P> {
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
         (**self).list().await
     }
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        (**self).list_each(each).await
+    }
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
         (**self).apply(batch).await
     }
@@ -107,6 +131,12 @@ impl<P: DnsProvider + ?Sized> DnsProvider for Arc<P> {
     }
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
         (**self).list().await
+    }
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        (**self).list_each(each).await
     }
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
         (**self).apply(batch).await
@@ -190,6 +220,13 @@ impl<P: DnsProvider> DnsProvider for Counting<P> {
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
         self.lists.fetch_add(1, Ordering::Relaxed);
         self.inner.list().await
+    }
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        self.lists.fetch_add(1, Ordering::Relaxed);
+        self.inner.list_each(each).await
     }
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
         self.writes.fetch_add(1, Ordering::Relaxed);

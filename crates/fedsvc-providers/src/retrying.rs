@@ -241,6 +241,39 @@ impl<P: DnsProvider> DnsProvider for Retrying<P> {
         }
     }
 
+    /// Retried like [`list`](DnsProvider::list) as long as no set was handed over yet: once
+    /// `each` has received some, an error is returned at once (the caller must drop what it
+    /// received, and can list again).
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut handed = false;
+            let result = self
+                .inner
+                .list_each(&mut |rs| {
+                    handed = true;
+                    each(rs);
+                })
+                .await;
+            match result {
+                Err(e)
+                    if !handed && e.is_retryable() && attempt < self.policy.max_attempts.max(1) =>
+                {
+                    let wait = e
+                        .retry_after()
+                        .unwrap_or_else(|| self.policy.backoff(attempt));
+                    tracing::info!(provider = self.inner.name(), error = %e, ?wait, attempt, "retrying list");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
         self.apply_with_retries(batch).await.0
     }

@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::{ConfigError, Rfc2136Config};
 use crate::error::ProviderError;
-use crate::hickory_conv::{RecordSets, to_name, to_rdata, to_records, to_type};
+use crate::hickory_conv::{SetStream, merge_pieces, to_name, to_rdata, to_records, to_type};
 use crate::provider::DnsProvider;
 use crate::zone_state::check_batch;
 
@@ -695,21 +695,42 @@ impl DnsProvider for Rfc2136Provider {
     }
 
     async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
-        // The records are grouped as they are read: a large zone is never held as wire
-        // records, which take several times the room of the record sets.
-        let mut sets = RecordSets::default();
+        let mut sets = Vec::new();
+        self.list_each(&mut |rs| sets.push(rs)).await?;
+        Ok(merge_pieces(sets))
+    }
+
+    /// Each run of records of one name and type is handed over as soon as the transfer ends
+    /// it: a large zone is never held here, neither as wire records (which take several times
+    /// the room of the record sets) nor as sets.
+    async fn list_each(
+        &self,
+        each: &mut (dyn FnMut(RecordSet) + Send),
+    ) -> Result<(), ProviderError> {
+        let mut stream = SetStream::default();
+        let zone = &self.zone;
+        let mut hand = |rs: RecordSet| {
+            if !is_infrastructure(zone, &rs) {
+                each(rs);
+            }
+        };
         axfr::transfer(
             self.server,
             &to_name(&self.zone),
             self.signer.as_ref(),
             self.timeout,
-            |r| sets.add(&r),
+            |r| {
+                if let Some(rs) = stream.add(&r) {
+                    hand(rs);
+                }
+            },
         )
         .await
         .map_err(|e| self.axfr_error(e))?;
-        let mut sets = sets.finish();
-        sets.retain(|rs| !is_infrastructure(&self.zone, rs));
-        Ok(sets)
+        if let Some(rs) = stream.finish() {
+            hand(rs);
+        }
+        Ok(())
     }
 
     async fn apply(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -103,12 +104,30 @@ pub(crate) fn fast_policy() -> RetryPolicy {
     }
 }
 
+/// The zone as `list` returns it, checked against what `list_each` hands over.
 async fn listed(p: &dyn DnsProvider) -> Vec<RecordSet> {
     let mut v = p
         .list()
         .await
         .unwrap_or_else(|e| panic!("list failed: {e}"));
     v.sort();
+    // `list_each` may hand a set over in pieces: their union, with the smallest TTL.
+    let mut pieces: BTreeMap<(DnsName, RecordType), (u32, Vec<RData>)> = BTreeMap::new();
+    p.list_each(&mut |rs| {
+        let (ttl, data) = pieces
+            .entry((rs.name().clone(), rs.rtype().clone()))
+            .or_insert((u32::MAX, Vec::new()));
+        *ttl = (*ttl).min(rs.ttl());
+        data.extend_from_slice(rs.data());
+    })
+    .await
+    .unwrap_or_else(|e| panic!("list_each failed: {e}"));
+    let mut each: Vec<RecordSet> = pieces
+        .into_iter()
+        .map(|((name, rtype), (ttl, data))| RecordSet::new(name, rtype, ttl, data).unwrap())
+        .collect();
+    each.sort();
+    assert_eq!(each, v, "list_each and list disagree");
     v
 }
 
