@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets};
-use fedsvc_model::{Diagnostic, DnsName, RecordSet, ServiceKey};
+use fedsvc_model::{Diagnostic, DnsName, RecordSet, RecordType, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
 use crate::known_zone::{KnownZone, Node, ZoneBuilder};
@@ -275,7 +275,14 @@ impl ZoneSync {
                 for rs in g.delete.iter().chain(&g.update_old) {
                     known.remove(rs);
                 }
-                for rs in g.update_new.into_iter().chain(g.create) {
+                // A name's own sets before its ownership record: its entry is then keyed by
+                // the text its sets hold, not by a second copy of it.
+                let (owners, sets): (Vec<_>, Vec<_>) = g
+                    .update_new
+                    .into_iter()
+                    .chain(g.create)
+                    .partition(|rs| rs.rtype() == &RecordType::Txt);
+                for rs in sets.into_iter().chain(owners) {
                     known.put(rs);
                 }
             }
@@ -519,6 +526,34 @@ mod tests {
         let listed = texts(&f.sync);
         assert_eq!(listed.len(), 7);
         assert!(listed.iter().all(|t| Arc::ptr_eq(t, &listed[0])));
+    }
+
+    #[tokio::test]
+    async fn the_known_zone_holds_each_name_once() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        // Written (the diff puts a name's ownership record first), then listed.
+        for listed in [false, true] {
+            if listed {
+                f.sync.invalidate();
+                state.mark_all_dirty();
+            }
+            run(&mut f, &mut state).await;
+            let known = f.sync.known.as_ref().unwrap();
+            let records = f.sync.known_records();
+            let mut checked = 0;
+            for rs in records.iter().filter(|r| r.rtype() != &RecordType::Txt) {
+                let (key, node) = known.get_key_value(rs.name()).unwrap();
+                let held = &node.sets()[0];
+                assert!(
+                    std::ptr::eq(key.as_str(), held.name().as_str()),
+                    "{} held twice (listed: {listed})",
+                    rs.name()
+                );
+                checked += 1;
+            }
+            assert_eq!(checked, 7);
+        }
     }
 
     #[tokio::test]
