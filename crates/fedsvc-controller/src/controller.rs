@@ -9,7 +9,6 @@ use fedsvc_model::Snapshot;
 use fedsvc_providers::{DnsProvider, Retrying};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
-use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
@@ -225,9 +224,15 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     let services = watcher(services_api, watcher::Config::default())
         .default_backoff()
         .modify(|svc: &mut Service| {
-            svc.managed_fields_mut().clear();
-            svc.annotations_mut()
-                .remove(fedsvc_cluster::LAST_APPLIED_ANNOTATION);
+            let meta = &mut svc.metadata;
+            meta.managed_fields = None;
+            if let Some(annotations) = &mut meta.annotations {
+                annotations.remove(fedsvc_cluster::LAST_APPLIED_ANNOTATION);
+                // An emptied map still holds a node: drop it.
+                if annotations.is_empty() {
+                    meta.annotations = None;
+                }
+            }
         })
         .inspect(move |ev| {
             let (f, s) = (&state_filter, &state_shared);
