@@ -197,15 +197,39 @@ pub async fn run(
     }
 }
 
-/// One sync: list if needed, plan the dirty services with the state locked, write without it.
+/// One sync: list if needed, plan the dirty services with the state locked, write without it;
+/// during a pass over every service, one such step per chunk of services until it is done.
 pub async fn sync_once(
     shared: &Shared,
     sync: &mut ZoneSync,
     labels: &ProviderLabels,
 ) -> Result<SyncOutcome, crate::dns_sync::SyncError> {
+    let mut total = SyncOutcome::default();
     if sync.list_if_needed().await? {
         shared.metrics.dns_lists.get_or_create(labels).inc();
+        total.listed = true;
     }
+    loop {
+        let step = sync_step(shared, sync, labels).await?;
+        let stop = step.fail_static || !sync.has_more() || !shared.leader.may_write();
+        total.add(step);
+        if stop {
+            break;
+        }
+    }
+    shared
+        .metrics
+        .dns_conflicts
+        .set(i64::try_from(total.conflicts.len()).unwrap_or(i64::MAX));
+    Ok(total)
+}
+
+/// One step of a sync: plan with the state locked, write without it.
+async fn sync_step(
+    shared: &Shared,
+    sync: &mut ZoneSync,
+    labels: &ProviderLabels,
+) -> Result<SyncOutcome, crate::dns_sync::SyncError> {
     let (pending, dirty) = {
         let mut state = shared.state.lock().expect("state lock");
         let dirty = state.take_dirty();
@@ -257,10 +281,6 @@ pub async fn sync_once(
             for c in &outcome.conflicts {
                 warn!(name = %c.name, reason = %c.reason, "DNS conflict: name left alone");
             }
-            shared
-                .metrics
-                .dns_conflicts
-                .set(i64::try_from(outcome.conflicts.len()).unwrap_or(i64::MAX));
             Ok(outcome)
         }
         Err(e) => {

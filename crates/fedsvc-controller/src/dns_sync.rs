@@ -15,7 +15,7 @@
 //! - After a failed apply the known state is dropped and the next sync lists the zone again,
 //!   so nothing half-applied is left without a retry.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets};
@@ -80,6 +80,28 @@ pub struct SyncOutcome {
     pub fail_static: bool,
 }
 
+impl SyncOutcome {
+    /// Adds what a further step of the same sync did.
+    pub fn add(&mut self, step: SyncOutcome) {
+        self.services_planned += step.services_planned;
+        self.listed |= step.listed;
+        self.applied = match (self.applied.take(), step.applied) {
+            (Some(mut a), Some(b)) => {
+                a.batches += b.batches;
+                a.groups += b.groups;
+                a.record_sets += b.record_sets;
+                a.names.extend(b.names);
+                a.attempts += b.attempts;
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        self.conflicts.extend(step.conflicts);
+        self.diagnostics.extend(step.diagnostics);
+        self.fail_static |= step.fail_static;
+    }
+}
+
 /// The sync state of one DNS zone.
 pub struct ZoneSync {
     provider: Retrying<Arc<dyn DnsProvider>>,
@@ -89,7 +111,30 @@ pub struct ZoneSync {
     /// The names each service was last planned to have (names, not records: the records are
     /// in `known`, and keeping them twice would double the controller's memory).
     desired: BTreeMap<ServiceKey, Vec<DnsName>>,
-    full_pending: bool,
+    /// The pass over every service under way, if any.
+    pass: Option<Pass>,
+    /// Services per step of a pass ([`PASS_CHUNK`]).
+    pass_chunk: usize,
+}
+
+/// How many services one step of a pass plans: the change set of a whole zone (a first
+/// start, a zone wiped) is never held at once, only that of a chunk.
+pub const PASS_CHUNK: usize = 500;
+
+/// A pass over every service (after a listing, or when every service is dirty), planned and
+/// written [`PASS_CHUNK`] services at a time.
+#[derive(Debug)]
+enum Pass {
+    /// The zone was listed: the pass starts at the next [`ZoneSync::prepare`].
+    Listed,
+    /// Services are being planned.
+    Planning {
+        /// The services still to plan, the next ones last.
+        keys: Vec<ServiceKey>,
+        /// Whether the pass follows a listing: with the last services, names we own that no
+        /// service wants are deleted.
+        orphans: bool,
+    },
 }
 
 /// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`].
@@ -141,7 +186,8 @@ impl ZoneSync {
             known: None,
             planner: None,
             desired: BTreeMap::new(),
-            full_pending: false,
+            pass: None,
+            pass_chunk: PASS_CHUNK,
         }
     }
 
@@ -173,8 +219,14 @@ impl ZoneSync {
         self.desired.get(key).map(Vec::as_slice)
     }
 
+    /// Whether a pass over every service is under way: [`prepare`](ZoneSync::prepare) and
+    /// [`apply`](ZoneSync::apply) have more to do, even with nothing dirty.
+    pub fn has_more(&self) -> bool {
+        self.pass.is_some()
+    }
+
     /// Brings the zone in step with `state` for what `dirty` says changed: [`list_if_needed`],
-    /// [`prepare`] and [`apply`] in a row.
+    /// then [`prepare`] and [`apply`] until the pass under way (if any) is done.
     ///
     /// The caller takes `dirty` from the state; on error it must give the dirty set back
     /// ([`FederationState::restore_dirty`]), since nothing of it may have been applied.
@@ -187,10 +239,21 @@ impl ZoneSync {
         state: &FederationState,
         dirty: &Dirty,
     ) -> Result<SyncOutcome, SyncError> {
-        let listed = self.list_if_needed().await?;
-        let mut pending = self.prepare(state, dirty)?;
-        pending.outcome.listed = listed;
-        self.apply(pending).await
+        let mut total = SyncOutcome {
+            listed: self.list_if_needed().await?,
+            ..SyncOutcome::default()
+        };
+        let mut dirty = dirty;
+        let nothing = Dirty::default();
+        loop {
+            let pending = self.prepare(state, dirty)?;
+            dirty = &nothing;
+            let fail_static = pending.outcome.fail_static;
+            total.add(self.apply(pending).await?);
+            if fail_static || !self.has_more() {
+                return Ok(total);
+            }
+        }
     }
 
     /// Lists the zone when its content is not known (at start, after an error or
@@ -207,14 +270,17 @@ impl ZoneSync {
             .await
             .map_err(|source| SyncError::List { zone, source })?;
         self.known = Some(builder.finish());
-        self.full_pending = true;
+        self.pass = Some(Pass::Listed);
         Ok(true)
     }
 
     /// Plans what `dirty` names and diffs it against the known zone, without IO (call it with
-    /// the state locked, then release the lock for [`apply`](ZoneSync::apply)). After a listing
-    /// every service is planned and every record of the zone takes part, so that names we own
-    /// that no service wants any more are deleted too.
+    /// the state locked, then release the lock for [`apply`](ZoneSync::apply)).
+    ///
+    /// After a listing, or when every service is dirty, a pass over every service starts: each
+    /// call plans the next [`PASS_CHUNK`] of them (besides what `dirty` names) until
+    /// [`has_more`](ZoneSync::has_more) says the pass is done. A pass after a listing ends with
+    /// a step that deletes the names we own that no service wants any more.
     pub fn prepare(
         &mut self,
         state: &FederationState,
@@ -233,17 +299,49 @@ impl ZoneSync {
         if self.planner.is_none() || dirty.topology || dirty.all {
             self.planner = Some(Planner::new(&state.snapshot())?);
         }
-        let full = std::mem::take(&mut self.full_pending);
-        let keys: BTreeSet<ServiceKey> = if full || dirty.all {
-            state
+        let mut keys: BTreeSet<ServiceKey> = BTreeSet::new();
+        let listed = matches!(self.pass, Some(Pass::Listed));
+        if !dirty.all && !listed {
+            keys.clone_from(&dirty.services);
+        } else {
+            // A pass starts over: after a listing it ends with the names nobody wants.
+            let orphans = listed || matches!(self.pass, Some(Pass::Planning { orphans: true, .. }));
+            let all: BTreeSet<ServiceKey> = state
                 .service_keys()
                 .cloned()
                 .chain(self.desired.keys().cloned())
-                .collect()
-        } else {
-            dirty.services.clone()
+                .collect();
+            self.pass = Some(Pass::Planning {
+                keys: all.into_iter().rev().collect(),
+                orphans,
+            });
+        }
+        let mut orphan_step = false;
+        self.pass = match self.pass.take() {
+            Some(Pass::Planning {
+                keys: mut rest,
+                orphans,
+            }) => {
+                keys.extend(rest.drain(rest.len().saturating_sub(self.pass_chunk)..));
+                if rest.is_empty() {
+                    orphan_step = orphans;
+                    None
+                } else {
+                    Some(Pass::Planning {
+                        keys: rest,
+                        orphans,
+                    })
+                }
+            }
+            other => other,
         };
-        let (changes, desired) = self.diff_services(state, &keys, full, &mut outcome);
+        let (mut changes, desired) = self.diff_services(state, &keys, &mut outcome);
+        if orphan_step {
+            let orphans = self.diff_orphans(&desired);
+            changes.groups.extend(orphans.groups);
+            changes.groups.sort_by(|a, b| a.name.cmp(&b.name));
+            changes.conflicts.extend(orphans.conflicts);
+        }
         Ok(Pending {
             changes,
             desired,
@@ -302,17 +400,16 @@ impl ZoneSync {
         &self,
         state: &FederationState,
         keys: &BTreeSet<ServiceKey>,
-        full: bool,
         outcome: &mut SyncOutcome,
     ) -> (Changes, Vec<DesiredUpdate>) {
         let planner = self.planner.as_ref().expect("planner built before prepare");
         let known = self.known.as_ref().expect("zone listed before prepare");
         // The desired record sets, in the order planned. A planned set that the zone holds as it
         // is takes part as the zone's own (equal) set and the plan's copy is dropped at once, so
-        // that a full resync of a zone in step does not hold a second copy of it.
+        // that a pass over a zone in step does not hold a second copy of it.
         let mut desired: Vec<Desired<'_>> = Vec::new();
         let mut planned_sets: Vec<RecordSet> = Vec::new();
-        // The names concerned, for an incremental diff (a full one takes the whole zone).
+        // The names concerned: the diff looks at the zone there only.
         let mut names: BTreeSet<DnsName> = BTreeSet::new();
         let mut new_desired = Vec::with_capacity(keys.len());
         for key in keys {
@@ -337,9 +434,7 @@ impl ZoneSync {
                                         .map(Desired::Known),
                                 );
                             }
-                            if !full {
-                                names.insert(n.clone());
-                            }
+                            names.insert(n.clone());
                         }
                         continue;
                     }
@@ -363,32 +458,55 @@ impl ZoneSync {
                 }
             }
             planned.shrink_to_fit();
-            if !full {
-                names.extend(old.into_iter().flatten().cloned());
-                names.extend(planned.iter().cloned());
-            }
+            names.extend(old.into_iter().flatten().cloned());
+            names.extend(planned.iter().cloned());
             new_desired.push((key.clone(), federated.then_some(planned)));
         }
         let desired = desired.iter().map(|d| match d {
             Desired::Known(rs) => *rs,
             Desired::Planned(i) => &planned_sets[*i],
         });
-        // The known zone takes part by reference: at a full resync it is the whole zone.
-        let changes = if full {
-            diff_sets(known.current(), desired, &self.registry)
-        } else {
-            let owners: Vec<DnsName> = names
-                .iter()
-                .filter_map(|n| self.registry.ownership_name(n).ok().flatten())
-                .collect();
-            names.extend(owners);
-            let current = names
-                .iter()
-                .filter_map(|n| known.get(n))
-                .flat_map(Node::current);
-            diff_sets(current, desired, &self.registry)
+        // Sets at an ownership name that are not kept by the name they stand for (a CNAME, a
+        // TXT of several strings) are looked at too.
+        let owners: Vec<DnsName> = names
+            .iter()
+            .filter_map(|n| self.registry.ownership_name(n).ok().flatten())
+            .collect();
+        names.extend(owners);
+        // The known zone takes part by reference.
+        let current = names
+            .iter()
+            .filter_map(|n| known.get(n))
+            .flat_map(Node::current);
+        (diff_sets(current, desired, &self.registry), new_desired)
+    }
+
+    /// With the last step of a pass after a listing: the names no service wants (neither as
+    /// last planned nor in `updates`, the plans of this step) and the ownership names that
+    /// stand for them are diffed against nothing, so that those we own are deleted. Names of
+    /// the services of this step are not among them: their diff covers them.
+    fn diff_orphans(&self, updates: &[DesiredUpdate]) -> Changes {
+        let known = self.known.as_ref().expect("zone listed before prepare");
+        let wanted: HashSet<&str> = self
+            .desired
+            .values()
+            .chain(updates.iter().filter_map(|(_, names)| names.as_ref()))
+            .flatten()
+            .map(DnsName::as_str)
+            .collect();
+        let unwanted = |name: &DnsName| {
+            let n = name.as_str();
+            !wanted.contains(n)
+                && !self
+                    .registry
+                    .managed_name(n)
+                    .is_some_and(|m| wanted.contains(m))
         };
-        (changes, new_desired)
+        let current = known
+            .entries()
+            .filter(|(name, _)| unwanted(name))
+            .flat_map(|(_, node)| node.current());
+        diff_sets(current, std::iter::empty(), &self.registry)
     }
 }
 
@@ -526,6 +644,62 @@ mod tests {
         let listed = texts(&f.sync);
         assert_eq!(listed.len(), 7);
         assert!(listed.iter().all(|t| Arc::ptr_eq(t, &listed[0])));
+    }
+
+    #[tokio::test]
+    async fn a_pass_writes_a_chunk_at_a_time_and_deletes_orphans_last() {
+        let registry = Registry::txt(label("myfederation"));
+        // An owned name of a service that is gone (written by an earlier controller), and a
+        // record of someone else's.
+        let gone = RecordSet::new(
+            name("gone.mynamespace.myfederation.svc.example.com"),
+            RecordType::A,
+            60,
+            vec![RData::A("192.0.2.7".parse().unwrap())],
+        )
+        .unwrap();
+        let other = RecordSet::new(
+            name("www.example.com"),
+            RecordType::A,
+            300,
+            vec![RData::A("192.0.2.1".parse().unwrap())],
+        )
+        .unwrap();
+        let mut seed = registry.with_ownership(std::slice::from_ref(&gone));
+        seed.push(other.clone());
+        let mut state = two_regions();
+        for i in 0..4 {
+            let key = ServiceKey::parse("mynamespace", &format!("web-{i}")).unwrap();
+            state.upsert_service(key.clone(), None);
+            for c in ["c-a", "c-c"] {
+                state.observe_shard(&key, &cn(c), Some(obs(&format!("10.1.0.{i}"), 1)));
+            }
+        }
+        let mut zones = Vec::new();
+        for chunk in [2, PASS_CHUNK] {
+            let mut f = fixture();
+            f.sync.pass_chunk = chunk;
+            f.counting.inner().seed(seed.clone());
+            let mut state = state.clone();
+            state.mark_all_dirty();
+            let out = run(&mut f, &mut state).await;
+            assert_eq!(out.services_planned, 5);
+            assert!(!f.sync.has_more());
+            // 5 services by 2: three steps, the last deleting the orphan too; or one step.
+            let writes = if chunk == 2 { 3 } else { 1 };
+            assert_eq!(f.counting.stats().writes, writes, "chunk {chunk}");
+            let zone = f.counting.list().await.unwrap();
+            assert!(zone.contains(&other));
+            assert!(!zone.iter().any(|r| r.name().as_str().contains("gone.")));
+            assert_eq!(f.sync.known_records(), zone);
+            // In step: a pass after a new listing writes nothing.
+            f.sync.invalidate();
+            state.mark_all_dirty();
+            run(&mut f, &mut state).await;
+            assert_eq!(f.counting.stats().writes, writes, "chunk {chunk}");
+            zones.push(zone);
+        }
+        assert_eq!(zones[0], zones[1]);
     }
 
     #[tokio::test]
