@@ -207,6 +207,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         controller: "fedsvc-controller".into(),
         instance: std::env::var("POD_NAME").ok(),
     };
+    let ingress = Arc::new(services::IngressSeen::default());
     let ctx = Arc::new(Context {
         host: parts.host.clone(),
         clusters: clusters.clone(),
@@ -214,16 +215,21 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         filter: filter.clone(),
         recorder: Recorder::new(parts.host.clone(), reporter),
         requeue: Duration::from_secs(300),
+        ingress: ingress.clone(),
     });
     let services_api: Api<Service> = Api::all(parts.host.clone());
     // The reconciler's cache of federated services keeps what propagation needs: not the
     // server's field-manager bookkeeping, nor kubectl's copy of the whole object in an
-    // annotation (neither is sent to members), which can be most of a Service's size.
+    // annotation (neither is sent to members), which can be most of a Service's size; nor
+    // the status, whose load-balancer ingress (one per member) is kept aside as JSON.
     let (reader, writer) = reflector::store();
     let (state_filter, state_shared) = (filter.clone(), shared.clone());
+    let (seen, forget) = (ingress.clone(), ingress);
     let services = watcher(services_api, watcher::Config::default())
         .default_backoff()
-        .modify(|svc: &mut Service| {
+        .modify(move |svc: &mut Service| {
+            seen.observe(svc, false);
+            svc.status = None;
             let meta = &mut svc.metadata;
             meta.managed_fields = None;
             if let Some(annotations) = &mut meta.annotations {
@@ -240,7 +246,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
                 Ok(watcher::Event::InitApply(svc) | watcher::Event::Apply(svc)) => {
                     services::observe(f, svc, false, s);
                 }
-                Ok(watcher::Event::Delete(svc)) => services::observe(f, svc, true, s),
+                Ok(watcher::Event::Delete(svc)) => {
+                    services::observe(f, svc, true, s);
+                    forget.observe(svc, true);
+                }
                 Ok(watcher::Event::InitDone) => s.update(FederationState::set_services_listed),
                 _ => {}
             }

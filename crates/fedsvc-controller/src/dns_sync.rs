@@ -6,7 +6,10 @@
 //! diffs the result against the known records *at that service's names only*, and applies the
 //! change groups in as few provider calls as the provider's limits allow. Steady state costs no
 //! provider call at all; a full resync (at start, after an error, and periodically to repair
-//! drift made by others) lists the zone once and diffs everything.
+//! drift made by others) lists the zone once and diffs everything: a pass over every service,
+//! [`PASS_CHUNK`] services per step, whose last step also deletes the names we own that no
+//! service wants. The copy of the zone is built as the listing is read
+//! ([`DnsProvider::list_each`]) and keeps each name's ownership record by the name itself.
 //!
 //! Safety rules:
 //! - **Fail-static**: when every joined cluster looks down at once, the controller is most
