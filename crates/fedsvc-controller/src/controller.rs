@@ -165,6 +165,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         shared.clone(),
         config.health_policy(),
     );
+    tasks.push(tokio::spawn(crate::memory::run(
+        crate::memory::TRIM_PERIOD,
+        stop_rx.clone(),
+    )));
     tasks.push(tokio::spawn(clusters.clone().run_watch(stop_rx.clone())));
     tasks.push(tokio::spawn(clusters.clone().run_probes(stop_rx.clone())));
 

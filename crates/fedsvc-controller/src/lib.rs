@@ -49,6 +49,7 @@ mod known_zone;
 pub mod leader;
 pub mod lease;
 pub mod members;
+pub mod memory;
 pub mod metrics;
 pub mod resolve_hostnames;
 pub mod selector;
