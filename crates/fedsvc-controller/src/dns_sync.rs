@@ -586,6 +586,17 @@ mod tests {
         f.sync.sync(state, &dirty).await.unwrap()
     }
 
+    /// An A set of one address.
+    fn a(n: &str, ttl: u32, ip: &str) -> RecordSet {
+        RecordSet::new(
+            name(n),
+            RecordType::A,
+            ttl,
+            vec![RData::A(ip.parse().unwrap())],
+        )
+        .unwrap()
+    }
+
     fn at<'a>(records: &'a [RecordSet], n: &str) -> Vec<&'a RecordSet> {
         records.iter().filter(|r| r.name().as_str() == n).collect()
     }
@@ -654,20 +665,12 @@ mod tests {
         let registry = Registry::txt(label("myfederation"));
         // An owned name of a service that is gone (written by an earlier controller), and a
         // record of someone else's.
-        let gone = RecordSet::new(
-            name("gone.mynamespace.myfederation.svc.example.com"),
-            RecordType::A,
+        let gone = a(
+            "gone.mynamespace.myfederation.svc.example.com",
             60,
-            vec![RData::A("192.0.2.7".parse().unwrap())],
-        )
-        .unwrap();
-        let other = RecordSet::new(
-            name("www.example.com"),
-            RecordType::A,
-            300,
-            vec![RData::A("192.0.2.1".parse().unwrap())],
-        )
-        .unwrap();
+            "192.0.2.7",
+        );
+        let other = a("www.example.com", 300, "192.0.2.1");
         let mut seed = registry.with_ownership(std::slice::from_ref(&gone));
         seed.push(other.clone());
         let mut state = two_regions();
@@ -789,13 +792,7 @@ mod tests {
             vec![RData::Txt("google-site-verification=abc".into())],
         )
         .unwrap();
-        let other = RecordSet::new(
-            name("www.example.com"),
-            RecordType::A,
-            300,
-            vec![RData::A("192.0.2.1".parse().unwrap())],
-        )
-        .unwrap();
+        let other = a("www.example.com", 300, "192.0.2.1");
         f.counting.inner().seed([foreign.clone(), other.clone()]);
         let mut state = two_regions();
         // Make one zone a CNAME so that deletion must remove CNAMEs too.

@@ -148,6 +148,15 @@ fn registry() -> Registry {
     Registry::txt(label("fed"))
 }
 
+/// The TXT registry, or the `none` registry of `snap`'s federation.
+fn registry_for(snap: &Snapshot, none: bool) -> Registry {
+    if none {
+        Registry::none(&Naming::from_snapshot(snap))
+    } else {
+        registry()
+    }
+}
+
 /// Raw current record: name index, type index, data index, TTL index.
 type RawRecord = (usize, usize, usize, usize);
 
@@ -297,11 +306,7 @@ proptest! {
         raw in raw_current(),
         none_registry in proptest::bool::weighted(0.3),
     ) {
-        let registry = if none_registry {
-            Registry::none(&Naming::from_snapshot(&snap))
-        } else {
-            registry()
-        };
+        let registry = registry_for(&snap, none_registry);
         let desired = plan(&snap).unwrap().records;
         let current = current_from(&raw, &desired, &registry);
         let changes = diff(&current, &desired, &registry);
@@ -377,11 +382,7 @@ proptest! {
         raw in raw_current(),
         none_registry in proptest::bool::weighted(0.2),
     ) {
-        let registry = if none_registry {
-            Registry::none(&Naming::from_snapshot(&snap))
-        } else {
-            registry()
-        };
+        let registry = registry_for(&snap, none_registry);
         let desired = plan(&snap).unwrap().records;
         let current = current_from(&raw, &desired, &registry);
         let compact: Vec<Option<CompactOwnership>> = current
