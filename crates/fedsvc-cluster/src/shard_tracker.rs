@@ -3,15 +3,16 @@
 //! A member may hold tens of thousands of services, and the controller keeps one tracker per
 //! member, so the tracker keeps only what an observation needs, compactly: per service its
 //! addresses, hostnames, federation (shared between services), ready endpoints summed over
-//! its slices and what was last reported; per slice its service and ready count. During a
-//! (re-)list, objects are reduced to [`ServiceItem`]s and [`SliceItem`]s as they arrive, so a
-//! listing is never held as whole objects.
+//! its slices and what was last reported; per slice its service (most often as the length of
+//! the slice name's prefix that names it) and ready count. During a (re-)list, objects are
+//! reduced to [`ServiceItem`]s and [`SliceItem`]s as they arrive, so a listing is never held
+//! as whole objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, hash_map};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use fedsvc_model::ServiceKey;
+use fedsvc_model::{Addresses, ServiceKey};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
@@ -37,6 +38,11 @@ fn namespace_of(key: &str) -> &str {
     key.split_once('/').map_or(key, |(ns, _)| ns)
 }
 
+/// The name part of a key.
+fn name_of(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(_, name)| name)
+}
+
 /// The key of a valid service name, or `None` (with a warning, once per event).
 fn service_key(ns: &str, name: &str, warn: bool) -> Option<Key> {
     match ServiceKey::parse(ns, name) {
@@ -54,7 +60,7 @@ fn service_key(ns: &str, name: &str, warn: bool) -> Option<Key> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ServiceView {
     federation: Option<Arc<str>>,
-    addresses: Box<[IpAddr]>,
+    addresses: Addresses,
     hostnames: Box<[Box<str>]>,
 }
 
@@ -106,6 +112,43 @@ impl SliceItem {
     }
 }
 
+/// The service a slice belongs to, as filed. Nearly every slice is named after its service
+/// (`<service>-<suffix>`, as the EndpointSlice controller names them): then only the length of
+/// that prefix is kept, not a copy of the name.
+#[derive(Debug)]
+enum SliceService {
+    /// The first this many bytes of the slice's name.
+    Prefix(u8),
+    /// A service whose name does not begin the slice's.
+    Named(Box<str>),
+}
+
+impl SliceService {
+    /// How the slice at `key` (`namespace/slice name`) files `service`.
+    fn file(key: &str, service: Box<str>) -> Self {
+        let slice = name_of(key);
+        let n = service.len();
+        match u8::try_from(n) {
+            Ok(len)
+                if slice.len() > n
+                    && slice.starts_with(&*service)
+                    && slice.as_bytes()[n] == b'-' =>
+            {
+                SliceService::Prefix(len)
+            }
+            _ => SliceService::Named(service),
+        }
+    }
+
+    /// The service's name, for the slice at `key`.
+    fn name<'a>(&'a self, key: &'a str) -> &'a str {
+        match self {
+            SliceService::Prefix(len) => &name_of(key)[..usize::from(*len)],
+            SliceService::Named(name) => name,
+        }
+    }
+}
+
 /// One service: its view while it is ours, its ready endpoints, and what was reported.
 #[derive(Debug, Default)]
 struct Entry {
@@ -136,8 +179,8 @@ impl Entry {
 #[derive(Debug, Default)]
 pub(crate) struct ShardTracker {
     services: BTreeMap<Key, Entry>,
-    /// `namespace/slice name` → (service name, ready endpoints).
-    slices: HashMap<Key, (Box<str>, u32)>,
+    /// `namespace/slice name` → (its service, ready endpoints).
+    slices: HashMap<Key, (SliceService, u32)>,
     /// Federation names, shared by the views that carry them.
     federations: Vec<Arc<str>>,
 }
@@ -165,13 +208,11 @@ fn view(svc: &Service) -> ServiceView {
             hostnames.push(h.to_ascii_lowercase().into());
         }
     }
-    addresses.sort_unstable();
-    addresses.dedup();
     hostnames.sort_unstable();
     hostnames.dedup();
     ServiceView {
         federation: federation_of(svc).map(Arc::from),
-        addresses: addresses.into(),
+        addresses: Addresses::from(addresses),
         hostnames: hostnames.into(),
     }
 }
@@ -282,13 +323,19 @@ impl ShardTracker {
     fn insert_slice(&mut self, item: SliceItem) -> Option<(Box<str>, u32)> {
         let ns = namespace_of(&item.key).to_owned();
         self.count(&ns, &item.service, item.ready, true);
-        let previous = self
-            .slices
-            .insert(item.key, (item.service.clone(), item.ready));
-        if let Some((old_svc, old_ready)) = &previous {
-            self.count(&ns, old_svc, *old_ready, false);
-        }
-        previous
+        let filed = SliceService::file(&item.key, item.service);
+        let (old_svc, old_ready) = match self.slices.entry(item.key) {
+            hash_map::Entry::Occupied(mut e) => {
+                let (old, ready) = std::mem::replace(e.get_mut(), (filed, item.ready));
+                (Box::<str>::from(old.name(e.key())), ready)
+            }
+            hash_map::Entry::Vacant(e) => {
+                e.insert((filed, item.ready));
+                return None;
+            }
+        };
+        self.count(&ns, &old_svc, old_ready, false);
+        Some((old_svc, old_ready))
     }
 
     /// Observes the services at `keys` (`namespace`, service name), in order, once each.
@@ -331,10 +378,12 @@ impl ShardTracker {
         ) else {
             return Vec::new();
         };
-        match self.slices.remove(&*join(ns, name)) {
+        let key = join(ns, name);
+        match self.slices.remove(&key) {
             Some((svc, ready)) => {
-                self.count(ns, &svc, ready, false);
-                self.observe_all(ns, [&*svc])
+                let svc = svc.name(&key);
+                self.count(ns, svc, ready, false);
+                self.observe_all(ns, [svc])
             }
             None => Vec::new(),
         }
@@ -513,6 +562,60 @@ mod tests {
         assert_eq!(ready_of(&ev, "api"), Some(5));
         let ev = t.delete_slice(&slice_of("c", "api", 0));
         assert_eq!(ready_of(&ev, "api"), Some(0));
+    }
+
+    #[test]
+    fn a_slice_is_counted_for_its_service_whether_or_not_named_after_it() {
+        let mut t = ShardTracker::default();
+        let mut other = svc("1.2.3.5");
+        other.metadata.name = Some("api".into());
+        t.apply_service(&svc("1.2.3.4"));
+        t.apply_service(&other);
+        // Named after its service, named like it but not after it, and named as it exactly.
+        t.apply_slice(&slice_of("web-x1", "web", 1));
+        t.apply_slice(&slice_of("webby-1", "web", 2));
+        let ev = t.apply_slice(&slice_of("web", "web", 4));
+        assert_eq!(ready_of(&ev, "web"), Some(7));
+        assert!(matches!(
+            t.slices.get("ns/web-x1"),
+            Some((SliceService::Prefix(3), 1))
+        ));
+        assert!(matches!(
+            t.slices.get("ns/webby-1"),
+            Some((SliceService::Named(_), 2))
+        ));
+        // A slice named after one service moves to another, and back.
+        let ev = t.apply_slice(&slice_of("web-x1", "api", 8));
+        assert_eq!(ready_of(&ev, "web"), Some(6));
+        assert_eq!(ready_of(&ev, "api"), Some(8));
+        let ev = t.apply_slice(&slice_of("web-x1", "web", 1));
+        assert_eq!(ready_of(&ev, "web"), Some(7));
+        assert_eq!(ready_of(&ev, "api"), Some(0));
+        for (name, left) in [("web-x1", 6), ("webby-1", 4), ("web", 0)] {
+            let ev = t.delete_slice(&slice_of(name, "ignored", 0));
+            assert_eq!(ready_of(&ev, "web"), Some(left), "{name}");
+        }
+        assert!(t.slices.is_empty());
+    }
+
+    #[test]
+    fn a_service_of_several_addresses_or_none_reports_them_all() {
+        for ips in [vec![], vec!["10.0.0.2", "10.0.0.1", "10.0.0.2"]] {
+            let mut t = ShardTracker::default();
+            let mut s = svc("1.2.3.4");
+            s.status = None;
+            s.spec = Some(k8s_openapi::api::core::v1::ServiceSpec {
+                external_ips: Some(ips.iter().map(|ip| ip.to_string()).collect()),
+                ..Default::default()
+            });
+            let Some(ShardEvent::Observed(o)) = t.apply_service(&s) else {
+                panic!("not observed")
+            };
+            let mut want: Vec<IpAddr> = ips.iter().map(|ip| ip.parse().unwrap()).collect();
+            want.sort();
+            want.dedup();
+            assert_eq!(o.addresses, want);
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod addresses;
 mod cluster;
 mod diagnostic;
 mod dns_name;
@@ -39,6 +40,7 @@ mod record_set;
 mod service;
 mod snapshot;
 
+pub use addresses::Addresses;
 pub use cluster::Cluster;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dns_name::{DnsName, MAX_NAME_LEN};
