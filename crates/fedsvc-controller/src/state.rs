@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use fedsvc_model::{Cluster, ClusterName, DnsName, Label, Service, ServiceKey, Shard, Snapshot};
+use fedsvc_model::{
+    Addresses, Cluster, ClusterName, DnsName, Label, Service, ServiceKey, Shard, Snapshot,
+};
 
 /// What one member cluster reports for one service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,12 +43,34 @@ impl Dirty {
     }
 }
 
+/// A shard observation as held (hundreds of thousands of them): the addresses sorted, unique
+/// and, when there is one, inline; the hostnames sorted and unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeldShard {
+    addresses: Addresses,
+    hostnames: Box<[DnsName]>,
+    ready_endpoints: u32,
+}
+
+impl From<ShardObservation> for HeldShard {
+    fn from(o: ShardObservation) -> Self {
+        let mut hostnames = o.hostnames;
+        hostnames.sort();
+        hostnames.dedup();
+        HeldShard {
+            addresses: Addresses::from(o.addresses),
+            hostnames: hostnames.into_boxed_slice(),
+            ready_endpoints: o.ready_endpoints,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct ServiceEntry {
     /// Whether the federation API holds the service (shards may be seen before it is).
     federated: bool,
     ttl: Option<u32>,
-    shards: BTreeMap<ClusterName, ShardObservation>,
+    shards: BTreeMap<ClusterName, HeldShard>,
 }
 
 /// The controller's picture of the federation.
@@ -199,14 +223,20 @@ impl FederationState {
         obs: Option<ShardObservation>,
     ) -> bool {
         let changed = match obs {
-            Some(mut o) => {
-                o.addresses.sort();
-                o.addresses.dedup();
-                o.hostnames.sort();
-                o.hostnames.dedup();
+            Some(o) => {
+                let o = HeldShard::from(o);
                 let entry = self.services.entry(key.clone()).or_default();
-                let old = entry.shards.insert(cluster.clone(), o.clone());
-                entry.federated && old.as_ref() != Some(&o)
+                match entry.shards.get_mut(cluster) {
+                    Some(held) if *held == o => false,
+                    Some(held) => {
+                        *held = o;
+                        entry.federated
+                    }
+                    None => {
+                        entry.shards.insert(cluster.clone(), o);
+                        entry.federated
+                    }
+                }
             }
             None => match self.services.get_mut(key) {
                 Some(entry) => {
@@ -284,13 +314,18 @@ impl FederationState {
             .iter()
             .filter(|(c, _)| self.clusters.contains_key(*c))
             .map(|(c, o)| {
-                let mut addresses = o.addresses.clone();
+                let mut addresses = o.addresses.to_vec();
                 for h in &o.hostnames {
                     if let Some(ips) = self.resolved.get(h) {
                         addresses.extend(ips.iter().copied());
                     }
                 }
-                Shard::new(c.clone(), addresses, o.hostnames.clone(), o.ready_endpoints)
+                Shard::new(
+                    c.clone(),
+                    addresses,
+                    o.hostnames.to_vec(),
+                    o.ready_endpoints,
+                )
             })
             .collect();
         Service::new(key.clone(), entry.ttl, shards).ok()
