@@ -106,6 +106,10 @@ pub async fn run(
             _ = resync.tick() => {
                 debug!("periodic resync: listing the zone again");
                 sync.invalidate();
+                // The copy just dropped was freed into the allocator's arena of the thread
+                // that built it, and the listing may build the next one on another thread:
+                // hand the freed pages back first, so that the two copies never count at once.
+                crate::memory::release().await;
                 shared.state.lock().expect("state lock").mark_all_dirty();
             }
             () = retry => {}
