@@ -105,11 +105,9 @@ pub async fn run(
             () = shared.dirty.notified() => tokio::time::sleep(config.coalesce).await,
             _ = resync.tick() => {
                 debug!("periodic resync: listing the zone again");
-                sync.invalidate();
-                // The copy just dropped was freed into the allocator's arena of the thread
-                // that built it, and the listing may build the next one on another thread:
-                // hand the freed pages back first, so that the two copies never count at once.
-                crate::memory::release().await;
+                // The copy of the zone is brought in step with the listing in place rather
+                // than built again beside the memory the old one would free.
+                sync.relist();
                 shared.state.lock().expect("state lock").mark_all_dirty();
             }
             () = retry => {}

@@ -25,7 +25,7 @@ use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets
 use fedsvc_model::{Diagnostic, DnsName, RecordSet, RecordType, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
-use crate::known_zone::{KnownZone, Node, ZoneBuilder};
+use crate::known_zone::{KnownZone, Node, ZoneBuilder, ZoneRefresh};
 use crate::state::{Dirty, FederationState};
 
 /// Why a sync failed. The dirty services are kept and the next sync lists the zone again.
@@ -110,6 +110,9 @@ pub struct ZoneSync {
     provider: Retrying<Arc<dyn DnsProvider>>,
     registry: Registry,
     known: Option<KnownZone>,
+    /// Whether the known zone must be brought in step with a new listing (a periodic
+    /// resync) before the next plan.
+    relist: bool,
     planner: Option<Planner>,
     /// The names each service was last planned to have (names, not records: the records are
     /// in `known`, and keeping them twice would double the controller's memory).
@@ -187,6 +190,7 @@ impl ZoneSync {
             provider,
             registry,
             known: None,
+            relist: false,
             planner: None,
             desired: BTreeMap::new(),
             pass: None,
@@ -202,6 +206,14 @@ impl ZoneSync {
     /// Forgets the known zone content: the next sync lists the zone and re-plans everything.
     pub fn invalidate(&mut self) {
         self.known = None;
+    }
+
+    /// Asks for a new listing before the next plan, as [`invalidate`](ZoneSync::invalidate)
+    /// does, but keeps the known zone to bring it in step with the listing in place: a
+    /// listing of an unchanged zone then allocates nothing that lasts. For the periodic
+    /// resync; after an error, [`invalidate`](ZoneSync::invalidate).
+    pub fn relist(&mut self) {
+        self.relist = true;
     }
 
     /// The zone as this sync knows it, sorted like a listing (empty before the first listing).
@@ -262,17 +274,33 @@ impl ZoneSync {
     /// Lists the zone when its content is not known (at start, after an error or
     /// [`invalidate`](ZoneSync::invalidate)); returns whether it listed.
     pub async fn list_if_needed(&mut self) -> Result<bool, SyncError> {
-        if self.known.is_some() {
-            return Ok(false);
-        }
         let zone = self.provider.inner().zone().clone();
-        // The copy is built as the sets are read: a large zone is never held twice.
-        let mut builder = ZoneBuilder::new(self.registry.clone());
-        self.provider
-            .list_each(&mut |rs| builder.add(rs))
-            .await
-            .map_err(|source| SyncError::List { zone, source })?;
-        self.known = Some(builder.finish());
+        match &mut self.known {
+            Some(_) if !self.relist => return Ok(false),
+            Some(known) => {
+                // Refreshed in place as the sets are read; a failed listing leaves a copy
+                // that is neither the old zone nor the new one, so it is dropped.
+                let mut refresh = ZoneRefresh::new(known);
+                let listed = self.provider.list_each(&mut |rs| refresh.add(rs)).await;
+                if let Err(source) = listed {
+                    drop(refresh);
+                    self.known = None;
+                    self.relist = false;
+                    return Err(SyncError::List { zone, source });
+                }
+                refresh.finish();
+            }
+            None => {
+                // The copy is built as the sets are read: a large zone is never held twice.
+                let mut builder = ZoneBuilder::new(self.registry.clone());
+                self.provider
+                    .list_each(&mut |rs| builder.add(rs))
+                    .await
+                    .map_err(|source| SyncError::List { zone, source })?;
+                self.known = Some(builder.finish());
+            }
+        }
+        self.relist = false;
         self.pass = Some(Pass::Listed);
         Ok(true)
     }
@@ -706,6 +734,52 @@ mod tests {
             zones.push(zone);
         }
         assert_eq!(zones[0], zones[1]);
+    }
+
+    #[tokio::test]
+    async fn a_periodic_relisting_repairs_drift_in_the_copy_it_keeps() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        run(&mut f, &mut state).await;
+        let synced = f.counting.list().await.unwrap();
+        let writes = f.counting.stats().writes;
+        // Someone deletes one of our sets, changes another and adds a name of their own.
+        let ours: Vec<RecordSet> = synced
+            .iter()
+            .filter(|r| r.rtype() == &RecordType::A)
+            .take(2)
+            .cloned()
+            .collect();
+        let mut deleted = fedsvc_dns_plan::ChangeGroup::new(ours[0].name().clone());
+        deleted.delete.push(ours[0].clone());
+        let inner = f.counting.inner();
+        inner.apply(&[deleted]).await.unwrap();
+        inner.seed([
+            a(ours[1].name().as_str(), ours[1].ttl(), "192.0.2.99"),
+            a("www.example.com", 300, "192.0.2.1"),
+        ]);
+        // A relisting keeps the copy and brings it in step: the drift is repaired.
+        f.sync.relist();
+        state.mark_all_dirty();
+        let out = run(&mut f, &mut state).await;
+        assert!(out.listed);
+        assert_eq!(f.counting.stats().writes, writes + 1);
+        let mut want = synced.clone();
+        want.push(a("www.example.com", 300, "192.0.2.1"));
+        want.sort();
+        let zone = f.counting.list().await.unwrap();
+        assert_eq!(zone, want);
+        assert_eq!(f.sync.known_records(), zone);
+        // A relisting that fails drops the copy: the next sync lists the zone afresh.
+        f.sync.relist();
+        f.counting.inner().set_available(false);
+        let dirty = state.take_dirty();
+        assert!(f.sync.sync(&state, &dirty).await.is_err());
+        assert!(!f.sync.is_listed());
+        f.counting.inner().set_available(true);
+        state.mark_all_dirty();
+        assert!(run(&mut f, &mut state).await.listed);
+        assert_eq!(f.sync.known_records(), zone);
     }
 
     #[tokio::test]

@@ -59,6 +59,22 @@ impl Sets {
         };
     }
 
+    /// Keeps the sets `keep` says to keep.
+    fn retain(&mut self, mut keep: impl FnMut(&RecordSet) -> bool) {
+        *self = match std::mem::replace(self, Sets::None) {
+            Sets::One(one) if !keep(&one) => Sets::None,
+            Sets::Many(mut v) => {
+                v.retain(|x| keep(x));
+                match v.len() {
+                    0 => Sets::None,
+                    1 => Sets::One(v.pop().expect("one set")),
+                    _ => Sets::Many(v),
+                }
+            }
+            other => other,
+        };
+    }
+
     /// Removes the set of type `rtype`.
     fn remove(&mut self, rtype: &RecordType) {
         *self = match std::mem::replace(self, Sets::None) {
@@ -82,6 +98,32 @@ pub(crate) struct Node {
     sets: Sets,
     /// The ownership record standing for this name, kept compactly.
     owner: Option<CompactOwnership>,
+    /// While a listing refreshes the copy ([`ZoneRefresh`]): what the listing has shown of
+    /// this entry so far ([`Mark`] bits). Zero otherwise.
+    listed: u8,
+}
+
+/// The bits of [`Node::listed`].
+struct Mark;
+
+impl Mark {
+    const A: u8 = 1;
+    const AAAA: u8 = 2;
+    const CNAME: u8 = 4;
+    const TXT: u8 = 8;
+    const OWNER: u8 = 16;
+
+    /// The bit of a set of type `rtype`; `None` for the other types, rare enough to be
+    /// tracked aside.
+    fn of(rtype: &RecordType) -> Option<u8> {
+        match rtype {
+            RecordType::A => Some(Mark::A),
+            RecordType::Aaaa => Some(Mark::AAAA),
+            RecordType::Cname => Some(Mark::CNAME),
+            RecordType::Txt => Some(Mark::TXT),
+            _ => None,
+        }
+    }
 }
 
 impl Node {
@@ -223,6 +265,7 @@ impl KnownZone {
                     e.insert(Node {
                         sets: Sets::None,
                         owner: Some(owner),
+                        listed: 0,
                     });
                 }
                 Entry::Occupied(mut e) => {
@@ -237,6 +280,7 @@ impl KnownZone {
                 e.insert(Node {
                     sets: Sets::One(rs),
                     owner: None,
+                    listed: 0,
                 });
             }
             Entry::Occupied(mut e) => e.get_mut().sets.put(rs),
@@ -345,6 +389,7 @@ impl ZoneBuilder {
             Node {
                 sets: Sets::One(rs),
                 owner: None,
+                listed: 0,
             },
         ));
     }
@@ -364,6 +409,7 @@ impl ZoneBuilder {
             let node = Node {
                 sets: Sets::None,
                 owner: Some(owner),
+                listed: 0,
             };
             (name, node)
         }));
@@ -403,6 +449,140 @@ impl ZoneBuilder {
             zone.merge(rs);
         }
         zone
+    }
+}
+
+/// A copy of a zone brought in step with a new listing in place, as its sets arrive: a set
+/// equal to the one held is only marked as listed, so that a resync of an unchanged zone
+/// allocates nothing that lasts (a second copy built beside the first would double the
+/// controller's largest structure while it is built, and scatter the new one among the
+/// listing's transient allocations). Sets the listing did not show are dropped at
+/// [`finish`](ZoneRefresh::finish). If the listing fails, the copy must be dropped: it is
+/// neither the old zone nor the new one.
+pub(crate) struct ZoneRefresh<'a> {
+    zone: &'a mut KnownZone,
+    /// Sets of types without a [`Mark`] bit that the listing showed, by name and type.
+    others: HashSet<(DnsName, RecordType)>,
+    /// Sets to merge once the listing is done: the second piece of a set.
+    pieces: Vec<RecordSet>,
+}
+
+impl<'a> ZoneRefresh<'a> {
+    /// Starts refreshing `zone` (whose marks are all clear).
+    pub(crate) fn new(zone: &'a mut KnownZone) -> Self {
+        ZoneRefresh {
+            zone,
+            others: HashSet::new(),
+            pieces: Vec::new(),
+        }
+    }
+
+    /// Adds one set (or piece of a set) of the listing.
+    pub(crate) fn add(&mut self, mut rs: RecordSet) {
+        rs.share_text(|t| self.zone.share(t));
+        if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry)
+            && let Some(node) = self.zone.names.get_mut(managed)
+        {
+            if node.listed & Mark::OWNER != 0 {
+                // The ownership TXT came in pieces: a set of several strings.
+                self.pieces.push(rs);
+                return;
+            }
+            let same = node.owner.as_ref().is_some_and(|held| {
+                held.ttl == rs.ttl() && matches!(rs.data(), [RData::Txt(t)] if *t == held.text)
+            });
+            if !same {
+                match CompactOwnership::from_record_set(&rs, &self.zone.registry) {
+                    Some(mut owner) => {
+                        let key = self
+                            .zone
+                            .names
+                            .get_key_value(managed)
+                            .map(|(k, _)| k.clone());
+                        owner.name = key.unwrap_or(owner.name);
+                        if let Some(node) = self.zone.names.get_mut(managed) {
+                            node.owner = Some(owner);
+                        }
+                    }
+                    None => return self.add_set(rs),
+                }
+            }
+            if let Some(node) = self.zone.names.get_mut(managed) {
+                node.listed |= Mark::OWNER;
+            }
+            return;
+        }
+        if let Some(owner) = CompactOwnership::from_record_set(&rs, &self.zone.registry) {
+            // The ownership record of a name the copy does not hold (yet).
+            let name = owner.name.clone();
+            self.zone.names.insert(
+                name,
+                Node {
+                    sets: Sets::None,
+                    owner: Some(owner),
+                    listed: Mark::OWNER,
+                },
+            );
+            return;
+        }
+        self.add_set(rs);
+    }
+
+    /// Adds a set that is not a compact ownership record.
+    fn add_set(&mut self, rs: RecordSet) {
+        let mark = Mark::of(rs.rtype());
+        let Some(node) = self.zone.names.get_mut(rs.name()) else {
+            if mark.is_none() {
+                self.others.insert((rs.name().clone(), rs.rtype().clone()));
+            }
+            let name = rs.name().clone();
+            self.zone.names.insert(
+                name,
+                Node {
+                    sets: Sets::One(rs),
+                    owner: None,
+                    listed: mark.unwrap_or(0),
+                },
+            );
+            return;
+        };
+        let second_piece = match mark {
+            Some(bit) => node.listed & bit != 0,
+            None => !self.others.insert((rs.name().clone(), rs.rtype().clone())),
+        };
+        if second_piece {
+            self.pieces.push(rs);
+            return;
+        }
+        node.listed |= mark.unwrap_or(0);
+        if node.sets().iter().all(|held| held != &rs) {
+            node.sets.put(rs);
+        }
+    }
+
+    /// Drops what the listing did not show, and puts the sets that came in pieces together.
+    pub(crate) fn finish(self) {
+        let ZoneRefresh {
+            zone,
+            others,
+            pieces,
+        } = self;
+        zone.names.retain(|name, node| {
+            let listed = std::mem::take(&mut node.listed);
+            if listed & Mark::OWNER == 0 {
+                node.owner = None;
+            }
+            node.sets.retain(|rs| match Mark::of(rs.rtype()) {
+                Some(bit) => listed & bit != 0,
+                None => others.contains(&(name.clone(), rs.rtype().clone())),
+            });
+            !node.is_empty()
+        });
+        for rs in pieces {
+            zone.merge(rs);
+        }
+        // Texts no set holds any more (services gone since the last listing).
+        zone.texts.retain(|t| Arc::strong_count(t) > 1);
     }
 }
 
@@ -626,6 +806,70 @@ mod tests {
         )
     }
 
+    /// The listing of `zone` with each set cut in pieces (a datum per piece where `cuts`
+    /// says so), the later pieces with a larger TTL, shuffled by `order`.
+    fn cut_and_shuffle(zone: &RawZone, cuts: &[bool], order: u64) -> Vec<RecordSet> {
+        let mut listing: Vec<RecordSet> = Vec::new();
+        let mut c = cuts.iter().cycle();
+        for ((n, t), (ttl, data)) in zone {
+            let mut piece = BTreeSet::new();
+            let mut first = true;
+            for d in data {
+                piece.insert(*d);
+                if *c.next().unwrap() {
+                    let ttl = if first { *ttl } else { ttl + 60 };
+                    listing.push(raw_set(*n, *t, ttl, &piece));
+                    piece.clear();
+                    first = false;
+                }
+            }
+            if !piece.is_empty() {
+                let ttl = if first { *ttl } else { ttl + 60 };
+                listing.push(raw_set(*n, *t, ttl, &piece));
+            }
+        }
+        let mut x = order;
+        for i in (1..listing.len()).rev() {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            listing.swap(i, (x >> 33) as usize % (i + 1));
+        }
+        listing
+    }
+
+    fn sorted_sets(zone: &RawZone) -> Vec<RecordSet> {
+        let mut v: Vec<RecordSet> = zone
+            .iter()
+            .map(|((n, t), (ttl, data))| raw_set(*n, *t, *ttl, data))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_listing_of_the_zone_as_held_changes_nothing_held() {
+        let mut zone = KnownZone::from_listing(registry(), listing());
+        let web = name("web.ns.fed.svc.example.com");
+        let held = |z: &KnownZone| {
+            let node = z.get(&web).unwrap();
+            (
+                node.sets()[0].name().clone(),
+                node.owner.clone().unwrap().text,
+            )
+        };
+        let (set_name, text) = held(&zone);
+        let mut refresh = ZoneRefresh::new(&mut zone);
+        listing().into_iter().for_each(|rs| refresh.add(rs));
+        refresh.finish();
+        assert_eq!(zone.records(), listing());
+        let (after_name, after_text) = held(&zone);
+        // The same allocations: the listed copies were compared and dropped.
+        assert!(std::ptr::eq(set_name.as_str(), after_name.as_str()));
+        assert!(Arc::ptr_eq(&text, &after_text));
+        assert!(zone.entries().all(|(_, n)| n.listed == 0));
+    }
+
     proptest! {
         /// Whatever the order of the sets and however they are cut in pieces, the copy holds
         /// the zone; and it stays equal to it through writes and deletes.
@@ -636,39 +880,9 @@ mod tests {
             order in any::<u64>(),
             changes in raw_zones(),
         ) {
-            let want: Vec<RecordSet> = zone
-                .iter()
-                .map(|((n, t), (ttl, data))| raw_set(*n, *t, *ttl, data))
-                .collect();
-            // Cut each set in pieces (a datum per piece where `cuts` says so), the later
-            // pieces with a larger TTL, then shuffle.
-            let mut listing: Vec<RecordSet> = Vec::new();
-            let mut c = cuts.iter().cycle();
-            for ((n, t), (ttl, data)) in &zone {
-                let mut piece = BTreeSet::new();
-                let mut first = true;
-                for d in data {
-                    piece.insert(*d);
-                    if *c.next().unwrap() {
-                        let ttl = if first { *ttl } else { ttl + 60 };
-                        listing.push(raw_set(*n, *t, ttl, &piece));
-                        piece.clear();
-                        first = false;
-                    }
-                }
-                if !piece.is_empty() {
-                    let ttl = if first { *ttl } else { ttl + 60 };
-                    listing.push(raw_set(*n, *t, ttl, &piece));
-                }
-            }
-            let mut x = order;
-            for i in (1..listing.len()).rev() {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                listing.swap(i, (x >> 33) as usize % (i + 1));
-            }
+            let listing = cut_and_shuffle(&zone, &cuts, order);
             let mut copy = KnownZone::from_listing(registry(), listing);
-            let mut sorted = want.clone();
-            sorted.sort();
+            let sorted = sorted_sets(&zone);
             prop_assert_eq!(copy.records(), sorted.clone());
             prop_assert_eq!(copy.entries().flat_map(|(_, n)| n.current()).count(), sorted.len());
 
@@ -688,6 +902,28 @@ mod tests {
                 now.sort();
                 prop_assert_eq!(copy.records(), now.clone());
             }
+        }
+
+        /// A copy brought in step with a listing holds what one built from that listing
+        /// holds, whatever it held before and however the listing comes.
+        #[test]
+        fn a_refreshed_copy_equals_one_built_from_the_listing(
+            before in raw_zones(),
+            after in raw_zones(),
+            cuts in proptest::collection::vec(any::<bool>(), 32),
+            order in any::<u64>(),
+        ) {
+            let mut copy = KnownZone::from_listing(registry(), sorted_sets(&before));
+            let listing = cut_and_shuffle(&after, &cuts, order);
+            let built = KnownZone::from_listing(registry(), listing.clone());
+            let mut refresh = ZoneRefresh::new(&mut copy);
+            listing.into_iter().for_each(|rs| refresh.add(rs));
+            refresh.finish();
+            prop_assert_eq!(copy.records(), sorted_sets(&after));
+            prop_assert_eq!(copy.len(), built.len());
+            prop_assert!(copy.entries().all(|(_, n)| n.listed == 0));
+            let texts = |z: &KnownZone| z.texts.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>();
+            prop_assert_eq!(texts(&copy), texts(&built));
         }
     }
 }

@@ -5,8 +5,7 @@
 //! memory still in use stay resident: the controller's RSS stays at the burst's level although
 //! its heap is smaller. Measured at 10 000 services × 20 clusters, a restarted controller held
 //! 373 MiB of which 318 MiB in use; `malloc_trim(0)` brought it to 337 MiB. The controller
-//! trims its heap once a minute ([`run`]), and before each periodic resync lists the zone
-//! into a new copy ([`release`]); with other allocators this does nothing.
+//! trims its heap once a minute ([`run`]); with other allocators this does nothing.
 
 use std::time::Duration;
 
