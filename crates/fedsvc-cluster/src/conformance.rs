@@ -19,18 +19,23 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::num::NonZeroU64;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use k8s_openapi::api::core::v1::Service;
 
+/// A `resourceVersion`, as a number that is never zero, so that an absent one costs no
+/// space (a member holds thousands of services, and the controller tracks them all).
+pub(crate) type Version = NonZeroU64;
+
 /// Versions of one member service.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Versions {
     /// The `resourceVersion` the watch last saw (`None`: not seen, or deleted).
-    seen: Option<u64>,
+    seen: Option<Version>,
     /// The digest of the copy fedsvc last applied, and the `resourceVersion` it got back.
-    applied: Option<(u64, u64)>,
+    applied: Option<(u64, Version)>,
 }
 
 /// The member services fedsvc applied, and what the watch sees of them.
@@ -53,9 +58,10 @@ pub(crate) fn key(namespace: &str, name: &str) -> u64 {
 }
 
 /// A `resourceVersion` as a number (they are opaque strings; those that are not numbers are
-/// hashed).
-fn version(rv: &str) -> u64 {
-    rv.parse().unwrap_or_else(|_| hash_of(&[rv]))
+/// hashed). Objects never carry `"0"`; were one to, it would read as `u64::MAX`.
+fn version(rv: &str) -> Version {
+    let n = rv.parse().unwrap_or_else(|_| hash_of(&[rv]));
+    Version::new(n).unwrap_or(Version::MAX)
 }
 
 /// A digest of the member copy fedsvc wants.
@@ -103,7 +109,7 @@ impl Conformance {
     }
 
     /// The watch listed every managed service again: `(key, resourceVersion)`.
-    pub(crate) fn relisted(&self, listed: &[(u64, u64)]) {
+    pub(crate) fn relisted(&self, listed: &[(u64, Version)]) {
         let mut map = self.lock();
         map.retain(|_, v| {
             v.seen = None;
@@ -123,7 +129,7 @@ impl Conformance {
     }
 
     /// The `(key, resourceVersion)` of a listed service, when it is managed.
-    pub(crate) fn listed(svc: &Service, managed: bool) -> Option<(u64, u64)> {
+    pub(crate) fn listed(svc: &Service, managed: bool) -> Option<(u64, Version)> {
         let rv = svc
             .metadata
             .resource_version

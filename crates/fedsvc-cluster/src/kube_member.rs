@@ -240,7 +240,7 @@ struct WatchState {
     cluster: String,
     tracker: ShardTracker,
     services_init: Option<Vec<ServiceItem>>,
-    versions_init: Vec<(u64, u64)>,
+    versions_init: Vec<(u64, crate::conformance::Version)>,
     conformance: Arc<Conformance>,
     slices_init: Option<Vec<SliceItem>>,
     services_synced: bool,
