@@ -31,8 +31,9 @@
 //!    `FEDSVC_RSS_FIRST_HOLD_SECS`, default 30). The zone is then listed from here and its
 //!    record sets counted.
 //! 2. **Restart**, over the zone the first run filled: nothing may be written (held
-//!    `FEDSVC_RSS_HOLD_SECS`, default 330: longer than the 5 minute requeue of every service
-//!    and the 5 minute resync of the zone). Its RSS is what a controller of this size holds.
+//!    `FEDSVC_RSS_HOLD_SECS`, default 700: two 5 minute resyncs of the zone and requeues of
+//!    every service, so that the median is mostly that of a controller that has resynced).
+//!    Its RSS is what a controller of this size holds.
 //!
 //! Knobs: `FEDSVC_RSS_SERVICES` (10 000), `FEDSVC_RSS_CLUSTERS` (20, two per region),
 //! `FEDSVC_RSS_NAMESPACES` (100), `FEDSVC_RSS_QPS` (`members.qps`, default 0: no limit),
@@ -509,7 +510,7 @@ async fn main() {
     let clusters = env_u64("FEDSVC_RSS_CLUSTERS", 20);
     let namespaces = env_u64("FEDSVC_RSS_NAMESPACES", 100).max(1);
     let first_hold = Duration::from_secs(env_u64("FEDSVC_RSS_FIRST_HOLD_SECS", 30));
-    let hold = Duration::from_secs(env_u64("FEDSVC_RSS_HOLD_SECS", 330));
+    let hold = Duration::from_secs(env_u64("FEDSVC_RSS_HOLD_SECS", 700));
 
     let t = Instant::now();
     let (host, members) = federation(services, clusters, namespaces).await;

@@ -11,7 +11,8 @@
 //!
 //! 1. **state built**: the federation state alone;
 //! 2. **full sync**: list the empty zone, plan every service, write everything;
-//! 3. **periodic resync**: forget the known zone, list it, plan and diff everything (no writes);
+//! 3. **periodic resync**: list the zone, refresh the known zone from it in place, plan and
+//!    diff everything (no writes);
 //! 4. **one shard changed**: one service re-planned and written;
 //! 5. **restart (same process)**: the sync state is dropped and a fresh `ZoneSync` lists the
 //!    populated zone and plans everything, with zero writes.
@@ -260,7 +261,8 @@ async fn main() {
 
     provider.reset();
     state.mark_all_dirty();
-    sync.invalidate();
+    // As the controller's periodic resync: the known zone is refreshed from the listing.
+    sync.relist();
     let start = Instant::now();
     let dirty = state.take_dirty();
     sync.sync(&state, &dirty).await.expect("resync");
