@@ -274,16 +274,17 @@ impl ZoneSync {
     /// Lists the zone when its content is not known (at start, after an error or
     /// [`invalidate`](ZoneSync::invalidate)); returns whether it listed.
     pub async fn list_if_needed(&mut self) -> Result<bool, SyncError> {
+        if self.known.is_some() && !self.relist {
+            return Ok(false);
+        }
         let zone = self.provider.inner().zone().clone();
         match &mut self.known {
-            Some(_) if !self.relist => return Ok(false),
             Some(known) => {
                 // Refreshed in place as the sets are read; a failed listing leaves a copy
                 // that is neither the old zone nor the new one, so it is dropped.
                 let mut refresh = ZoneRefresh::new(known);
                 let listed = self.provider.list_each(&mut |rs| refresh.add(rs)).await;
                 if let Err(source) = listed {
-                    drop(refresh);
                     self.known = None;
                     self.relist = false;
                     return Err(SyncError::List { zone, source });

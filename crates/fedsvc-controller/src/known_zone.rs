@@ -481,35 +481,28 @@ impl<'a> ZoneRefresh<'a> {
     pub(crate) fn add(&mut self, mut rs: RecordSet) {
         rs.share_text(|t| self.zone.share(t));
         if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry)
-            && let Some(node) = self.zone.names.get_mut(managed)
+            && let [RData::Txt(text)] = rs.data()
+            && let Some((key, node)) = self.zone.names.get_key_value(managed)
         {
             if node.listed & Mark::OWNER != 0 {
                 // The ownership TXT came in pieces: a set of several strings.
                 self.pieces.push(rs);
                 return;
             }
-            let same = node.owner.as_ref().is_some_and(|held| {
-                held.ttl == rs.ttl() && matches!(rs.data(), [RData::Txt(t)] if *t == held.text)
-            });
+            let key = key.clone();
+            let node = self.zone.names.get_mut(&key).expect("the entry just found");
+            let same = node
+                .owner
+                .as_ref()
+                .is_some_and(|held| held.ttl == rs.ttl() && held.text == *text);
             if !same {
-                match CompactOwnership::from_record_set(&rs, &self.zone.registry) {
-                    Some(mut owner) => {
-                        let key = self
-                            .zone
-                            .names
-                            .get_key_value(managed)
-                            .map(|(k, _)| k.clone());
-                        owner.name = key.unwrap_or(owner.name);
-                        if let Some(node) = self.zone.names.get_mut(managed) {
-                            node.owner = Some(owner);
-                        }
-                    }
-                    None => return self.add_set(rs),
-                }
+                node.owner = Some(CompactOwnership {
+                    name: key,
+                    ttl: rs.ttl(),
+                    text: text.clone(),
+                });
             }
-            if let Some(node) = self.zone.names.get_mut(managed) {
-                node.listed |= Mark::OWNER;
-            }
+            node.listed |= Mark::OWNER;
             return;
         }
         if let Some(owner) = CompactOwnership::from_record_set(&rs, &self.zone.registry) {

@@ -31,16 +31,6 @@ pub fn release_free_memory() -> bool {
     false
 }
 
-/// [`release_free_memory`] on a blocking thread (walking a large heap takes a few
-/// milliseconds); returns whether it returned any memory.
-pub async fn release() -> bool {
-    let released = tokio::task::spawn_blocking(release_free_memory)
-        .await
-        .unwrap_or(false);
-    tracing::trace!(released, "heap trimmed");
-    released
-}
-
 /// Trims the heap every `period` (on a blocking thread: walking a large heap takes a few
 /// milliseconds) until `shutdown` turns true.
 pub async fn run(period: Duration, mut shutdown: watch::Receiver<bool>) {
@@ -57,7 +47,10 @@ pub async fn run(period: Duration, mut shutdown: watch::Receiver<bool>) {
                 }
             }
             _ = tick.tick() => {
-                release().await;
+                let released = tokio::task::spawn_blocking(release_free_memory)
+                    .await
+                    .unwrap_or(false);
+                tracing::trace!(released, "heap trimmed");
             }
         }
     }
