@@ -36,6 +36,7 @@ mod dns_name;
 mod error;
 mod label;
 mod names;
+mod packing;
 mod record_set;
 mod service;
 mod snapshot;
@@ -47,6 +48,7 @@ pub use dns_name::{DnsName, MAX_NAME_LEN};
 pub use error::{FieldError, NameError, SnapshotError};
 pub use label::{Label, LabelRules, MAX_LABEL_LEN};
 pub use names::{ClusterName, ServiceKey};
+pub use packing::repack;
 pub use record_set::{RData, RecordSet, RecordSetError, RecordType};
 pub use service::{Service, Shard};
 pub use snapshot::{
