@@ -430,7 +430,11 @@ impl ShardTracker {
     /// Observes every service (after a listing), in key order.
     fn observe_every(&mut self) -> Vec<ShardEvent> {
         let keys: Vec<Key> = self.services.keys().cloned().collect();
-        keys.iter().filter_map(|k| self.observe(k)).collect()
+        let events = keys.iter().filter_map(|k| self.observe(k)).collect();
+        // A listing fills the map one entry at a time, leaving its nodes a third empty or
+        // more: repacked, it takes what a map built at once does.
+        fedsvc_model::repack(&mut self.services);
+        events
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 use std::sync::Arc;
 
 use fedsvc_dns_plan::{CompactOwnership, CurrentSet, Registry};
@@ -29,14 +30,6 @@ impl Sets {
         match self {
             Sets::None => &[],
             Sets::One(rs) => std::slice::from_ref(rs),
-            Sets::Many(v) => v,
-        }
-    }
-
-    fn into_vec(self) -> Vec<RecordSet> {
-        match self {
-            Sets::None => Vec::new(),
-            Sets::One(rs) => vec![rs],
             Sets::Many(v) => v,
         }
     }
@@ -155,6 +148,9 @@ pub(crate) struct KnownZone {
     /// The TXT strings held, each once (every name of a service carries the same ownership
     /// text).
     texts: HashSet<Arc<str>>,
+    /// Entries added one at a time since the map was last built or repacked
+    /// ([`pack_if_grown`](KnownZone::pack_if_grown)).
+    grown: usize,
 }
 
 impl KnownZone {
@@ -164,7 +160,24 @@ impl KnownZone {
             registry,
             names: BTreeMap::new(),
             texts: HashSet::new(),
+            grown: 0,
         }
+    }
+
+    /// Repacks the map of entries ([`fedsvc_model::repack`]) when more than an eighth of them
+    /// were added one at a time since it was last built or repacked: a copy filled by a first
+    /// sync, write by write, takes a third more memory than one built from a listing.
+    pub(crate) fn pack_if_grown(&mut self) {
+        if self.grown > 0 && self.grown.saturating_mul(8) >= self.names.len() {
+            fedsvc_model::repack(&mut self.names);
+            self.grown = 0;
+        }
+    }
+
+    /// Adds an entry for a name not held yet.
+    fn insert_new(&mut self, name: DnsName, node: Node) {
+        self.names.insert(name, node);
+        self.grown += 1;
     }
 
     /// The copy of a zone listed as `records`.
@@ -267,6 +280,7 @@ impl KnownZone {
                         owner: Some(owner),
                         listed: 0,
                     });
+                    self.grown += 1;
                 }
                 Entry::Occupied(mut e) => {
                     owner.name = e.key().clone();
@@ -282,6 +296,7 @@ impl KnownZone {
                     owner: None,
                     listed: 0,
                 });
+                self.grown += 1;
             }
             Entry::Occupied(mut e) => e.get_mut().sets.put(rs),
         }
@@ -308,25 +323,18 @@ impl KnownZone {
     }
 }
 
-/// How many of the last entries an ownership record is looked for among: a zone transfer
-/// sends it right after the name it stands for (its parent).
-const RECENT: usize = 4;
-
 /// A [`KnownZone`] built from a listing as its sets arrive
 /// ([`list_each`](fedsvc_providers::DnsProvider::list_each)), so that the listing is never
-/// held whole beside the copy: each set joins its entry at once, and an ownership record is
-/// kept compactly as soon as it is read.
+/// held whole beside the copy: each set joins its entry in the map at once, and an ownership
+/// record is kept compactly as soon as it is read.
 ///
-/// Sets come in any order, and possibly in pieces. Entries that come sorted by name, each
-/// ownership record among the last few entries (as a zone transfer sends them), cost least;
-/// anything else is put in order when the copy is finished.
+/// Sets come in any order, and possibly in pieces. The map, filled one entry at a time, is
+/// repacked when the listing is done ([`fedsvc_model::repack`]): no vector of the whole zone
+/// is built and sorted beside it, which at 310 000 names would hold the copy two or three
+/// times over for a moment.
 pub(crate) struct ZoneBuilder {
     zone: KnownZone,
-    /// The entries so far, in the order their names first came.
-    runs: Vec<(DnsName, Node)>,
-    /// Whether `runs` is sorted by name, each name once.
-    sorted: bool,
-    /// Ownership records that came when the entry they stand for was not among the last few.
+    /// Ownership records that came before any set of the name they stand for.
     stray: Vec<CompactOwnership>,
     /// Sets to merge into the copy once it is built: the second piece of a set, an ownership
     /// record that is not one after all.
@@ -338,8 +346,6 @@ impl ZoneBuilder {
     pub(crate) fn new(registry: Registry) -> Self {
         ZoneBuilder {
             zone: KnownZone::new(registry),
-            runs: Vec::new(),
-            sorted: true,
             stray: Vec::new(),
             pieces: Vec::new(),
         }
@@ -349,12 +355,12 @@ impl ZoneBuilder {
     pub(crate) fn add(&mut self, mut rs: RecordSet) {
         rs.share_text(|t| self.zone.share(t));
         if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry) {
-            let from = self.runs.len().saturating_sub(RECENT);
-            let recent = self.runs[from..]
-                .iter_mut()
-                .rev()
-                .find(|(n, _)| n.as_str() == managed);
-            match (recent, rs.data()) {
+            let held = self
+                .zone
+                .names
+                .range_mut::<str, _>((Bound::Included(managed), Bound::Included(managed)))
+                .next();
+            match (held, rs.data()) {
                 (Some((name, node)), [RData::Txt(text)]) if node.owner.is_none() => {
                     node.owner = Some(CompactOwnership {
                         name: name.clone(),
@@ -370,81 +376,62 @@ impl ZoneBuilder {
             }
             return;
         }
-        if let Some((name, node)) = self.runs.last_mut()
-            && name == rs.name()
-        {
-            if node.sets().iter().any(|x| x.rtype() == rs.rtype()) {
+        match self.zone.names.get_mut(rs.name()) {
+            Some(node) if node.sets().iter().any(|x| x.rtype() == rs.rtype()) => {
                 self.pieces.push(rs);
-            } else {
-                node.sets.put(rs);
             }
-            return;
+            Some(node) => node.sets.put(rs),
+            None => {
+                let name = rs.name().clone();
+                self.zone.names.insert(
+                    name,
+                    Node {
+                        sets: Sets::One(rs),
+                        owner: None,
+                        listed: 0,
+                    },
+                );
+            }
         }
-        if self.runs.last().is_some_and(|(last, _)| last > rs.name()) {
-            self.sorted = false;
-        }
-        let name = rs.name().clone();
-        self.runs.push((
-            name,
-            Node {
-                sets: Sets::One(rs),
-                owner: None,
-                listed: 0,
-            },
-        ));
     }
 
     /// The copy of the zone, once every set was added.
     pub(crate) fn finish(self) -> KnownZone {
         let ZoneBuilder {
             mut zone,
-            mut runs,
-            sorted,
             stray,
             mut pieces,
         } = self;
-        let put_in_order = !sorted || !stray.is_empty();
-        runs.extend(stray.into_iter().map(|owner| {
-            let name = owner.name.clone();
-            let node = Node {
-                sets: Sets::None,
-                owner: Some(owner),
-                listed: 0,
-            };
-            (name, node)
-        }));
-        if put_in_order {
-            // Stable: of the entries of one name, the first to come stays first.
-            runs.sort_by(|a, b| a.0.cmp(&b.0));
-            runs.dedup_by(|later, first| {
-                if later.0 != first.0 {
-                    return false;
+        for mut owner in stray {
+            match zone.names.get_key_value(&owner.name) {
+                Some((_, node)) if node.owner.is_some() => {
+                    pieces.extend(owner.to_record_set(&zone.registry));
                 }
-                for rs in std::mem::replace(&mut later.1.sets, Sets::None).into_vec() {
-                    if first.1.sets().iter().any(|x| x.rtype() == rs.rtype()) {
-                        pieces.push(rs);
-                    } else {
-                        first.1.sets.put(rs);
-                    }
+                Some((key, _)) => {
+                    // Keyed by the name as held: its text is shared.
+                    owner.name = key.clone();
+                    let node = zone.names.get_mut(&owner.name).expect("the entry just found");
+                    node.owner = Some(owner);
                 }
-                if let Some(mut owner) = later.1.owner.take() {
-                    if first.1.owner.is_none() {
-                        owner.name = first.0.clone();
-                        first.1.owner = Some(owner);
-                    } else {
-                        pieces.extend(owner.to_record_set(&zone.registry));
-                    }
+                None => {
+                    let name = owner.name.clone();
+                    zone.names.insert(
+                        name,
+                        Node {
+                            sets: Sets::None,
+                            owner: Some(owner),
+                            listed: 0,
+                        },
+                    );
                 }
-                true
-            });
+            }
         }
-        for (_, node) in &mut runs {
+        for node in zone.names.values_mut() {
             if let Sets::Many(v) = &mut node.sets {
                 v.shrink_to_fit();
             }
         }
-        // From a sorted vector the map is built at once, with full nodes.
-        zone.names = runs.into_iter().collect();
+        fedsvc_model::repack(&mut zone.names);
         for rs in pieces {
             zone.merge(rs);
         }
@@ -508,7 +495,7 @@ impl<'a> ZoneRefresh<'a> {
         if let Some(owner) = CompactOwnership::from_record_set(&rs, &self.zone.registry) {
             // The ownership record of a name the copy does not hold (yet).
             let name = owner.name.clone();
-            self.zone.names.insert(
+            self.zone.insert_new(
                 name,
                 Node {
                     sets: Sets::None,
@@ -529,7 +516,7 @@ impl<'a> ZoneRefresh<'a> {
                 self.others.insert((rs.name().clone(), rs.rtype().clone()));
             }
             let name = rs.name().clone();
-            self.zone.names.insert(
+            self.zone.insert_new(
                 name,
                 Node {
                     sets: Sets::One(rs),
@@ -576,6 +563,7 @@ impl<'a> ZoneRefresh<'a> {
         }
         // Texts no set holds any more (services gone since the last listing).
         zone.texts.retain(|t| Arc::strong_count(t) > 1);
+        zone.pack_if_grown();
     }
 }
 
@@ -635,6 +623,28 @@ mod tests {
         ];
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_copy_filled_write_by_write_is_repacked_once_it_grew_enough() {
+        let mut zone = KnownZone::new(registry());
+        let r = registry();
+        for i in 0..100 {
+            let n = format!("s{i}.ns.fed.svc.example.com");
+            zone.put(a(&n, "192.0.2.1"));
+            zone.put(r.ownership_record(&name(&n), 60).unwrap().unwrap());
+        }
+        let before = zone.records();
+        assert_eq!((zone.len(), zone.grown), (100, 100));
+        zone.pack_if_grown();
+        assert_eq!(zone.grown, 0);
+        assert_eq!(zone.records(), before);
+        assert!(zone.get(&name("s50.ns.fed.svc.example.com")).is_some());
+        // One name more in a copy of a hundred: not worth repacking yet.
+        zone.put(a("new.ns.fed.svc.example.com", "192.0.2.2"));
+        zone.pack_if_grown();
+        assert_eq!(zone.grown, 1);
+        assert_eq!(zone.len(), 101);
     }
 
     #[test]
@@ -743,7 +753,6 @@ mod tests {
             builder.add(r.ownership_record(&name(n), 60).unwrap().unwrap());
         }
         assert!(builder.stray.is_empty() && builder.pieces.is_empty());
-        assert!(builder.sorted);
         assert_eq!(builder.finish().len(), 2);
     }
 

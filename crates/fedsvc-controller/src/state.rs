@@ -65,12 +65,60 @@ impl From<ShardObservation> for HeldShard {
     }
 }
 
+/// A service's shards, by cluster: a vector sorted by cluster name. A service has one shard
+/// per member, tens of them; a B-tree map of that size, filled one member at a time, takes
+/// twice the memory (nodes of eleven entries, a third of them empty, and an inner node).
+#[derive(Debug, Clone, Default)]
+struct Shards(Vec<(ClusterName, HeldShard)>);
+
+impl Shards {
+    fn find(&self, cluster: &ClusterName) -> Result<usize, usize> {
+        self.0.binary_search_by(|(c, _)| c.cmp(cluster))
+    }
+
+    fn get_mut(&mut self, cluster: &ClusterName) -> Option<&mut HeldShard> {
+        let i = self.find(cluster).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn insert(&mut self, cluster: ClusterName, shard: HeldShard) {
+        match self.find(&cluster) {
+            Ok(i) => self.0[i].1 = shard,
+            Err(i) => {
+                if self.0.len() == self.0.capacity() {
+                    // Grown by a quarter, not doubled: most services stop at the number of
+                    // members, and what doubling leaves spare would stay spare.
+                    self.0.reserve_exact((self.0.len() / 4).max(2));
+                }
+                self.0.insert(i, (cluster, shard));
+            }
+        }
+    }
+
+    fn remove(&mut self, cluster: &ClusterName) -> Option<HeldShard> {
+        let i = self.find(cluster).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&ClusterName, &HeldShard)> {
+        self.0.iter().map(|(c, s)| (c, s))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &HeldShard> {
+        self.0.iter().map(|(_, s)| s)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct ServiceEntry {
     /// Whether the federation API holds the service (shards may be seen before it is).
     federated: bool,
     ttl: Option<u32>,
-    shards: BTreeMap<ClusterName, HeldShard>,
+    shards: Shards,
 }
 
 /// The controller's picture of the federation.
@@ -504,6 +552,44 @@ mod tests {
         assert!(s.take_dirty().services.contains(&key("early")));
         assert_eq!(s.service(&key("early")).unwrap().shards.len(), 1);
         assert_eq!(s.healthy_shards(&key("early")), 1);
+    }
+
+    #[test]
+    fn shards_are_held_by_cluster_whatever_order_they_come_in() {
+        let mut s = state();
+        let names = ["c3", "c1", "c5", "c2", "c4"];
+        for (i, n) in names.iter().enumerate() {
+            s.upsert_cluster(cluster(n, &format!("z{i}"), true));
+        }
+        s.upsert_service(key("web"), None);
+        for (i, n) in names.iter().enumerate() {
+            let c = ClusterName::parse(n).unwrap();
+            assert!(s.observe_shard(&key("web"), &c, Some(obs(&format!("10.0.0.{i}"), 1))));
+        }
+        let c2 = ClusterName::parse("c2").unwrap();
+        // A new observation replaces the one held; the same one again changes nothing.
+        assert!(s.observe_shard(&key("web"), &c2, Some(obs("10.0.9.9", 2))));
+        assert!(!s.observe_shard(&key("web"), &c2, Some(obs("10.0.9.9", 2))));
+        let c4 = ClusterName::parse("c4").unwrap();
+        assert!(s.observe_shard(&key("web"), &c4, None));
+        assert!(!s.observe_shard(&key("web"), &c4, None));
+        let svc = s.service(&key("web")).unwrap();
+        let held: Vec<(String, String)> = svc
+            .shards
+            .iter()
+            .map(|sh| (sh.cluster.to_string(), sh.addresses[0].to_string()))
+            .collect();
+        let want = [
+            ("c1", "10.0.0.1"),
+            ("c2", "10.0.9.9"),
+            ("c3", "10.0.0.0"),
+            ("c5", "10.0.0.2"),
+        ];
+        assert_eq!(
+            held,
+            want.map(|(c, ip)| (c.to_owned(), ip.to_owned())).to_vec()
+        );
+        assert_eq!(s.healthy_shards(&key("web")), 4);
     }
 
     #[test]
