@@ -166,6 +166,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         config.health_policy(),
     );
     tasks.push(tokio::spawn(crate::memory::run(
+        shared.activity.clone(),
         crate::memory::TRIM_PERIOD,
         stop_rx.clone(),
     )));
@@ -273,11 +274,15 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
             let _ = stop_for_kube.wait_for(|s| *s).await;
         });
     let readiness_for_services = readiness.clone();
+    let activity = shared.activity.clone();
     tasks.push(tokio::spawn(async move {
         readiness_for_services.set_ready();
         controller
             .run(services::reconcile, services::error_policy, ctx)
-            .for_each(|_| async {})
+            .for_each(|_| {
+                activity.note(1);
+                async {}
+            })
             .await;
     }));
 

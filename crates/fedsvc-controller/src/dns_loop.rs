@@ -23,6 +23,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Whether this replica may write.
     pub leader: LeaderState,
+    /// The work done, for trimming the heap after a burst of it.
+    pub activity: crate::memory::Activity,
 }
 
 impl Shared {
@@ -33,6 +35,7 @@ impl Shared {
             dirty: Notify::new(),
             metrics: Metrics::new(),
             leader,
+            activity: crate::memory::Activity::default(),
         }
     }
 
@@ -153,6 +156,15 @@ pub async fn run(
         match sync_once(&shared, &mut sync, &labels).await {
             Ok(outcome) => {
                 failures = 0;
+                // A listing is a burst of its own; planning counts per service.
+                let listed = if outcome.listed {
+                    crate::memory::BURST
+                } else {
+                    0
+                };
+                shared
+                    .activity
+                    .note(listed + u64::try_from(outcome.services_planned).unwrap_or(u64::MAX));
                 if outcome.fail_static != was_fail_static {
                     if outcome.fail_static {
                         warn!(

@@ -125,7 +125,7 @@ pub struct ZoneSync {
 
 /// How many services one step of a pass plans: the change set of a whole zone (a first
 /// start, a zone wiped) is never held at once, only that of a chunk.
-pub const PASS_CHUNK: usize = 500;
+pub const PASS_CHUNK: usize = 250;
 
 /// A pass over every service (after a listing, or when every service is dirty), planned and
 /// written [`PASS_CHUNK`] services at a time.
@@ -423,6 +423,11 @@ impl ZoneSync {
                 Some(r) => self.desired.insert(key, r),
                 None => self.desired.remove(&key),
             };
+        }
+        if let Some(known) = &mut self.known {
+            // A first sync fills the copy one write at a time: as it grows, the copy is
+            // repacked to the size of one built from a listing.
+            known.pack_if_grown();
         }
         outcome.conflicts = changes.conflicts;
         Ok(outcome)
