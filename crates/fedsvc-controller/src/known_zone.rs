@@ -410,7 +410,10 @@ impl ZoneBuilder {
                 Some((key, _)) => {
                     // Keyed by the name as held: its text is shared.
                     owner.name = key.clone();
-                    let node = zone.names.get_mut(&owner.name).expect("the entry just found");
+                    let node = zone
+                        .names
+                        .get_mut(&owner.name)
+                        .expect("the entry just found");
                     node.owner = Some(owner);
                 }
                 None => {
