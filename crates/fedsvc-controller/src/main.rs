@@ -11,6 +11,20 @@ use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, start};
 use fedsvc_controller::members::KubeMemberFactory;
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read once when it starts: pages freed and left unused for a second
+/// (not the default ten) go back to the system, purged by the background thread, so that
+/// the memory of a burst (a zone listed, every service planned) does not linger.
+#[cfg(feature = "jemalloc")]
+#[allow(unsafe_code)]
+// SAFETY: jemalloc reads this symbol as a NUL-terminated C string, which it is; nothing
+// else defines it.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static JEMALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// The fedsvc federation controller.
 #[derive(Debug, Parser)]
 #[command(name = "fedsvc-controller", version, about)]
