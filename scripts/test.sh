@@ -33,4 +33,14 @@ scripts/check-dns-plan-purity.sh
 
 step "tests (FEDSVC_REQUIRE_REAL=${FEDSVC_REQUIRE_REAL:-unset})"
 cargo test --workspace --all-features --locked
+
+# The controller benchmarks at a small scale, built like the tests: they must still run and
+# their checks hold (a restart writes nothing, failover and outages are seen in DNS). Their
+# figures come from full runs (docs/benchmarks.md), which take half an hour.
+step "benchmark smoke runs (small scale, unoptimised)"
+FEDSVC_RSS_SERVICES=200 FEDSVC_RSS_CLUSTERS=4 FEDSVC_RSS_NAMESPACES=10 \
+  FEDSVC_RSS_FIRST_HOLD_SECS=15 FEDSVC_RSS_HOLD_SECS=15 FEDSVC_RSS_TIMEOUT_SECS=600 \
+  cargo test -p fedsvc-controller --bench controller_rss --locked
+FEDSVC_BENCH_FLIPS=5 FEDSVC_BENCH_OUTAGES=1 FEDSVC_BENCH_HANGS=1 FEDSVC_BENCH_STEADY_SECS=20 \
+  cargo test -p fedsvc-controller --bench failover --locked
 disk

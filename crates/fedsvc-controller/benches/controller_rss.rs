@@ -28,8 +28,8 @@
 //! - **Stop**: SIGTERM; the controller must exit cleanly within 30 s.
 //!
 //! 1. **First start**, with an empty zone: everything is written (held
-//!    `FEDSVC_RSS_FIRST_HOLD_SECS`, default 30). The zone is then listed from here and its
-//!    record sets counted.
+//!    `FEDSVC_RSS_FIRST_HOLD_SECS`, default 330: one 5 minute resync, which lists the zone the
+//!    controller filled). The zone is then listed from here and its record sets counted.
 //! 2. **Restart**, over the zone the first run filled: nothing may be written (held
 //!    `FEDSVC_RSS_HOLD_SECS`, default 700: two 5 minute resyncs of the zone and requeues of
 //!    every service, so that the median is mostly that of a controller that has resynced).
@@ -509,7 +509,7 @@ async fn main() {
     let services = env_u64("FEDSVC_RSS_SERVICES", 10_000);
     let clusters = env_u64("FEDSVC_RSS_CLUSTERS", 20);
     let namespaces = env_u64("FEDSVC_RSS_NAMESPACES", 100).max(1);
-    let first_hold = Duration::from_secs(env_u64("FEDSVC_RSS_FIRST_HOLD_SECS", 30));
+    let first_hold = Duration::from_secs(env_u64("FEDSVC_RSS_FIRST_HOLD_SECS", 330));
     let hold = Duration::from_secs(env_u64("FEDSVC_RSS_HOLD_SECS", 700));
 
     let t = Instant::now();
