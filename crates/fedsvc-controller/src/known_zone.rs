@@ -180,6 +180,13 @@ impl KnownZone {
         self.grown += 1;
     }
 
+    /// The name as held (to share its text) and its entry, to change, in one lookup.
+    fn entry_mut(&mut self, name: &str) -> Option<(&DnsName, &mut Node)> {
+        self.names
+            .range_mut::<str, _>((Bound::Included(name), Bound::Included(name)))
+            .next()
+    }
+
     /// The copy of a zone listed as `records`.
     #[cfg(test)]
     pub(crate) fn from_listing(registry: Registry, records: Vec<RecordSet>) -> Self {
@@ -355,12 +362,7 @@ impl ZoneBuilder {
     pub(crate) fn add(&mut self, mut rs: RecordSet) {
         rs.share_text(|t| self.zone.share(t));
         if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry) {
-            let held = self
-                .zone
-                .names
-                .range_mut::<str, _>((Bound::Included(managed), Bound::Included(managed)))
-                .next();
-            match (held, rs.data()) {
+            match (self.zone.entry_mut(managed), rs.data()) {
                 (Some((name, node)), [RData::Txt(text)]) if node.owner.is_none() => {
                     node.owner = Some(CompactOwnership {
                         name: name.clone(),
@@ -383,7 +385,7 @@ impl ZoneBuilder {
             Some(node) => node.sets.put(rs),
             None => {
                 let name = rs.name().clone();
-                self.zone.names.insert(
+                self.zone.insert_new(
                     name,
                     Node {
                         sets: Sets::One(rs),
@@ -403,22 +405,18 @@ impl ZoneBuilder {
             mut pieces,
         } = self;
         for mut owner in stray {
-            match zone.names.get_key_value(&owner.name) {
+            match zone.entry_mut(owner.name.as_str()) {
                 Some((_, node)) if node.owner.is_some() => {
                     pieces.extend(owner.to_record_set(&zone.registry));
                 }
-                Some((key, _)) => {
+                Some((key, node)) => {
                     // Keyed by the name as held: its text is shared.
                     owner.name = key.clone();
-                    let node = zone
-                        .names
-                        .get_mut(&owner.name)
-                        .expect("the entry just found");
                     node.owner = Some(owner);
                 }
                 None => {
                     let name = owner.name.clone();
-                    zone.names.insert(
+                    zone.insert_new(
                         name,
                         Node {
                             sets: Sets::None,
@@ -434,7 +432,8 @@ impl ZoneBuilder {
                 v.shrink_to_fit();
             }
         }
-        fedsvc_model::repack(&mut zone.names);
+        // Every entry was added one at a time: the map is repacked.
+        zone.pack_if_grown();
         for rs in pieces {
             zone.merge(rs);
         }
@@ -472,22 +471,20 @@ impl<'a> ZoneRefresh<'a> {
         rs.share_text(|t| self.zone.share(t));
         if let Some(managed) = CompactOwnership::managed_name(&rs, &self.zone.registry)
             && let [RData::Txt(text)] = rs.data()
-            && let Some((key, node)) = self.zone.names.get_key_value(managed)
+            && let Some((key, node)) = self.zone.entry_mut(managed)
         {
             if node.listed & Mark::OWNER != 0 {
                 // The ownership TXT came in pieces: a set of several strings.
                 self.pieces.push(rs);
                 return;
             }
-            let key = key.clone();
-            let node = self.zone.names.get_mut(&key).expect("the entry just found");
             let same = node
                 .owner
                 .as_ref()
                 .is_some_and(|held| held.ttl == rs.ttl() && held.text == *text);
             if !same {
                 node.owner = Some(CompactOwnership {
-                    name: key,
+                    name: key.clone(),
                     ttl: rs.ttl(),
                     text: text.clone(),
                 });
