@@ -174,7 +174,33 @@ impl KnownZone {
         }
     }
 
-    /// Adds an entry for a name not held yet.
+    /// Adds an entry holding `rs` alone, for a name not held yet, with the marks `listed`.
+    fn insert_set(&mut self, rs: RecordSet, listed: u8) {
+        let name = rs.name().clone();
+        self.insert_new(
+            name,
+            Node {
+                sets: Sets::One(rs),
+                owner: None,
+                listed,
+            },
+        );
+    }
+
+    /// Adds an entry holding the ownership record `owner` alone, for a name not held yet,
+    /// with the marks `listed`.
+    fn insert_owner(&mut self, owner: CompactOwnership, listed: u8) {
+        let name = owner.name.clone();
+        self.insert_new(
+            name,
+            Node {
+                sets: Sets::None,
+                owner: Some(owner),
+                listed,
+            },
+        );
+    }
+
     fn insert_new(&mut self, name: DnsName, node: Node) {
         self.names.insert(name, node);
         self.grown += 1;
@@ -383,17 +409,7 @@ impl ZoneBuilder {
                 self.pieces.push(rs);
             }
             Some(node) => node.sets.put(rs),
-            None => {
-                let name = rs.name().clone();
-                self.zone.insert_new(
-                    name,
-                    Node {
-                        sets: Sets::One(rs),
-                        owner: None,
-                        listed: 0,
-                    },
-                );
-            }
+            None => self.zone.insert_set(rs, 0),
         }
     }
 
@@ -414,17 +430,7 @@ impl ZoneBuilder {
                     owner.name = key.clone();
                     node.owner = Some(owner);
                 }
-                None => {
-                    let name = owner.name.clone();
-                    zone.insert_new(
-                        name,
-                        Node {
-                            sets: Sets::None,
-                            owner: Some(owner),
-                            listed: 0,
-                        },
-                    );
-                }
+                None => zone.insert_owner(owner, 0),
             }
         }
         for node in zone.names.values_mut() {
@@ -494,15 +500,7 @@ impl<'a> ZoneRefresh<'a> {
         }
         if let Some(owner) = CompactOwnership::from_record_set(&rs, &self.zone.registry) {
             // The ownership record of a name the copy does not hold (yet).
-            let name = owner.name.clone();
-            self.zone.insert_new(
-                name,
-                Node {
-                    sets: Sets::None,
-                    owner: Some(owner),
-                    listed: Mark::OWNER,
-                },
-            );
+            self.zone.insert_owner(owner, Mark::OWNER);
             return;
         }
         self.add_set(rs);
@@ -515,15 +513,7 @@ impl<'a> ZoneRefresh<'a> {
             if mark.is_none() {
                 self.others.insert((rs.name().clone(), rs.rtype().clone()));
             }
-            let name = rs.name().clone();
-            self.zone.insert_new(
-                name,
-                Node {
-                    sets: Sets::One(rs),
-                    owner: None,
-                    listed: mark.unwrap_or(0),
-                },
-            );
+            self.zone.insert_set(rs, mark.unwrap_or(0));
             return;
         };
         let second_piece = match mark {
