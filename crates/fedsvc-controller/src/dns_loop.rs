@@ -57,8 +57,9 @@ pub struct DnsLoopConfig {
     /// The first pause after a failed sync; it doubles up to `resync` (default 1 s).
     pub retry: Duration,
     /// How long after the start DNS waits for a complete picture at most: every federated
-    /// service listed and every Ready member's shards listed (default 2 min). A member whose
-    /// shard watch never lists holds DNS up no longer than this.
+    /// service and every member cluster listed, each member's health and zones known, and
+    /// every Ready member's shards listed (default 2 min). A member whose shard watch never
+    /// lists holds DNS up no longer than this.
     pub warmup: Duration,
 }
 
@@ -135,15 +136,14 @@ pub async fn run(
             shared.state.lock().expect("state lock").mark_all_dirty();
         }
         if !warm {
-            let complete = shared.state.lock().expect("state lock").is_complete();
-            if complete {
-                info!(
-                    "every federated service and every Ready member's shards are known: DNS sync starts"
-                );
+            let missing = shared.state.lock().expect("state lock").missing();
+            if missing.is_empty() {
+                info!("every federated service and every member cluster is known: DNS sync starts");
             } else if Instant::now() >= warm_until {
                 warn!(
                     waited = ?config.warmup,
-                    "DNS sync starts without a complete picture: the services are not all listed yet, or a Ready member's shards are not"
+                    missing = %missing.join("; "),
+                    "DNS sync starts without a complete picture"
                 );
             } else {
                 // Nothing is written from a partial picture; the changes stay dirty.
@@ -334,10 +334,11 @@ mod tests {
         (Arc::new(Shared::new(state, leader)), counting, sync)
     }
 
-    /// The federation API's services and c1's shards are listed.
+    /// The federation API's services and clusters are listed, and c1's shards.
     fn complete(shared: &Shared) {
         shared.update(|s| {
             s.set_services_listed();
+            s.set_clusters_listed();
             s.set_shards_synced(&ClusterName::parse("c1").unwrap(), true);
         });
     }
@@ -412,14 +413,31 @@ mod tests {
         };
         let task = tokio::spawn(run(shared.clone(), sync, config, rx));
         add_service_only(&shared);
-        shared.update(FederationState::set_services_listed);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(
-            (counting.stats().lists, counting.stats().writes),
-            (0, 0),
-            "c1 is Ready but its shards are not listed yet"
-        );
-        complete(&shared);
+        let quiet = |why: &'static str| {
+            let counting = counting.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                assert_eq!(
+                    (counting.stats().lists, counting.stats().writes),
+                    (0, 0),
+                    "{why}"
+                );
+            }
+        };
+        shared.update(|s| {
+            s.set_services_listed();
+            s.set_clusters_listed();
+        });
+        quiet("c1 is Ready but its shards are not listed yet").await;
+        // c1's shards are listed, but c2 joined and is not probed yet: its shards would be
+        // missing from the records written now.
+        let c2 = ClusterName::parse("c2").unwrap();
+        shared.update(|s| {
+            s.set_shards_synced(&ClusterName::parse("c1").unwrap(), true);
+            s.set_settled(&c2, false);
+        });
+        quiet("c2 is not settled").await;
+        shared.update(|s| s.set_settled(&c2, true));
         let n = records_once_at(&counting, 6).await;
         assert_eq!(n, 6);
         task.abort();

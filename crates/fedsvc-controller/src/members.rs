@@ -23,7 +23,7 @@ use tracing::{debug, info, warn};
 
 use crate::dns_loop::Shared;
 use crate::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
-use crate::state::ShardObservation;
+use crate::state::{FederationState, ShardObservation};
 
 /// Builds the client of a member cluster from what its `Cluster` object references.
 #[async_trait]
@@ -244,6 +244,7 @@ impl ClusterManager {
                     for name in gone {
                         self.unjoin(&name).await;
                     }
+                    self.shared.update(FederationState::set_clusters_listed);
                 }
                 Some(Ok(watcher::Event::Apply(c))) => self.join(&c).await,
                 Some(Ok(watcher::Event::Delete(c))) => {
@@ -348,6 +349,13 @@ impl ClusterManager {
                 watch,
             };
             info!(cluster = %name, "member joined");
+            // Until its health and place are known, DNS does not start from a picture that
+            // lacks it.
+            self.shared
+                .state
+                .lock()
+                .expect("state lock")
+                .set_settled(&name, false);
             self.members
                 .lock()
                 .expect("members lock")
@@ -624,13 +632,24 @@ impl ClusterManager {
                 .iter()
                 .filter_map(|(name, ready)| {
                     let e = members.get(name)?;
-                    Some((name.clone(), *ready, e.locality.clone(), e.health.state()))
+                    let settled = e.health.state() != HealthState::Unknown
+                        && (!e.health.is_ready()
+                            || e.locality.is_some()
+                            || e.locality_problem.is_some());
+                    Some((
+                        name.clone(),
+                        *ready,
+                        e.locality.clone(),
+                        e.health.state(),
+                        settled,
+                    ))
                 })
                 .collect()
         };
         {
             let mut state = self.shared.state.lock().expect("state lock");
-            for (name, ready, locality, state_of) in &localities {
+            for (name, ready, locality, state_of, settled) in &localities {
+                state.set_settled(name, *settled);
                 match locality {
                     Some((zones, region)) => {
                         if let Some(c) =
@@ -649,7 +668,7 @@ impl ClusterManager {
             }
         }
         self.shared.dirty.notify_one();
-        for (name, ready, _, _) in &localities {
+        for (name, ready, ..) in &localities {
             let labels = crate::metrics::ClusterLabels {
                 cluster: name.to_string(),
             };
@@ -659,7 +678,7 @@ impl ClusterManager {
                 .get_or_create(&labels)
                 .set(i64::from(*ready));
         }
-        if localities.iter().any(|(_, ready, _, _)| *ready) {
+        if localities.iter().any(|(_, ready, ..)| *ready) {
             let _ = self.ready_tx.unbounded_send(());
         }
     }

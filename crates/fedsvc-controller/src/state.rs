@@ -133,6 +133,10 @@ pub struct FederationState {
     services_listed: bool,
     /// Clusters whose shard watch has listed the member's services since it started.
     shards_synced: BTreeSet<ClusterName>,
+    /// Whether the federation API's clusters have been listed (and joined) since the start.
+    clusters_listed: bool,
+    /// Joined clusters whose health or place is not known yet (see [`Self::set_settled`]).
+    unsettled: BTreeSet<ClusterName>,
 }
 
 impl FederationState {
@@ -152,6 +156,8 @@ impl FederationState {
             dirty: Dirty::default(),
             services_listed: false,
             shards_synced: BTreeSet::new(),
+            clusters_listed: false,
+            unsettled: BTreeSet::new(),
         }
     }
 
@@ -169,17 +175,62 @@ impl FederationState {
         }
     }
 
-    /// Whether the state is complete enough to write DNS from: every federated service has
-    /// been listed, and the shard watch of every Ready cluster has reported its first listing.
-    /// Before that, a sync would delete the records of services not seen yet and shrink the
-    /// records of clusters not heard from yet, only to write them back moments later.
+    /// The federation API's clusters have all been listed, and each was joined (or found
+    /// unusable).
+    pub fn set_clusters_listed(&mut self) {
+        self.clusters_listed = true;
+    }
+
+    /// Whether `cluster` is settled: its health is decided (Ready, or past a threshold of failed
+    /// probes), and when Ready, its zones and region have been read (or found missing). A
+    /// cluster that joins starts unsettled.
+    pub fn set_settled(&mut self, cluster: &ClusterName, settled: bool) {
+        if settled {
+            self.unsettled.remove(cluster);
+        } else {
+            self.unsettled.insert(cluster.clone());
+        }
+    }
+
+    /// Whether the state is complete enough to write DNS from: every federated service and
+    /// every joined cluster has been listed, every cluster is settled, and the shard watch of
+    /// every Ready cluster has reported its first listing. Before that, a sync would delete the
+    /// records of services not seen yet and shrink the records of clusters not heard from yet,
+    /// only to write them back moments later.
     pub fn is_complete(&self) -> bool {
-        self.services_listed
-            && self
+        self.missing().is_empty()
+    }
+
+    /// What the picture still lacks (see [`Self::is_complete`]), one item per thing awaited,
+    /// naming the clusters at fault; empty once it is complete.
+    pub fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if !self.services_listed {
+            missing.push("the federation API's services are not listed yet".to_owned());
+        }
+        if !self.clusters_listed {
+            missing.push("the federation API's clusters are not listed yet".to_owned());
+        }
+        let names = |it: &mut dyn Iterator<Item = &ClusterName>| {
+            it.map(ClusterName::as_str).collect::<Vec<_>>().join(", ")
+        };
+        if !self.unsettled.is_empty() {
+            missing.push(format!(
+                "health or zones not known yet: {}",
+                names(&mut self.unsettled.iter())
+            ));
+        }
+        let unlisted = names(
+            &mut self
                 .clusters
                 .values()
-                .filter(|c| c.ready)
-                .all(|c| self.shards_synced.contains(&c.name))
+                .filter(|c| c.ready && !self.shards_synced.contains(&c.name))
+                .map(|c| &c.name),
+        );
+        if !unlisted.is_empty() {
+            missing.push(format!("shards not listed yet: {unlisted}"));
+        }
+        missing
     }
 
     /// Adds or changes a joined cluster.
@@ -213,6 +264,7 @@ impl FederationState {
     /// Removes an unjoined cluster and every shard it reported.
     pub fn remove_cluster(&mut self, name: &ClusterName) {
         self.shards_synced.remove(name);
+        self.unsettled.remove(name);
         if self.clusters.remove(name).is_some() {
             self.dirty.all = true;
             self.dirty.topology = true;
@@ -481,6 +533,41 @@ mod tests {
         assert!(!d.all);
         assert_eq!(d.services.into_iter().collect::<Vec<_>>(), vec![key("a")]);
         assert!(s.take_dirty().is_empty());
+    }
+
+    #[test]
+    fn the_picture_is_complete_once_every_service_and_cluster_is_known() {
+        let mut s = state();
+        let (c1, c2) = (
+            ClusterName::parse("c1").unwrap(),
+            ClusterName::parse("c2").unwrap(),
+        );
+        s.set_services_listed();
+        // Nothing joined yet: the clusters are not listed, so no cluster is not the same as
+        // no cluster heard from.
+        assert_eq!(
+            s.missing(),
+            ["the federation API's clusters are not listed yet"]
+        );
+        // c1 joined, Ready and placed, its shards listed; c2 joined but not probed yet.
+        s.set_settled(&c1, false);
+        s.set_settled(&c2, false);
+        s.set_clusters_listed();
+        s.upsert_cluster(cluster("c1", "z1", true));
+        s.set_settled(&c1, true);
+        s.set_shards_synced(&c1, true);
+        assert_eq!(s.missing(), ["health or zones not known yet: c2"]);
+        // c2 Ready and placed, but its shards not listed yet.
+        s.upsert_cluster(cluster("c2", "z2", true));
+        s.set_settled(&c2, true);
+        assert_eq!(s.missing(), ["shards not listed yet: c2"]);
+        s.set_shards_synced(&c2, true);
+        assert!(s.is_complete());
+        // A cluster that is unjoined no longer counts.
+        s.set_settled(&c2, false);
+        assert!(!s.is_complete());
+        s.remove_cluster(&c2);
+        assert!(s.is_complete());
     }
 
     #[test]
