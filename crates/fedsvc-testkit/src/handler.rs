@@ -425,13 +425,6 @@ fn collection(
         }
         Method::GET => {
             let (labels, fields) = selectors(req)?;
-            let (mut items, rv) = {
-                let store = shared.store();
-                (
-                    store.list(&t.res, ns, &labels, &fields),
-                    store.resource_version(),
-                )
-            };
             let offset: usize = req
                 .param("continue")
                 .and_then(|c| c.parse().ok())
@@ -440,15 +433,15 @@ fn collection(
                 .param("limit")
                 .and_then(|l| l.parse().ok())
                 .filter(|l| *l > 0);
-            let total = items.len();
-            items = items.into_iter().skip(offset).collect();
-            let mut cont = None;
-            if let Some(limit) = limit
-                && items.len() > limit
-            {
-                items.truncate(limit);
-                cont = Some((offset + limit).to_string());
-            }
+            let ((items, total), rv) = {
+                let store = shared.store();
+                (
+                    store.list_page(&t.res, ns, (&labels, &fields), offset, limit),
+                    store.resource_version(),
+                )
+            };
+            let remaining = total.saturating_sub(offset + items.len());
+            let cont = (remaining > 0).then(|| (offset + items.len()).to_string());
             if req.wants_table() {
                 let mut tbl = table::render(
                     &t.res,
@@ -464,7 +457,7 @@ fn collection(
             let mut meta = json!({"resourceVersion": rv.to_string()});
             if let Some(c) = cont {
                 meta["continue"] = json!(c);
-                meta["remainingItemCount"] = json!(total - offset - items.len());
+                meta["remainingItemCount"] = json!(remaining);
             }
             Ok(json_response(
                 200,

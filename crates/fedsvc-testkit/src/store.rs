@@ -389,6 +389,35 @@ impl Store {
             .collect()
     }
 
+    /// One page of [`Self::list`]: the `limit` (all when `None`) matching objects after the
+    /// first `offset`, and how many match in all. Only the page is copied, so that listing a
+    /// large collection page by page does not copy all of it for every page.
+    pub(crate) fn list_page(
+        &self,
+        res: &Resource,
+        ns: Option<&str>,
+        (labels, fields): (&Selector, &Selector),
+        offset: usize,
+        limit: Option<usize>,
+    ) -> (Vec<Value>, usize) {
+        let rk = res.key();
+        let start = (rk.clone(), ns.unwrap_or_default().to_owned(), String::new());
+        let mut items = Vec::new();
+        let mut total = 0;
+        for (_, o) in self
+            .objects
+            .range(start..)
+            .take_while(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
+            .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
+        {
+            if total >= offset && limit.is_none_or(|l| items.len() < l) {
+                items.push(o.clone());
+            }
+            total += 1;
+        }
+        (items, total)
+    }
+
     /// Every stored CRD object.
     pub(crate) fn crds(&self) -> Vec<Value> {
         const CRDS: &str = "apiextensions.k8s.io/customresourcedefinitions";

@@ -226,13 +226,26 @@ async fn label_and_field_selectors() {
     let f = ListParams::default().fields("metadata.name=b");
     assert_eq!(names(api.list(&f).await.unwrap()), ["b"]);
     let page = api.list(&ListParams::default().limit(2)).await.unwrap();
-    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.metadata.remaining_item_count, Some(2));
     let token = page.metadata.continue_.clone().unwrap();
+    assert_eq!(names(page), ["a", "b"]);
     let rest = api
         .list(&ListParams::default().limit(2).continue_token(&token))
         .await
         .unwrap();
+    assert!(rest.metadata.continue_.is_none(), "the last page");
     assert_eq!(names(rest), ["c", "d"]);
+    // Pages of a selection count only what matches.
+    let page = api.list(&q("app").limit(1)).await.unwrap();
+    assert_eq!(page.metadata.remaining_item_count, Some(2));
+    let token = page.metadata.continue_.clone().unwrap();
+    assert_eq!(names(page), ["a"]);
+    let rest = api
+        .list(&q("app").limit(5).continue_token(&token))
+        .await
+        .unwrap();
+    assert!(rest.metadata.continue_.is_none(), "the last page");
+    assert_eq!(names(rest), ["b", "c"]);
 }
 
 #[tokio::test]
