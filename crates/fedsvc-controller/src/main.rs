@@ -15,15 +15,16 @@ use fedsvc_controller::members::KubeMemberFactory;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's options, read once when it starts: pages freed and left unused for a second
-/// (not the default ten) go back to the system, purged by the background thread, so that
-/// the memory of a burst (a zone listed, every service planned) does not linger.
+/// jemalloc's options, read once when it starts: freed pages go back to the system at once
+/// (not after the default ten seconds), so that the memory of a burst (a zone listed, every
+/// service planned) does not linger on top of the next one. `_RJEM_MALLOC_CONF` in the
+/// environment overrides them.
 #[cfg(feature = "jemalloc")]
 #[allow(unsafe_code)]
 // SAFETY: jemalloc reads this symbol as a NUL-terminated C string, which it is; nothing
 // else defines it.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static JEMALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+pub static JEMALLOC_CONF: &[u8; 34] = b"dirty_decay_ms:0,muzzy_decay_ms:0\0";
 
 /// The fedsvc federation controller.
 #[derive(Debug, Parser)]
