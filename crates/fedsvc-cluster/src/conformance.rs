@@ -13,9 +13,12 @@
 //! same desired copy is answered at once. A change by anyone else, a deletion, or a watch not
 //! (yet) running makes the versions differ or go missing, and the copy is applied again.
 //!
+//! The watch's versions also let a restarted controller skip a read: a copy the watch lists as
+//! ours (labelled with our federation) is applied without a `GET` first.
+//!
 //! Services are keyed by a 64-bit hash of their namespace and name: a collision can only make
 //! two services share an entry, which costs an extra apply, never a skipped one (the digest
-//! covers the name).
+//! covers the name); at worst, one of them is applied without being read first.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -59,7 +62,7 @@ pub(crate) fn key(namespace: &str, name: &str) -> u64 {
 
 /// A `resourceVersion` as a number (they are opaque strings; those that are not numbers are
 /// hashed). Objects never carry `"0"`; were one to, it would read as `u64::MAX`.
-fn version(rv: &str) -> Version {
+pub(crate) fn version(rv: &str) -> Version {
     let n = rv.parse().unwrap_or_else(|_| hash_of(&[rv]));
     Version::new(n).unwrap_or(Version::MAX)
 }
@@ -136,6 +139,11 @@ impl Conformance {
             .as_deref()
             .filter(|_| managed)?;
         Some((service_key(svc)?, version(rv)))
+    }
+
+    /// The `resourceVersion` the watch last saw of a service of ours, if it sees one.
+    pub(crate) fn seen_version(&self, key: u64) -> Option<Version> {
+        self.lock().get(&key).and_then(|v| v.seen)
     }
 
     /// Whether the copy with `digest` was applied and nobody touched it since.

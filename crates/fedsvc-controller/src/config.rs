@@ -411,6 +411,7 @@ impl ControllerConfig {
             .rate_limit(self.members.qps, self.members.burst)
             .request_timeout(self.members.request_timeout)
             .probe_timeout(self.health.timeout)
+            .federation(&self.federation)
     }
 
     /// The health policy.

@@ -4,14 +4,15 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use fedsvc_cluster::{
-    DeleteOutcome, EnsureOutcome, Health, LocalityOverride, MemberCluster, MemberError, ShardEvent,
+    DeleteOutcome, EnsureOutcome, Health, KubeMemberOptions, LocalityOverride, MemberCluster,
+    MemberError, ShardEvent,
 };
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_testkit::ApiServer;
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::util::{federated_service, federation, member, next_event, wait_for};
+use crate::util::{federated_service, federation, member, member_with, next_event, wait_for};
 
 #[tokio::test]
 async fn creates_namespace_and_service_then_second_apply_changes_nothing() {
@@ -220,6 +221,97 @@ async fn follows_changes_of_the_federated_service() {
     assert_eq!(
         m.ensure_service(&fed, &federation()).await.unwrap(),
         EnsureOutcome::Unchanged
+    );
+}
+
+/// The requests `server` received other than watches, as `METHOD path`.
+fn calls(server: &ApiServer) -> Vec<String> {
+    server
+        .take_requests()
+        .into_iter()
+        .filter(|r| !r.is_watch())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restarted_member_applies_copies_it_lists_as_ours_without_reading_them() {
+    let server = ApiServer::start().await;
+    let options = KubeMemberOptions::default().federation("myfederation");
+    let fed = federated_service("shop", "web");
+    let before = member_with(&server, options.clone()).await;
+    assert_eq!(
+        before.ensure_service(&fed, &federation()).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    // Another federation's copy of a second service.
+    let other_fed = federated_service("shop", "other");
+    let other = Label::parse("otherfed", LabelRules::Rfc1123, "federation").unwrap();
+    before.ensure_service(&other_fed, &other).await.unwrap();
+    drop(before);
+
+    // A new process: nothing applied yet, but the watch lists the copies.
+    let m = member_with(&server, options).await;
+    let mut shards = m.watch_shards();
+    wait_for(&mut shards, |e| matches!(e, ShardEvent::Synced)).await;
+    let pump = tokio::spawn(async move { while shards.next().await.is_some() {} });
+    server.clear_requests();
+    assert_eq!(
+        m.ensure_service(&fed, &federation()).await.unwrap(),
+        EnsureOutcome::Unchanged
+    );
+    assert_eq!(
+        calls(&server),
+        ["PATCH /api/v1/namespaces/shop/services/web"],
+        "one apply, no read"
+    );
+    // The other federation's copy is not listed as ours: it is read, and refused.
+    let err = m
+        .ensure_service(&other_fed, &federation())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MemberError::ForeignService { .. }), "{err}");
+    assert_eq!(
+        calls(&server),
+        ["GET /api/v1/namespaces/shop/services/other"]
+    );
+    // A desired copy that differs is applied without a read too, and reported as an update.
+    let mut changed = fed.clone();
+    changed.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = 81;
+    let m2 = member_with(
+        &server,
+        KubeMemberOptions::default().federation("myfederation"),
+    )
+    .await;
+    let mut shards2 = m2.watch_shards();
+    wait_for(&mut shards2, |e| matches!(e, ShardEvent::Synced)).await;
+    server.clear_requests();
+    assert_eq!(
+        m2.ensure_service(&changed, &federation()).await.unwrap(),
+        EnsureOutcome::Updated
+    );
+    assert_eq!(
+        calls(&server),
+        ["PATCH /api/v1/namespaces/shop/services/web"]
+    );
+    assert_eq!(
+        server.get("v1", "Service", "shop", "web").unwrap()["spec"]["ports"][0]["port"],
+        81
+    );
+    pump.abort();
+
+    // Without the federation given, a copy is read before it is applied, as before.
+    let plain = member(&server).await;
+    let mut shards3 = plain.watch_shards();
+    wait_for(&mut shards3, |e| matches!(e, ShardEvent::Synced)).await;
+    server.clear_requests();
+    plain.ensure_service(&changed, &federation()).await.unwrap();
+    assert_eq!(
+        calls(&server),
+        [
+            "GET /api/v1/namespaces/shop/services/web",
+            "PATCH /api/v1/namespaces/shop/services/web"
+        ]
     );
 }
 

@@ -44,11 +44,16 @@ pub(crate) fn federated_service(namespace: &str, name: &str) -> Service {
 }
 
 pub(crate) async fn member(server: &ApiServer) -> KubeMember {
+    member_with(server, KubeMemberOptions::default()).await
+}
+
+/// A member with `options`, probes given up after 500 ms.
+pub(crate) async fn member_with(server: &ApiServer, options: KubeMemberOptions) -> KubeMember {
     fedsvc_testkit::install_crypto_provider();
     KubeMember::from_kubeconfig_yaml(
         ClusterName::parse("member-a").unwrap(),
         &server.kubeconfig_yaml("member-a"),
-        &KubeMemberOptions::default().probe_timeout(Duration::from_millis(500)),
+        &options.probe_timeout(Duration::from_millis(500)),
     )
     .await
     .unwrap()
