@@ -226,11 +226,7 @@ async fn the_guide_walkthrough_on_simulated_members() {
     })
     .await;
 
-    w.running
-        .take()
-        .unwrap()
-        .shutdown(Duration::from_secs(5))
-        .await;
+    w.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,11 +237,7 @@ async fn a_restart_over_dns_in_step_writes_nothing_even_when_a_member_answers_la
         addresses(&at(r, GLOBAL, RecordType::A)).len() == 4
     })
     .await;
-    w.running
-        .take()
-        .unwrap()
-        .shutdown(Duration::from_secs(5))
-        .await;
+    w.shutdown().await;
     let stats = w.dns.stats();
 
     // The Cluster listed last answers every request late, though within the probe timeout.
@@ -342,12 +334,17 @@ impl World {
             .map(str::to_owned)
     }
 
-    async fn stop(mut self) {
+    /// Stops the running controller; the world stays, for another to start.
+    async fn shutdown(&mut self) {
         self.running
             .take()
             .expect("running")
             .shutdown(Duration::from_secs(5))
             .await;
+    }
+
+    async fn stop(mut self) {
+        self.shutdown().await;
     }
 }
 
