@@ -8,7 +8,6 @@
 //! an ownership name that are not one string (not an ownership record, but someone's data)
 //! stay record sets like any other.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -306,32 +305,19 @@ impl KnownZone {
         self.take(rs.name(), rs.rtype(), false);
         rs.share_text(|t| self.share(t));
         if let Some(mut owner) = CompactOwnership::from_record_set(&rs, &self.registry) {
-            match self.names.entry(owner.name.clone()) {
-                Entry::Vacant(e) => {
-                    e.insert(Node {
-                        sets: Sets::None,
-                        owner: Some(owner),
-                        listed: 0,
-                    });
-                    self.grown += 1;
+            match self.entry_mut(owner.name.as_str()) {
+                Some((key, node)) => {
+                    // Keyed by the name as held: its text is shared.
+                    owner.name = key.clone();
+                    node.owner = Some(owner);
                 }
-                Entry::Occupied(mut e) => {
-                    owner.name = e.key().clone();
-                    e.get_mut().owner = Some(owner);
-                }
+                None => self.insert_owner(owner, 0),
             }
             return;
         }
-        match self.names.entry(rs.name().clone()) {
-            Entry::Vacant(e) => {
-                e.insert(Node {
-                    sets: Sets::One(rs),
-                    owner: None,
-                    listed: 0,
-                });
-                self.grown += 1;
-            }
-            Entry::Occupied(mut e) => e.get_mut().sets.put(rs),
+        match self.names.get_mut(rs.name()) {
+            Some(node) => node.sets.put(rs),
+            None => self.insert_set(rs, 0),
         }
     }
 
