@@ -371,6 +371,23 @@ impl Store {
             .ok_or_else(|| ApiFailure::not_found(res, name))
     }
 
+    /// The stored objects of a resource that match both selectors, in one namespace or all.
+    fn matching<'a>(
+        &'a self,
+        res: &Resource,
+        ns: Option<&'a str>,
+        labels: &'a Selector,
+        fields: &'a Selector,
+    ) -> impl Iterator<Item = &'a Value> {
+        let rk = res.key();
+        let start = (rk.clone(), ns.unwrap_or_default().to_owned(), String::new());
+        self.objects
+            .range(start..)
+            .take_while(move |((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
+            .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
+            .map(|(_, o)| o)
+    }
+
     /// Lists objects of a resource, in one namespace or all.
     pub(crate) fn list(
         &self,
@@ -379,14 +396,7 @@ impl Store {
         labels: &Selector,
         fields: &Selector,
     ) -> Vec<Value> {
-        let rk = res.key();
-        let start = (rk.clone(), ns.unwrap_or_default().to_owned(), String::new());
-        self.objects
-            .range(start..)
-            .take_while(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
-            .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
-            .map(|(_, o)| o.clone())
-            .collect()
+        self.matching(res, ns, labels, fields).cloned().collect()
     }
 
     /// One page of [`Self::list`]: the `limit` (all when `None`) matching objects after the
@@ -400,16 +410,9 @@ impl Store {
         offset: usize,
         limit: Option<usize>,
     ) -> (Vec<Value>, usize) {
-        let rk = res.key();
-        let start = (rk.clone(), ns.unwrap_or_default().to_owned(), String::new());
         let mut items = Vec::new();
         let mut total = 0;
-        for (_, o) in self
-            .objects
-            .range(start..)
-            .take_while(|((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
-            .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
-        {
+        for o in self.matching(res, ns, labels, fields) {
             if total >= offset && limit.is_none_or(|l| items.len() < l) {
                 items.push(o.clone());
             }
