@@ -126,6 +126,18 @@ struct Entry {
     watch: JoinHandle<()>,
 }
 
+impl Entry {
+    /// Whether DNS may count on what is known of the member: its health is decided (Ready,
+    /// or past a threshold of failed probes), and when Ready, its zones and region were read
+    /// (or found missing).
+    fn is_settled(&self) -> bool {
+        self.health.state() != HealthState::Unknown
+            && (!self.health.is_ready()
+                || self.locality.is_some()
+                || self.locality_problem.is_some())
+    }
+}
+
 impl Drop for Entry {
     fn drop(&mut self) {
         self.watch.abort();
@@ -632,16 +644,12 @@ impl ClusterManager {
                 .iter()
                 .filter_map(|(name, ready)| {
                     let e = members.get(name)?;
-                    let settled = e.health.state() != HealthState::Unknown
-                        && (!e.health.is_ready()
-                            || e.locality.is_some()
-                            || e.locality_problem.is_some());
                     Some((
                         name.clone(),
                         *ready,
                         e.locality.clone(),
                         e.health.state(),
-                        settled,
+                        e.is_settled(),
                     ))
                 })
                 .collect()
