@@ -93,6 +93,21 @@ mod rfc2136;
 #[cfg(feature = "route53")]
 mod route53;
 
+/// The provider kinds compiled into this build, in the order the documentation lists them
+/// (each kind is the cargo feature of the same name). Binaries print them in `--version`.
+pub const COMPILED_KINDS: &[&str] = &[
+    #[cfg(feature = "memory")]
+    "memory",
+    #[cfg(feature = "rfc2136")]
+    "rfc2136",
+    #[cfg(feature = "powerdns")]
+    "powerdns",
+    #[cfg(feature = "route53")]
+    "route53",
+    #[cfg(feature = "clouddns")]
+    "clouddns",
+];
+
 #[cfg(feature = "clouddns")]
 pub use clouddns::CloudDnsProvider;
 pub use config::{
