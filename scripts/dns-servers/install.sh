@@ -2,10 +2,11 @@
 # Installs the real DNS servers the provider tests run against (idempotent; quick when
 # everything is already there): BIND 9, Knot, PowerDNS with its sqlite backend, dig/kdig,
 # sqlite3, and moto's server (Route53 emulator, from PyPI); and make, which the build of
-# jemalloc (the controller's allocator) runs.
+# jemalloc (the controller's allocator) runs; and iproute2, whose `ip` brings up loopback in the
+# network namespace the tests run in (scripts/offline.sh).
 set -euo pipefail
 
-PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3 make)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3 make iproute2)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

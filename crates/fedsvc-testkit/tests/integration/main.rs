@@ -2,4 +2,5 @@
 
 mod crud;
 mod http;
+mod offline;
 mod watch;
