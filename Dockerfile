@@ -1,9 +1,15 @@
 # Builds fedsvc-controller, fedsvc-local-dns and the fedsvc command; runs as non-root.
-#   docker build -t fedsvc-controller:0.1.0 .
+#   docker build -t fedsvc:0.1.0 .
+# One image, three binaries: the controller is the default entrypoint; the in-cluster DNS
+# responder's Deployment (deploy/local-dns) runs /usr/local/bin/fedsvc-local-dns.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p fedsvc-controller -p fedsvc-local-dns -p fedsvc-cli
+# Each package on its own, with its default features, exactly as `cargo install --path` builds
+# it: building them together would unify their features and could hide one a binary lacks.
+RUN cargo build --release --locked -p fedsvc-controller \
+ && cargo build --release --locked -p fedsvc-local-dns \
+ && cargo build --release --locked -p fedsvc-cli
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/fedsvc-controller /usr/local/bin/fedsvc-controller
