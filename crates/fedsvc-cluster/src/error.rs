@@ -35,6 +35,19 @@ pub enum MemberError {
         /// Why it is unusable.
         message: String,
     },
+    /// The kubeconfig uses a field a stored kubeconfig may not: one that runs a program or
+    /// reads a file of the controller, or one not known to be safe
+    /// ([`check_stored_kubeconfig`](crate::check_stored_kubeconfig)). It is refused before any
+    /// client is built from it.
+    #[error("cluster {cluster}: unsafe kubeconfig: {field} {problem}")]
+    UnsafeKubeconfig {
+        /// The member cluster.
+        cluster: String,
+        /// The field at fault (`users[0].user.exec`).
+        field: String,
+        /// Why it is refused.
+        problem: String,
+    },
     /// A service of the same name exists in the member and belongs to another federation;
     /// it is left alone.
     #[error(

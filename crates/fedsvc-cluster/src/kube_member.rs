@@ -16,6 +16,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, P
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
+use tracing::warn;
 
 use crate::conformance::{self, Conformance};
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
@@ -30,6 +31,9 @@ use crate::member_service::{
 use crate::rate_limiter::RateLimiter;
 use crate::shard_event::ShardEvent;
 use crate::shard_tracker::{SERVICE_NAME_LABEL, ServiceItem, ShardTracker, SliceItem};
+use crate::stored_kubeconfig::{
+    UnsafeKubeconfig, check_stored_kubeconfig, check_stored_kubeconfig_size,
+};
 
 /// Client settings of a [`KubeMember`].
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +55,10 @@ pub struct KubeMemberOptions {
     /// listed as ours is applied without being read first: a restarted controller sends one
     /// request per service and member instead of two. Without it, every copy is read first.
     pub federation: Option<String>,
+    /// Whether a kubeconfig may use `exec` and `auth-provider` plugins, file references and
+    /// the other fields [`check_stored_kubeconfig`] refuses (default: `false`). Dangerous: a
+    /// kubeconfig read from a Secret then runs programs and reads files as this process.
+    pub allow_unsafe_kubeconfig: bool,
 }
 
 impl Default for KubeMemberOptions {
@@ -62,6 +70,7 @@ impl Default for KubeMemberOptions {
             request_timeout: Duration::from_secs(30),
             context: None,
             federation: None,
+            allow_unsafe_kubeconfig: false,
         }
     }
 }
@@ -93,6 +102,14 @@ impl KubeMemberOptions {
     #[must_use]
     pub fn federation(mut self, federation: impl Into<String>) -> Self {
         self.federation = Some(federation.into());
+        self
+    }
+
+    /// Lets kubeconfigs use plugins and file references ([`Self::allow_unsafe_kubeconfig`]);
+    /// only for kubeconfigs as trusted as this process itself.
+    #[must_use]
+    pub fn allow_unsafe_kubeconfig(mut self, allow: bool) -> Self {
+        self.allow_unsafe_kubeconfig = allow;
         self
     }
 
@@ -133,6 +150,13 @@ impl std::fmt::Debug for KubeMember {
 impl KubeMember {
     /// A member from a kubeconfig YAML document (as stored in a Secret).
     ///
+    /// The kubeconfig may be at most
+    /// [`MAX_STORED_KUBECONFIG_BYTES`](crate::MAX_STORED_KUBECONFIG_BYTES) bytes long and, unless
+    /// [`KubeMemberOptions::allow_unsafe_kubeconfig`] is set, may hold only inline credentials
+    /// ([`check_stored_kubeconfig`]): a refused field is reported as
+    /// [`MemberError::UnsafeKubeconfig`] before any client is built, so no plugin runs and no
+    /// file is read.
+    ///
     /// A rustls crypto provider must be installed in the process when more than one is
     /// compiled in (binaries install ring at start).
     pub async fn from_kubeconfig_yaml(
@@ -144,7 +168,23 @@ impl KubeMember {
             cluster: name.to_string(),
             message,
         };
+        let unsafe_field = |u: UnsafeKubeconfig| MemberError::UnsafeKubeconfig {
+            cluster: name.to_string(),
+            field: u.field,
+            problem: u.problem,
+        };
+        check_stored_kubeconfig_size(kubeconfig).map_err(unsafe_field)?;
         let kc = Kubeconfig::from_yaml(kubeconfig).map_err(|e| bad(error_chain(&e)))?;
+        match check_stored_kubeconfig(&kc) {
+            Ok(()) => {}
+            Err(u) if options.allow_unsafe_kubeconfig => {
+                warn!(
+                    cluster = %name,
+                    "the kubeconfig's {u}; used because unsafe kubeconfigs are allowed"
+                );
+            }
+            Err(u) => return Err(unsafe_field(u)),
+        }
         let opts = KubeConfigOptions {
             context: options.context.clone(),
             ..KubeConfigOptions::default()

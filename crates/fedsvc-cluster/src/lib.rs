@@ -58,6 +58,7 @@ mod rate_limiter;
 mod shard_event;
 mod shard_tracker;
 mod sim_member;
+mod stored_kubeconfig;
 
 pub use cluster_resource::{
     Cluster, ClusterSpec, DEFAULT_KUBECONFIG_KEY, SecretRef, cluster_crd_yaml,
@@ -77,3 +78,7 @@ pub use member_service::{
 };
 pub use shard_event::{ShardEvent, ShardObservation};
 pub use sim_member::SimMember;
+pub use stored_kubeconfig::{
+    ALLOWED_CREDENTIALS, MAX_STORED_KUBECONFIG_BYTES, UnsafeKubeconfig, check_stored_kubeconfig,
+    check_stored_kubeconfig_size,
+};

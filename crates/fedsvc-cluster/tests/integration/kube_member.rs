@@ -623,3 +623,89 @@ async fn bad_kubeconfig_is_reported() {
     assert!(matches!(err, MemberError::Kubeconfig { .. }), "{err:?}");
     assert!(err.to_string().contains("bad"), "{err}");
 }
+
+/// A kubeconfig for `server` whose user gets its token from an exec plugin that first creates
+/// `marker`.
+fn exec_kubeconfig(server: &ApiServer, marker: &std::path::Path) -> String {
+    let script = format!(
+        "touch '{}'; echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"from-exec\"}}}}'",
+        marker.display()
+    );
+    let exec = json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": "/bin/sh",
+        "args": ["-c", script],
+        "interactiveMode": "Never",
+    });
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: m\n  cluster:\n    server: {}\ncontexts:\n- name: m\n  context: {{cluster: m, user: m}}\ncurrent-context: m\nusers:\n- name: m\n  user:\n    exec: {exec}\n",
+        server.url()
+    )
+}
+
+#[tokio::test]
+async fn an_exec_plugin_in_a_stored_kubeconfig_never_runs() {
+    fedsvc_testkit::install_crypto_provider();
+    let server = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("exec-ran");
+    let kc = exec_kubeconfig(&server, &marker);
+    let err = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(
+        fedsvc_model::ClusterName::parse("exec").unwrap(),
+        &kc,
+        &KubeMemberOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    match &err {
+        MemberError::UnsafeKubeconfig { cluster, field, .. } => {
+            assert_eq!(
+                (cluster.as_str(), field.as_str()),
+                ("exec", "users[0].user.exec")
+            );
+        }
+        other => panic!("expected UnsafeKubeconfig, got {other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("users[0].user.exec") && text.contains("runs a program"),
+        "{text}"
+    );
+    assert!(!text.contains("touch"), "the command is not echoed: {text}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!marker.exists(), "the exec plugin ran");
+
+    // With the explicit opt-in the same kubeconfig is used, and its plugin does run: the
+    // check above is what kept it from running.
+    let m = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(
+        fedsvc_model::ClusterName::parse("exec").unwrap(),
+        &kc,
+        &KubeMemberOptions::default().allow_unsafe_kubeconfig(true),
+    )
+    .await
+    .unwrap();
+    assert!(m.probe_health().await.is_ready());
+    assert!(marker.exists(), "with the opt-in the plugin runs");
+}
+
+#[tokio::test]
+async fn a_token_file_in_a_stored_kubeconfig_is_refused() {
+    fedsvc_testkit::install_crypto_provider();
+    let server = ApiServer::start().await;
+    let kc = server.kubeconfig_yaml("m").replace(
+        &format!("token: {}", fedsvc_testkit::TOKEN),
+        "tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token",
+    );
+    let err = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(
+        fedsvc_model::ClusterName::parse("m").unwrap(),
+        &kc,
+        &KubeMemberOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, MemberError::UnsafeKubeconfig { field, .. } if field == "users[0].user.tokenFile"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("/var/run"), "{err}");
+}
