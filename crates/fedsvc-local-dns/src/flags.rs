@@ -81,6 +81,22 @@ pub struct Flags {
     pub log_json: bool,
 }
 
+impl Flags {
+    /// Checks what clap cannot: no federation is given twice (with the same suffix or
+    /// another). The error names the federation and both values.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, f) in self.federations.iter().enumerate() {
+            if let Some(first) = self.federations[..i].iter().find(|g| g.name == f.name) {
+                return Err(format!(
+                    "--federation {} is given twice ({first} and {f}); give each federation once",
+                    f.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -102,6 +118,43 @@ mod tests {
         assert_eq!(f.federations.len(), 2);
         assert_eq!(f.ttl, DEFAULT_TTL);
         assert_eq!(f.upstream, "system");
+    }
+
+    #[test]
+    fn a_federation_given_twice_is_refused() {
+        let parse =
+            |args: &[&str]| Flags::try_parse_from(["fedsvc-local-dns"].iter().chain(args)).unwrap();
+        let twice = parse(&[
+            "--federation",
+            "myfederation=example.com",
+            "--federation",
+            "other=example.net",
+            "--federation",
+            "myfederation=example.org:zone-region",
+        ]);
+        let e = twice.check().unwrap_err();
+        assert!(
+            e.starts_with("--federation myfederation is given twice"),
+            "{e}"
+        );
+        assert!(
+            e.contains("example.com") && e.contains("example.org"),
+            "{e}"
+        );
+        let same = parse(&[
+            "--federation",
+            "f=example.com",
+            "--federation",
+            "f=example.com",
+        ]);
+        assert!(same.check().unwrap_err().contains("f is given twice"));
+        let two = parse(&[
+            "--federation",
+            "a=example.com",
+            "--federation",
+            "b=example.com",
+        ]);
+        two.check().unwrap();
     }
 
     #[test]

@@ -3,12 +3,18 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use fedsvc_local_dns::{Flags, LocalDnsError, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
+    if let Err(e) = flags.check() {
+        // A usage error, as clap reports its own (exit code 2).
+        Flags::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, e)
+            .exit();
+    }
     init_tracing(flags.log_json);
     // kube (ring) and other TLS users may both be linked in: pick one provider for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
