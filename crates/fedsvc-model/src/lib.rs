@@ -34,6 +34,7 @@ mod cluster;
 mod diagnostic;
 mod dns_name;
 mod error;
+mod host_name;
 mod label;
 mod names;
 mod packing;

@@ -160,6 +160,28 @@ pub struct Validated {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The YAML parser's options for a text of `len` bytes.
+///
+/// serde-saphyr's default budget (a million parser events, 250 000 nodes, 64 MiB of scalars)
+/// refuses snapshots that JSON parses fine: 2 000 services × 20 clusters already breach it. A
+/// snapshot is a plain tree, so events, nodes and scalar bytes are bounded by the text's
+/// length: each event or node consumes at least one byte of input, except the closing event
+/// of a collection, whose opening event did. The budget is therefore twice the length (and never
+/// below the default). Aliases and anchors, which can make a short text expand without bound,
+/// keep their default limits; so do nesting depth and the number of documents.
+#[cfg(feature = "yaml")]
+fn yaml_options(len: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    let by_len = len.saturating_mul(2);
+    budget.max_events = budget.max_events.max(by_len);
+    budget.max_nodes = budget.max_nodes.max(by_len);
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len);
+    budget.max_reader_input_bytes = budget.max_reader_input_bytes.map(|m| m.max(len));
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
 fn check_ttl(ttl: u32, path: &str) -> Result<u32, FieldError> {
     if ttl > MAX_TTL {
         Err(FieldError::new(
@@ -185,10 +207,13 @@ impl Snapshot {
     }
 
     /// Parses a YAML snapshot and validates it.
+    ///
+    /// The YAML parser's budget grows with the text, so a YAML snapshot
+    /// is accepted up to the same size as a JSON one; the caller bounds the text's size.
     #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Validated, SnapshotError> {
-        let doc: SnapshotDoc =
-            serde_saphyr::from_str(text).map_err(|e| SnapshotError::Parse(e.to_string()))?;
+        let doc: SnapshotDoc = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+            .map_err(|e| SnapshotError::Parse(e.to_string()))?;
         Self::from_doc(doc)
     }
 
@@ -213,10 +238,10 @@ impl Snapshot {
 
     /// Validates a parsed document.
     pub fn from_doc(doc: SnapshotDoc) -> Result<Validated, SnapshotError> {
-        let federation = Label::parse(&doc.federation, LabelRules::Rfc1123, "federation name")
+        let federation = Label::parse(&doc.federation, LabelRules::Rfc1123, "label")
             .map_err(|e| FieldError::new("federation", e))?;
-        let dns_suffix =
-            DnsName::parse(&doc.dns_suffix).map_err(|e| FieldError::new("dnsSuffix", e))?;
+        let dns_suffix = DnsName::parse_host_name(&doc.dns_suffix)
+            .map_err(|e| FieldError::new("dnsSuffix", e))?;
         let ttl = check_ttl(doc.ttl.unwrap_or(DEFAULT_TTL), "ttl")?;
         let mut diagnostics = Vec::new();
 
@@ -339,12 +364,12 @@ impl Snapshot {
 
 fn validate_cluster(c: &ClusterDoc) -> Result<Cluster, FieldError> {
     let name = ClusterName::parse(&c.name).map_err(|e| FieldError::new("name", e))?;
-    let region = Label::parse(&c.region, LabelRules::Rfc1123, "region label")
+    let region = Label::parse(&c.region, LabelRules::Rfc1123, "label")
         .map_err(|e| FieldError::new("region", e))?;
     let mut zones = Vec::with_capacity(c.zones.len());
     for (j, z) in c.zones.iter().enumerate() {
         zones.push(
-            Label::parse(z, LabelRules::Rfc1123, "zone label")
+            Label::parse(z, LabelRules::Rfc1123, "label")
                 .map_err(|e| FieldError::new(format!("zones[{j}]"), e))?,
         );
     }
@@ -384,7 +409,7 @@ fn validate_service(
             diagnostics.push(Diagnostic::error(
                 subject,
                 format!(
-                    "{}: cluster {cluster:?} is not joined; the shard is ignored",
+                    "{}: {cluster} is not a joined cluster; the shard is ignored",
                     at("cluster")
                 ),
             ));
@@ -394,7 +419,7 @@ fn validate_service(
             diagnostics.push(Diagnostic::error(
                 subject,
                 format!(
-                    "{}: a second shard for cluster {cluster:?}; it is ignored",
+                    "{}: a second shard in {cluster}; it is ignored",
                     at("cluster")
                 ),
             ));
@@ -539,7 +564,11 @@ services:
         assert!(msgs[1].contains("clusters[2]") && msgs[1].contains("region"));
         assert!(msgs[2].contains("clusters[3]") && msgs[2].contains("at least one zone"));
         assert!(msgs[3].contains("services[0] (a/1bad): name"));
-        assert!(msgs[4].contains("not joined"));
+        assert!(
+            msgs[4].contains("nope is not a joined cluster"),
+            "{}",
+            msgs[4]
+        );
         assert!(msgs[5].contains("second shard"));
         assert!(msgs[6].contains("services[2]") && msgs[6].contains("listed twice"));
         assert_eq!(v.snapshot.clusters.len(), 1);
@@ -556,5 +585,83 @@ services:
         assert!(e.to_string().contains("ttl"), "{e}");
         let e = Snapshot::from_yaml("federation: f\ndnsSufix: a.b\n").unwrap_err();
         assert!(e.to_string().contains("dnsSufix"), "{e}");
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn dns_suffix_must_be_a_host_name() {
+        for bad in ["'*.example.com'", "_x.example.com", "a..example.com"] {
+            let e = Snapshot::from_yaml(&format!("federation: f\ndnsSuffix: {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("invalid snapshot: dnsSuffix: host name "),
+                "{e}"
+            );
+        }
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn messages_show_names_not_debug_text() {
+        let text = r#"
+federation: My_Fed
+dnsSuffix: example.com
+"#;
+        let e = Snapshot::from_yaml(text).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            r#"invalid snapshot: federation: label "My_Fed" is invalid: '_' is not allowed (only letters, digits and '-')"#
+        );
+        let text = r#"
+federation: f
+dnsSuffix: example.com
+clusters: [{name: c1, region: r, zones: [z]}]
+services:
+  - {namespace: a, name: ok, shards: [{cluster: nope}, {cluster: c1}, {cluster: c1}]}
+"#;
+        let v = Snapshot::from_yaml(text).unwrap();
+        let msgs: Vec<String> = v.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            msgs,
+            [
+                "error: services[0] (a/ok): shards[0].cluster: nope is not a joined cluster; the shard is ignored",
+                "error: services[0] (a/ok): shards[2].cluster: a second shard in c1; it is ignored",
+            ]
+        );
+    }
+
+    /// serde-saphyr's default budget refused this (a million events); JSON parsed it.
+    #[cfg(all(feature = "yaml", feature = "json"))]
+    #[test]
+    fn a_large_yaml_snapshot_parses_like_its_json() {
+        use std::fmt::Write;
+        let mut y = String::from("federation: f\ndnsSuffix: example.com\nclusters:\n");
+        for c in 0..20 {
+            writeln!(y, "  - {{name: c{c}, region: r{}, zones: [z{c}]}}", c / 4).unwrap();
+        }
+        y.push_str("services:\n");
+        for s in 0..2000 {
+            writeln!(
+                y,
+                "  - namespace: ns{}\n    name: svc{s}\n    shards:",
+                s / 100
+            )
+            .unwrap();
+            for c in 0..20 {
+                writeln!(
+                    y,
+                    "      - cluster: c{c}\n        addresses: [\"10.{}.{}.{c}\"]\n        readyEndpoints: 1",
+                    s / 256,
+                    s % 256
+                )
+                .unwrap();
+            }
+        }
+        let v = Snapshot::from_yaml(&y).unwrap();
+        assert!(v.diagnostics.is_empty());
+        assert_eq!(v.snapshot.services.len(), 2000);
+        let json = serde_json::to_string(&v.snapshot.to_doc()).unwrap();
+        assert_eq!(Snapshot::from_json(&json).unwrap().snapshot, v.snapshot);
     }
 }
