@@ -381,8 +381,8 @@ impl Registry {
                 owner_id,
                 federation,
                 ..
-            } => format!("owner {owner_id:?} of federation {federation:?}"),
-            Registry::None { federation, .. } => format!("federation {federation:?}"),
+            } => format!("owner {owner_id:?} of federation \"{federation}\""),
+            Registry::None { federation, .. } => format!("federation \"{federation}\""),
         }
     }
 }
@@ -411,6 +411,12 @@ mod tests {
             Registry::txt_with("_p", "", fed()),
             Err(RegistryError::InvalidOwnerId { .. })
         ));
+    }
+
+    #[test]
+    fn describe_self_names_the_federation_as_text() {
+        let r = Registry::txt_with("_p", "team-a", fed()).unwrap();
+        assert_eq!(r.describe_self(), r#"owner "team-a" of federation "fed""#);
     }
 
     #[test]
