@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, start};
 use fedsvc_controller::members::KubeMemberFactory;
@@ -28,8 +28,12 @@ pub static JEMALLOC_CONF: &[u8; 34] = b"dirty_decay_ms:0,muzzy_decay_ms:0\0";
 
 /// The fedsvc federation controller.
 #[derive(Debug, Parser)]
-#[command(name = "fedsvc-controller", version, about)]
+#[command(name = "fedsvc-controller", about)]
 struct Flags {
+    /// Check the configuration (every value, the provider's secret files readable) without
+    /// contacting anything, print what is wrong or a summary, and exit.
+    #[arg(long)]
+    check: bool,
     /// Configuration file (YAML); flags and environment variables override it.
     #[arg(long, short = 'c', env = "FEDSVC_CONFIG")]
     config: Option<PathBuf>,
@@ -60,6 +64,7 @@ struct Flags {
     log_json: bool,
 }
 
+/// The configuration from the file or the flags, overridden by the flags; not yet validated.
 fn config(flags: &Flags) -> anyhow::Result<ControllerConfig> {
     let mut c = match &flags.config {
         Some(path) => ControllerConfig::from_file(path)?,
@@ -67,14 +72,11 @@ fn config(flags: &Flags) -> anyhow::Result<ControllerConfig> {
             let dns = flags.dns.as_ref().context(
                 "no configuration: give --config FILE, or --federation, --dns-suffix and --dns",
             )?;
-            let mut c = ControllerConfig::new(
+            ControllerConfig::with_dns_file(
                 flags.federation.as_deref().unwrap_or_default(),
                 flags.dns_suffix.as_deref().unwrap_or_default(),
-                fedsvc_providers::Config::from_file(dns)?,
-            );
-            c.dns = None;
-            c.dns_config_file = Some(dns.clone());
-            c
+                dns,
+            )
         }
     };
     if let Some(f) = &flags.federation {
@@ -96,8 +98,18 @@ fn config(flags: &Flags) -> anyhow::Result<ControllerConfig> {
     if flags.no_leader_election {
         c.leader_election.enabled = false;
     }
-    c.validate()?;
     Ok(c)
+}
+
+/// `--check`: every problem on stderr, or the summary on stdout.
+fn check(flags: &Flags) -> anyhow::Result<()> {
+    let c = config(flags)?;
+    for w in c.warnings() {
+        eprintln!("fedsvc-controller: warning: {w}");
+    }
+    c.validate()?;
+    println!("configuration OK: {}", c.summary());
+    Ok(())
 }
 
 async fn host_client(context: Option<&str>) -> anyhow::Result<kube::Client> {
@@ -116,6 +128,11 @@ async fn host_client(context: Option<&str>) -> anyhow::Result<kube::Client> {
 
 async fn run(flags: Flags) -> anyhow::Result<()> {
     let config = config(&flags)?;
+    // Everything is checked before the first request to any API.
+    config.validate()?;
+    for w in config.warnings() {
+        tracing::warn!("{w}");
+    }
     let host = host_client(flags.host_context.as_deref())
         .await
         .context("cannot reach the federation API")?;
@@ -146,8 +163,32 @@ async fn shutdown_signal() {
     }
 }
 
+/// `fedsvc-controller 0.1.0 (providers: memory, rfc2136, …)`: the version, and the DNS
+/// providers compiled into this build.
+fn version() -> String {
+    format!(
+        "{} (providers: {})",
+        env!("CARGO_PKG_VERSION"),
+        fedsvc_providers::COMPILED_KINDS.join(", ")
+    )
+}
+
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let command = Flags::command().version(version);
+    let flags = match Flags::from_arg_matches(&command.get_matches()) {
+        Ok(f) => f,
+        Err(e) => e.exit(),
+    };
+    if flags.check {
+        return match check(&flags) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fedsvc-controller: error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
