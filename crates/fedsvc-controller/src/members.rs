@@ -1,6 +1,6 @@
 //! Member clusters as the controller manages them: joining and unjoining as `Cluster` objects
-//! come and go, probing health with hysteresis, reading locality, watching shards, and writing
-//! each `Cluster`'s status.
+//! come and go, joining again when a member's Secret appears or changes, probing health with
+//! hysteresis, reading locality, watching shards, and writing each `Cluster`'s status.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,15 +8,16 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use fedsvc_cluster::{
-    Cluster as ClusterResource, ClusterCondition, ClusterStatus, Health, KubeMember,
-    KubeMemberOptions, LocalityOverride, MemberCluster, ShardEvent,
+    ALLOWED_CREDENTIALS, Cluster as ClusterResource, ClusterCondition, ClusterStatus, Health,
+    KubeMember, KubeMemberOptions, LocalityOverride, MemberCluster, MemberError, ShardEvent,
 };
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::watcher;
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
@@ -24,6 +25,48 @@ use tracing::{debug, info, warn};
 use crate::dns_loop::Shared;
 use crate::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
 use crate::state::{FederationState, ShardObservation};
+
+/// The `Ready` condition's reason when no client can be built for a member (no Secret, no
+/// kubeconfig in it, or one that cannot be used).
+pub const REASON_NOT_REACHABLE: &str = "ClusterNotReachable";
+/// The `Ready` condition's reason when the member's kubeconfig uses a plugin, a file reference
+/// or another field a stored kubeconfig may not (see `members.allowUnsafeKubeconfig`).
+pub const REASON_UNSAFE_KUBECONFIG: &str = "UnsafeKubeconfig";
+
+/// Why no client could be built for a member: the reason and message of its `Ready`
+/// condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    /// The condition reason (`ClusterNotReachable`, `UnsafeKubeconfig`).
+    pub reason: String,
+    /// What is wrong, for the operator.
+    pub message: String,
+}
+
+impl ConnectError {
+    /// An error with `reason`.
+    pub fn new(reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            reason: reason.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+impl From<String> for ConnectError {
+    /// A member that cannot be reached with what its Secret holds (`ClusterNotReachable`).
+    fn from(message: String) -> Self {
+        Self::new(REASON_NOT_REACHABLE, message)
+    }
+}
 
 /// Builds the client of a member cluster from what its `Cluster` object references.
 #[async_trait]
@@ -34,13 +77,18 @@ pub trait MemberFactory: Send + Sync {
         &self,
         name: &ClusterName,
         kubeconfig: Option<&str>,
-    ) -> Result<Arc<dyn MemberCluster>, String>;
+    ) -> Result<Arc<dyn MemberCluster>, ConnectError>;
 }
 
 /// Real members, through kube-rs, from the kubeconfig in each Cluster's Secret.
+///
+/// The kubeconfig may hold only inline credentials unless
+/// [`KubeMemberOptions::allow_unsafe_kubeconfig`] is set (`members.allowUnsafeKubeconfig`):
+/// one with an `exec` or `auth-provider` plugin, a file reference or another refused field
+/// fails with reason [`REASON_UNSAFE_KUBECONFIG`] before any client is built from it.
 #[derive(Debug, Clone, Default)]
 pub struct KubeMemberFactory {
-    /// Client settings (rate limits, timeouts).
+    /// Client settings (rate limits, timeouts, whether unsafe kubeconfigs are allowed).
     pub options: KubeMemberOptions,
 }
 
@@ -50,15 +98,27 @@ impl MemberFactory for KubeMemberFactory {
         &self,
         name: &ClusterName,
         kubeconfig: Option<&str>,
-    ) -> Result<Arc<dyn MemberCluster>, String> {
+    ) -> Result<Arc<dyn MemberCluster>, ConnectError> {
         let Some(kc) = kubeconfig else {
             return Err(format!(
                 "cluster {name}: its Secret holds no kubeconfig under the referenced key"
-            ));
+            )
+            .into());
         };
         let m = KubeMember::from_kubeconfig_yaml(name.clone(), kc, &self.options)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                MemberError::UnsafeKubeconfig { .. } => ConnectError::new(
+                    REASON_UNSAFE_KUBECONFIG,
+                    format!(
+                        "{e}; a kubeconfig stored in a Secret may hold only inline credentials \
+                         ({ALLOWED_CREDENTIALS}); members.allowUnsafeKubeconfig in the \
+                         controller's configuration lets it through, at the risk of running \
+                         programs and reading files as the controller"
+                    ),
+                ),
+                other => other.to_string().into(),
+            })?;
         Ok(Arc::new(m))
     }
 }
@@ -89,11 +149,11 @@ impl MemberFactory for StaticMembers {
         &self,
         name: &ClusterName,
         _kubeconfig: Option<&str>,
-    ) -> Result<Arc<dyn MemberCluster>, String> {
+    ) -> Result<Arc<dyn MemberCluster>, ConnectError> {
         self.members
             .get(name)
             .cloned()
-            .ok_or_else(|| format!("cluster {name}: no such simulated member"))
+            .ok_or_else(|| format!("cluster {name}: no such simulated member").into())
     }
 }
 
@@ -144,6 +204,47 @@ impl Drop for Entry {
     }
 }
 
+/// What a join that failed was made from: the Secret it read, at which version, and what went
+/// wrong reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Attempt {
+    /// `namespace/name` and key of the Secret.
+    secret: (String, String, String),
+    /// The Secret's resourceVersion (`None`: not read).
+    version: Option<String>,
+    /// Why the Secret could not be read.
+    read_problem: Option<String>,
+}
+
+/// A cluster that could not be joined.
+struct Failure {
+    attempt: Attempt,
+}
+
+/// What reading a member's Secret found.
+enum SecretRead {
+    /// The Secret: the kubeconfig under the referenced key (if any), and its resourceVersion.
+    Found {
+        kubeconfig: Option<String>,
+        version: Option<String>,
+    },
+    /// The Secret does not exist.
+    Missing(String),
+    /// The Secret could not be read (a retry may succeed).
+    Failed(String),
+}
+
+/// The namespace, name and key of the Secret `c` refers to; Secrets without a namespace are in
+/// `default_ns`.
+fn secret_of(c: &ClusterResource, default_ns: &str) -> (String, String, String) {
+    let r = &c.spec.secret_ref;
+    (
+        r.namespace.clone().unwrap_or_else(|| default_ns.to_owned()),
+        r.name.clone(),
+        r.key.clone(),
+    )
+}
+
 /// Joins, probes and unjoins member clusters.
 pub struct ClusterManager {
     host: kube::Client,
@@ -152,6 +253,11 @@ pub struct ClusterManager {
     shared: Arc<Shared>,
     policy: HealthPolicy,
     members: Mutex<BTreeMap<ClusterName, Entry>>,
+    /// The last seen `Cluster` objects, joined or not: the Secret watch finds here which
+    /// clusters a Secret belongs to.
+    clusters: Mutex<BTreeMap<ClusterName, ClusterResource>>,
+    /// Clusters that could not be joined, and with what: joined again only when that changes.
+    failures: Mutex<BTreeMap<ClusterName, Failure>>,
     /// Told when a cluster becomes Ready or leaves, so services are propagated again.
     ready_tx: futures::channel::mpsc::UnboundedSender<()>,
     /// Told which service's shards changed, so its status is updated.
@@ -201,6 +307,8 @@ impl ClusterManager {
             shared,
             policy,
             members: Mutex::new(BTreeMap::new()),
+            clusters: Mutex::new(BTreeMap::new()),
+            failures: Mutex::new(BTreeMap::new()),
             ready_tx,
             shard_tx,
         });
@@ -223,15 +331,59 @@ impl ClusterManager {
             .collect()
     }
 
-    /// Watches `Cluster` objects until `shutdown`, joining and unjoining members.
+    /// Watches `Cluster` objects until `shutdown`, joining and unjoining members, and the
+    /// Secrets of the controller's namespace, joining a member again when its Secret appears,
+    /// changes or goes.
+    ///
+    /// Secrets are watched for their metadata only (names and resourceVersions: a real API
+    /// server sends no Secret data on this watch); a member's kubeconfig is read with a GET of
+    /// its own Secret when it joins. This needs `list` and `watch` on Secrets in the
+    /// controller's namespace. Secrets in other namespaces are read when their `Cluster`
+    /// changes, not watched.
     pub async fn run_watch(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let api: Api<ClusterResource> = Api::all(self.host.clone());
         let mut stream = watcher(api, watcher::Config::default()).boxed();
+        let secrets: Api<PartialObjectMeta<Secret>> =
+            Api::namespaced(self.host.clone(), &self.namespace);
+        let mut secret_stream = watcher(secrets, watcher::Config::default())
+            .default_backoff()
+            .boxed();
         let mut seen: Vec<String> = Vec::new();
         loop {
+            // One task handles both streams, so a member is never joined twice at once.
             let ev = tokio::select! {
                 _ = shutdown.changed() => return,
                 ev = stream.next() => ev,
+                sev = secret_stream.next() => {
+                    match sev {
+                        Some(Ok(
+                            watcher::Event::Apply(s) | watcher::Event::InitApply(s),
+                        )) => {
+                            self.secret_changed(
+                                s.metadata.name.as_deref().unwrap_or(""),
+                                s.metadata.resource_version.clone(),
+                            )
+                            .await;
+                        }
+                        Some(Ok(watcher::Event::Delete(s))) => {
+                            self.secret_changed(s.metadata.name.as_deref().unwrap_or(""), None)
+                                .await;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            warn!(
+                                namespace = %self.namespace,
+                                error = %e,
+                                "watching Secrets failed (does the controller may list and watch Secrets in its namespace?); retrying"
+                            );
+                        }
+                        None => {
+                            // Not expected; the Cluster watch goes on without it.
+                            secret_stream = futures::stream::pending().boxed();
+                        }
+                    }
+                    continue;
+                }
             };
             match ev {
                 None => return,
@@ -245,14 +397,17 @@ impl ClusterManager {
                     self.join(&c).await;
                 }
                 Some(Ok(watcher::Event::InitDone)) => {
-                    let gone: Vec<ClusterName> = self
+                    let mut gone: Vec<ClusterName> = self
                         .members
                         .lock()
                         .expect("members lock")
                         .keys()
+                        .chain(self.clusters.lock().expect("clusters lock").keys())
                         .filter(|n| !seen.iter().any(|s| s == n.as_str()))
                         .cloned()
                         .collect();
+                    gone.sort();
+                    gone.dedup();
                     for name in gone {
                         self.unjoin(&name).await;
                     }
@@ -268,30 +423,93 @@ impl ClusterManager {
         }
     }
 
-    async fn read_kubeconfig(
-        &self,
-        c: &ClusterResource,
-    ) -> Result<(Option<String>, Option<String>), String> {
-        let r = &c.spec.secret_ref;
-        let ns = r
-            .namespace
-            .clone()
-            .unwrap_or_else(|| self.namespace.clone());
+    /// The `Cluster` objects that refer to the Secret `name` of the controller's namespace
+    /// and were not joined (or failed) with its `version`: joins each again.
+    async fn secret_changed(self: &Arc<Self>, name: &str, version: Option<String>) {
+        let referring: Vec<(ClusterName, ClusterResource)> = self
+            .clusters
+            .lock()
+            .expect("clusters lock")
+            .iter()
+            .filter(|(_, c)| {
+                let (ns, n, _) = secret_of(c, &self.namespace);
+                ns == self.namespace && n == name
+            })
+            .map(|(n, c)| (n.clone(), c.clone()))
+            .collect();
+        for (cluster, c) in referring {
+            let stale = match self.members.lock().expect("members lock").get(&cluster) {
+                Some(e) => e.secret_version != version,
+                None => self
+                    .failures
+                    .lock()
+                    .expect("failures lock")
+                    .get(&cluster)
+                    .is_none_or(|f| f.attempt.version != version),
+            };
+            if stale {
+                debug!(cluster = %cluster, secret = %name, "the member's Secret changed");
+                self.join(&c).await;
+            }
+        }
+    }
+
+    async fn read_kubeconfig(&self, c: &ClusterResource) -> SecretRead {
+        let (ns, name, key) = secret_of(c, &self.namespace);
         let api: Api<Secret> = Api::namespaced(self.host.clone(), &ns);
-        match api.get_opt(&r.name).await {
+        match api.get_opt(&name).await {
             Ok(Some(s)) => {
                 let version = s.metadata.resource_version.clone();
-                let data = s
+                let kubeconfig = s
                     .data
                     .as_ref()
-                    .and_then(|d| d.get(&r.key))
+                    .and_then(|d| d.get(&key))
                     .map(|b| String::from_utf8_lossy(&b.0).into_owned())
-                    .or_else(|| s.string_data.as_ref().and_then(|d| d.get(&r.key)).cloned());
-                Ok((data, version))
+                    .or_else(|| s.string_data.as_ref().and_then(|d| d.get(&key)).cloned());
+                SecretRead::Found {
+                    kubeconfig,
+                    version,
+                }
             }
-            Ok(None) => Err(format!("Secret {ns}/{} does not exist", r.name)),
-            Err(e) => Err(format!("cannot read Secret {ns}/{}: {e}", r.name)),
+            Ok(None) => SecretRead::Missing(format!("Secret {ns}/{name} does not exist")),
+            Err(e) => SecretRead::Failed(format!("cannot read Secret {ns}/{name}: {e}")),
         }
+    }
+
+    /// Forgets the member `name` after its credentials stopped working (its Secret is gone or
+    /// now unusable): its client stops, and its shards leave DNS. Its services in the member
+    /// are left alone; the `Cluster` still exists.
+    fn drop_member(&self, name: &ClusterName) {
+        let entry = self.members.lock().expect("members lock").remove(name);
+        if entry.is_none() {
+            return;
+        }
+        info!(cluster = %name, "member left: its credentials are no longer usable");
+        self.shared
+            .state
+            .lock()
+            .expect("state lock")
+            .remove_cluster(name);
+        self.shared.dirty.notify_one();
+        let _ = self.ready_tx.unbounded_send(());
+        self.shared
+            .metrics
+            .cluster_ready
+            .get_or_create(&crate::metrics::ClusterLabels {
+                cluster: name.to_string(),
+            })
+            .set(0);
+    }
+
+    /// Records that `name` could not be joined with `attempt`, drops the member it was, and
+    /// says why in its status.
+    async fn join_failed(&self, name: &ClusterName, attempt: Attempt, reason: &str, msg: &str) {
+        self.drop_member(name);
+        self.failures
+            .lock()
+            .expect("failures lock")
+            .insert(name.clone(), Failure { attempt });
+        self.write_status_problem(name, reason, msg).await;
     }
 
     /// Joins (or updates) the member described by `c`.
@@ -304,15 +522,56 @@ impl ClusterManager {
                 return;
             }
         };
+        self.clusters
+            .lock()
+            .expect("clusters lock")
+            .insert(name.clone(), c.clone());
         let overrides = overrides_of(c);
         let labels = c.metadata.labels.clone().unwrap_or_default();
-        let (kubeconfig, version) = match self.read_kubeconfig(c).await {
-            Ok(x) => x,
-            Err(msg) => {
-                warn!(cluster = %name, "{msg}");
-                (None, None)
-            }
+        let read = self.read_kubeconfig(c).await;
+        if let SecretRead::Failed(msg) = &read
+            && self
+                .members
+                .lock()
+                .expect("members lock")
+                .contains_key(&name)
+        {
+            // Most likely the federation API hiccuped: keep the member as it is.
+            warn!(cluster = %name, "{msg}; the member keeps its client");
+            return;
+        }
+        let (kubeconfig, version, read_problem) = match read {
+            SecretRead::Found {
+                kubeconfig,
+                version,
+            } => (kubeconfig, version, None),
+            SecretRead::Missing(msg) | SecretRead::Failed(msg) => (None, None, Some(msg)),
         };
+        let attempt = Attempt {
+            secret: secret_of(c, &self.namespace),
+            version: version.clone(),
+            read_problem: read_problem.clone(),
+        };
+        let failed_before = self
+            .failures
+            .lock()
+            .expect("failures lock")
+            .get(&name)
+            .is_some_and(|f| f.attempt == attempt);
+        if failed_before
+            && !self
+                .members
+                .lock()
+                .expect("members lock")
+                .contains_key(&name)
+        {
+            // Nothing it was joined from changed (our own status write, or another field):
+            // it fails the same way, and its status says so already.
+            return;
+        }
+        if let Some(msg) = &read_problem {
+            warn!(cluster = %name, "{msg}");
+        }
         let reuse = {
             let mut members = self.members.lock().expect("members lock");
             match members.get_mut(&name) {
@@ -340,13 +599,19 @@ impl ClusterManager {
         {
             let member = match self.factory.connect(&name, kubeconfig.as_deref()).await {
                 Ok(m) => m,
-                Err(msg) => {
-                    warn!(cluster = %name, "cannot build a client for the member: {msg}");
-                    self.write_status_problem(&name, "ClusterNotReachable", &msg)
+                Err(e) => {
+                    // Without its Secret, the Secret is what to report.
+                    let e = match read_problem {
+                        Some(msg) => ConnectError::new(REASON_NOT_REACHABLE, msg),
+                        None => e,
+                    };
+                    warn!(cluster = %name, reason = %e.reason, "cannot build a client for the member: {e}");
+                    self.join_failed(&name, attempt, &e.reason, &e.message)
                         .await;
                     return;
                 }
             };
+            self.failures.lock().expect("failures lock").remove(&name);
             let watch = self.spawn_shard_watch(name.clone(), member.clone());
             let entry = Entry {
                 member,
@@ -381,6 +646,8 @@ impl ClusterManager {
     /// Unjoins `name`: its shards leave DNS and the services fedsvc made there are deleted
     /// (when the member can still be reached).
     pub async fn unjoin(self: &Arc<Self>, name: &ClusterName) {
+        self.clusters.lock().expect("clusters lock").remove(name);
+        self.failures.lock().expect("failures lock").remove(name);
         let entry = self.members.lock().expect("members lock").remove(name);
         let Some(entry) = entry else { return };
         info!(cluster = %name, "member unjoined");
