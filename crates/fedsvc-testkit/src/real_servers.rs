@@ -63,35 +63,14 @@ impl Bind {
         if !tools_present(&tools) {
             return None;
         }
-        let out = Command::new(scripts().join("start-bind.sh"))
-            .output()
-            .expect("run start-bind.sh");
-        assert!(
-            out.status.success(),
-            "start-bind.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env_file = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_owned();
-        let env = std::fs::read_to_string(&env_file).expect("the env file of start-bind.sh");
-        let get = |k: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("{k} in {env_file}"))
-                .trim_matches('"')
-                .to_owned()
-        };
+        let env = ScriptEnv::start("start-bind.sh");
         Some(Bind {
             addr: SocketAddr::new(
                 IpAddr::V4(Ipv4Addr::LOCALHOST),
-                get("DNS_PORT").parse().expect("a port"),
+                env.get("DNS_PORT").parse().expect("a port"),
             ),
-            secret: get("TSIG_SECRET"),
-            pidfile: get("PIDFILE"),
+            secret: env.get("TSIG_SECRET"),
+            pidfile: env.get("PIDFILE"),
         })
     }
 
@@ -112,8 +91,79 @@ pub fn rfc2136_yaml(server: &str, secret: &str) -> String {
 
 impl Drop for Bind {
     fn drop(&mut self) {
-        let _ = Command::new(scripts().join("stop.sh"))
-            .arg(&self.pidfile)
-            .status();
+        stop(&self.pidfile);
     }
+}
+
+/// moto's server (an AWS emulator, for Route53) started by `scripts/dns-servers/start-moto.sh`
+/// on a free loopback port. It accepts any credentials. Stopped by PID on drop.
+#[derive(Debug)]
+pub struct Moto {
+    /// Its endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    pidfile: String,
+}
+
+impl Moto {
+    /// Starts moto, or skips (see [`tools_present`]) when `moto_server` is missing.
+    pub fn start_or_skip() -> Option<Moto> {
+        if !tools_present(&["moto_server"]) {
+            return None;
+        }
+        let env = ScriptEnv::start("start-moto.sh");
+        Some(Moto {
+            endpoint: env.get("ENDPOINT_URL"),
+            pidfile: env.get("PIDFILE"),
+        })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        stop(&self.pidfile);
+    }
+}
+
+/// The `KEY=value` file a `start-*.sh` script prints the path of.
+struct ScriptEnv {
+    path: String,
+    text: String,
+}
+
+impl ScriptEnv {
+    /// Runs `scripts/dns-servers/SCRIPT` and reads the env file it names.
+    fn start(script: &str) -> ScriptEnv {
+        let out = Command::new(scripts().join(script))
+            .output()
+            .unwrap_or_else(|e| panic!("run {script}: {e}"));
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("the env file {path} of {script}: {e}"));
+        ScriptEnv { path, text }
+    }
+
+    fn get(&self, key: &str) -> String {
+        self.text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} in {}", self.path))
+            .trim_matches('"')
+            .to_owned()
+    }
+}
+
+fn stop(pidfile: &str) {
+    let _ = Command::new(scripts().join("stop.sh"))
+        .arg(pidfile)
+        .status();
 }
