@@ -25,12 +25,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fedsvc_cluster::KubeMemberOptions;
+use fedsvc_dns_plan::Registry;
 use fedsvc_model::{DnsName, Label, LabelRules, ZoneNaming};
 use serde::{Deserialize, Deserializer};
 
 use crate::dns_loop::DnsLoopConfig;
 use crate::health::HealthPolicy;
 use crate::lease::LeaseTiming;
+
+/// The largest configuration file read (and the largest provider configuration file): 16 MiB.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How long the federation API may fail before `/readyz` stops answering 200, by default.
+pub const DEFAULT_API_UNREACHABLE_FOR: Duration = Duration::from_secs(30);
+
+/// The shortest period a periodic task is ever given, whatever the configuration says: a
+/// zero period would make the task panic (tokio's intervals refuse it).
+pub const MIN_TASK_PERIOD: Duration = Duration::from_millis(1);
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -45,12 +56,20 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    #[error("{path}: the file is larger than {limit} bytes, the limit of a configuration file")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, bytes.
+        limit: u64,
+    },
     /// The file is not a valid configuration.
     #[error("{path}: {message}")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
+        /// What is wrong (never a secret value of the file).
         message: String,
     },
     /// A value is missing or wrong.
@@ -61,6 +80,344 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A value of the DNS provider's configuration is missing or wrong.
+    #[error("configuration: {field}: {message}")]
+    Provider {
+        /// The field, for example `dns.provider.tsig.secretFile`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Several of the above, every one found.
+    #[error("{}", several(.0))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn provider(field: &str, message: impl Into<String>) -> Self {
+        ConfigError::Provider {
+            field: format!("dns.{field}"),
+            message: message.into(),
+        }
+    }
+
+    /// The errors in one: those of [`ConfigError::Several`], or this one alone.
+    pub fn errors(&self) -> Vec<&ConfigError> {
+        match self {
+            ConfigError::Several(all) => all.iter().flat_map(ConfigError::errors).collect(),
+            one => vec![one],
+        }
+    }
+
+    /// One error as a line of a list: the field and what is wrong.
+    fn item(&self) -> String {
+        match self {
+            ConfigError::Invalid { field, message } => format!("{field}: {message}"),
+            ConfigError::Provider { field, message } => format!("{field}: {message}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// `Ok` without errors, the error alone, or [`ConfigError::Several`].
+    fn from_list(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ConfigError::Several(errors)),
+        }
+    }
+}
+
+fn several(errors: &[ConfigError]) -> String {
+    let mut out = format!("{} errors in the configuration:", errors.len());
+    for e in errors {
+        out.push_str("\n  ");
+        out.push_str(&e.item());
+    }
+    out
+}
+
+/// Reads a configuration file of at most [`MAX_CONFIG_BYTES`].
+fn read_limited(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read)?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_CONFIG_BYTES,
+        });
+    }
+    Ok(text)
+}
+
+/// Keys whose values are secrets, in any case, with or without `_`.
+const SECRET_KEYS: &[&str] = &["secret", "apikey", "password", "token", "privatekey"];
+
+/// The values given to secret-looking keys in `text` (`secret: X`, `"apiKey": "X"`), as
+/// written, so that an error message can be searched for them.
+fn secret_values(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let lower = text.to_ascii_lowercase().replace('_', "-");
+    for key in SECRET_KEYS {
+        let mut from = 0;
+        while let Some(at) = lower[from..].find(key) {
+            let start = from + at;
+            from = start + key.len();
+            let rest = &text[from..];
+            let rest = rest.trim_start_matches(['"', '\'']);
+            let Some(rest) = rest.trim_start().strip_prefix(':') else {
+                continue;
+            };
+            let rest = rest.trim_start_matches([' ', '\t', '"', '\'']);
+            let end = rest
+                .find([',', '}', ']', '\n', '\r', '"', '\'', ' ', '#'])
+                .unwrap_or(rest.len());
+            let value = &rest[..end];
+            if value.len() >= 3 {
+                found.push(value.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// `message` without the string values serde quotes in it (`invalid type: string "…"`): a
+/// secret indented one level too far, or pasted at the wrong key, would be one. The location
+/// of the error stays.
+fn without_string_values(message: &str) -> String {
+    const QUOTED: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(QUOTED) {
+        out.push_str(&rest[..at]);
+        out.push_str("string");
+        let after = &rest[at + QUOTED.len()..];
+        // The value ends at the first quote not escaped by a backslash.
+        let mut escaped = false;
+        let end = after.char_indices().find_map(|(i, c)| {
+            let close = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            close.then_some(i + 1)
+        });
+        rest = &after[end.unwrap_or(after.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Parses YAML without ever quoting the document in the error: no snippet of the source, and
+/// any value of a secret-looking key that the message would still hold is masked.
+fn parse_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let mut message = without_string_values(&e.to_string());
+        for secret in secret_values(text) {
+            message = message.replace(&secret, "***");
+        }
+        ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        }
+    })
+}
+
+/// Reads a DNS provider configuration file (`dnsConfigFile`, `--dns`): at most
+/// [`MAX_CONFIG_BYTES`], and a parse error never quotes a secret of it.
+pub fn provider_from_file(path: &Path) -> Result<fedsvc_providers::Config, ConfigError> {
+    parse_yaml(path, &read_limited(path)?)
+}
+
+/// Checks that a file named by the configuration can be read and is not empty, without
+/// keeping (or ever printing) what it holds.
+fn check_secret_file(field: &str, path: &Path, out: &mut Vec<ConfigError>) {
+    use std::io::Read;
+    let result = std::fs::File::open(path).and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut buf)?;
+        Ok(buf.iter().all(u8::is_ascii_whitespace))
+    });
+    match result {
+        Ok(false) => {}
+        Ok(true) => out.push(ConfigError::provider(
+            field,
+            format!("{} is empty", path.display()),
+        )),
+        Err(e) => out.push(ConfigError::provider(
+            field,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Checks a host name (letters, digits and `-` in each label; no wildcard, no `_`), as the
+/// DNS suffix and a server's name must be.
+fn check_host_name(value: &str) -> Result<DnsName, String> {
+    let name = DnsName::parse(value).map_err(|e| e.to_string())?;
+    if let Some(label) = name
+        .as_str()
+        .trim_end_matches('.')
+        .split('.')
+        .find(|l| l.contains(['*', '_']))
+    {
+        return Err(format!(
+            "{value:?} is not a host name: label {label:?} holds '*' or '_'"
+        ));
+    }
+    Ok(name)
+}
+
+/// Checks `host:port`, `ip`, `ip:port`, `[ipv6]:port` or `host` without resolving anything.
+fn check_server(value: &str) -> Result<(), String> {
+    let s = value.trim();
+    if s.parse::<SocketAddr>().is_ok() || s.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    if let Some(p) = port
+        && !p.parse::<u16>().is_ok_and(|p| p != 0)
+    {
+        return Err(format!("{s:?}: {p:?} is not a port"));
+    }
+    check_host_name(host)
+        .map(|_| ())
+        .map_err(|e| format!("{s:?} is not host:port: {e}"))
+}
+
+/// Checks an `http://` or `https://` URL with a host.
+fn check_url(value: &str) -> Result<(), String> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| format!("{value:?} is not an http:// or https:// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(format!("{value:?} has no host"));
+    }
+    Ok(())
+}
+
+/// Every problem of the provider's settings that can be found without the network.
+fn provider_problems(dns: &fedsvc_providers::Config, out: &mut Vec<ConfigError>) {
+    use fedsvc_providers::ProviderConfig;
+    let kind = dns.provider.kind();
+    if !fedsvc_providers::COMPILED_KINDS.contains(&kind) {
+        out.push(ConfigError::provider(
+            "provider.kind",
+            format!(
+                "{kind} is not compiled into this build (compiled in: {}); rebuild with cargo feature `{kind}`",
+                fedsvc_providers::COMPILED_KINDS.join(", ")
+            ),
+        ));
+    }
+    match &dns.provider {
+        ProviderConfig::Rfc2136(c) => {
+            if let Err(e) = check_server(&c.server) {
+                out.push(ConfigError::provider("provider.server", e));
+            }
+            if let Some(t) = &c.tsig {
+                let alg = t.algorithm.trim().to_ascii_lowercase();
+                if !["hmac-sha256", "hmac-sha384", "hmac-sha512"]
+                    .contains(&alg.trim_end_matches('.'))
+                {
+                    out.push(ConfigError::provider(
+                        "provider.tsig.algorithm",
+                        format!(
+                            "{:?} is not supported; use hmac-sha256, hmac-sha384 or hmac-sha512",
+                            t.algorithm
+                        ),
+                    ));
+                }
+                if t.name.trim().is_empty() {
+                    out.push(ConfigError::provider(
+                        "provider.tsig.name",
+                        "must not be empty",
+                    ));
+                }
+                match (&t.secret, &t.secret_file) {
+                    (Some(s), None) if s.expose().trim().is_empty() => out.push(
+                        ConfigError::provider("provider.tsig.secret", "must not be empty"),
+                    ),
+                    (Some(_), None) => {}
+                    (None, Some(path)) => {
+                        check_secret_file("provider.tsig.secretFile", path, out);
+                    }
+                    (Some(_), Some(_)) => out.push(ConfigError::provider(
+                        "provider.tsig",
+                        "give either secret or secretFile, not both",
+                    )),
+                    (None, None) => out.push(ConfigError::provider(
+                        "provider.tsig",
+                        "secret or secretFile is required",
+                    )),
+                }
+            }
+        }
+        ProviderConfig::Powerdns(c) => {
+            if let Err(e) = check_url(&c.url) {
+                out.push(ConfigError::provider("provider.url", e));
+            }
+            match (&c.api_key, &c.api_key_file) {
+                (Some(k), None) if k.expose().trim().is_empty() => out.push(ConfigError::provider(
+                    "provider.apiKey",
+                    "must not be empty",
+                )),
+                (Some(_), None) => {}
+                (None, Some(path)) => check_secret_file("provider.apiKeyFile", path, out),
+                (Some(_), Some(_)) => out.push(ConfigError::provider(
+                    "provider",
+                    "give either apiKey or apiKeyFile, not both",
+                )),
+                (None, None) => out.push(ConfigError::provider(
+                    "provider",
+                    "apiKey or apiKeyFile is required",
+                )),
+            }
+        }
+        ProviderConfig::Route53(c) => {
+            if let Some(Err(e)) = c.endpoint_url.as_deref().map(check_url) {
+                out.push(ConfigError::provider("provider.endpointUrl", e));
+            }
+        }
+        ProviderConfig::Clouddns(c) => {
+            if c.project.trim().is_empty() {
+                out.push(ConfigError::provider(
+                    "provider.project",
+                    "must not be empty",
+                ));
+            }
+            if c.managed_zone.trim().is_empty() {
+                out.push(ConfigError::provider(
+                    "provider.managedZone",
+                    "must not be empty",
+                ));
+            }
+            if let Some(path) = &c.credentials_file {
+                check_secret_file("provider.credentialsFile", path, out);
+            }
+            if let Some(Err(e)) = c.endpoint_url.as_deref().map(check_url) {
+                out.push(ConfigError::provider("provider.endpointUrl", e));
+            }
+        }
+        _ => {}
+    }
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -195,6 +552,24 @@ impl LeaderElectionConfig {
     }
 }
 
+/// The controller's own readiness (`readiness:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ReadinessConfig {
+    /// How long the federation API may fail (its watch erroring, nothing listed) before
+    /// `/readyz` answers 503 (default 30 s).
+    #[serde(deserialize_with = "duration")]
+    pub api_unreachable_for: Duration,
+}
+
+impl Default for ReadinessConfig {
+    fn default() -> Self {
+        Self {
+            api_unreachable_for: DEFAULT_API_UNREACHABLE_FOR,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -242,6 +617,9 @@ pub struct ControllerConfig {
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// When `/readyz` answers 200.
+    #[serde(default)]
+    pub readiness: ReadinessConfig,
 }
 
 fn default_ttl() -> u32 {
@@ -285,129 +663,268 @@ impl ControllerConfig {
             workers: default_workers(),
             leader_election: LeaderElectionConfig::default(),
             listen: default_listen(),
+            readiness: ReadinessConfig::default(),
         }
     }
 
-    /// Reads a YAML file.
+    /// A configuration with defaults for everything but the federation and suffix, whose
+    /// provider is read from `dns_config_file` (flags without a configuration file).
+    pub fn with_dns_file(federation: &str, dns_suffix: &str, dns_config_file: &Path) -> Self {
+        Self {
+            federation: federation.into(),
+            dns_suffix: dns_suffix.into(),
+            zone_naming: ZoneNaming::default(),
+            ttl: default_ttl(),
+            dns: None,
+            dns_config_file: Some(dns_config_file.to_owned()),
+            namespace: default_namespace(),
+            namespaces: Vec::new(),
+            exclude_namespaces: default_excluded(),
+            health: HealthConfig::default(),
+            sync: SyncConfig::default(),
+            members: MembersConfig::default(),
+            workers: default_workers(),
+            leader_election: LeaderElectionConfig::default(),
+            listen: default_listen(),
+            readiness: ReadinessConfig::default(),
+        }
+    }
+
+    /// Reads a YAML file of at most [`MAX_CONFIG_BYTES`]; a parse error never quotes the
+    /// file (which may hold the provider's secrets).
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        parse_yaml(path, &read_limited(path)?)
     }
 
     /// The validated federation name.
     pub fn federation_label(&self) -> Result<Label, ConfigError> {
-        Label::parse(&self.federation, LabelRules::Rfc1123, "federation name").map_err(|e| {
-            ConfigError::Invalid {
-                field: "federation",
-                message: e.to_string(),
-            }
-        })
+        Label::parse(&self.federation, LabelRules::Rfc1123, "federation name")
+            .map_err(|e| ConfigError::invalid("federation", e.to_string()))
     }
 
-    /// The validated DNS suffix.
+    /// The validated DNS suffix: a host name.
     pub fn suffix(&self) -> Result<DnsName, ConfigError> {
-        DnsName::parse(&self.dns_suffix).map_err(|e| ConfigError::Invalid {
-            field: "dnsSuffix",
-            message: e.to_string(),
-        })
+        check_host_name(&self.dns_suffix).map_err(|e| ConfigError::invalid("dnsSuffix", e))
+    }
+
+    /// The provider configuration, inline or read from its file.
+    fn provider_source(&self) -> Result<fedsvc_providers::Config, ConfigError> {
+        match (&self.dns, &self.dns_config_file) {
+            (Some(_), Some(_)) => Err(ConfigError::invalid(
+                "dns",
+                "give either dns or dnsConfigFile, not both",
+            )),
+            (Some(c), None) => Ok(c.clone()),
+            (None, Some(path)) => provider_from_file(path)
+                .map_err(|e| ConfigError::invalid("dnsConfigFile", e.to_string())),
+            (None, None) => Err(ConfigError::invalid(
+                "dns",
+                "no DNS provider configured (dns or dnsConfigFile)",
+            )),
+        }
     }
 
     /// The provider configuration (inline or from its file), checked against the suffix.
     pub fn provider_config(&self) -> Result<fedsvc_providers::Config, ConfigError> {
-        let cfg = match (&self.dns, &self.dns_config_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    field: "dns",
-                    message: "give either dns or dnsConfigFile, not both".into(),
-                });
-            }
-            (Some(c), None) => c.clone(),
-            (None, Some(path)) => {
-                fedsvc_providers::Config::from_file(path).map_err(|e| ConfigError::Invalid {
-                    field: "dnsConfigFile",
-                    message: e.to_string(),
-                })?
-            }
-            (None, None) => {
-                return Err(ConfigError::Invalid {
-                    field: "dns",
-                    message: "no DNS provider configured (dns or dnsConfigFile)".into(),
-                });
-            }
-        };
+        let cfg = self.provider_source()?;
         let suffix = self.suffix()?;
         if !suffix.is_subdomain_of(&cfg.zone) {
-            return Err(ConfigError::Invalid {
-                field: "dnsSuffix",
-                message: format!(
+            return Err(ConfigError::invalid(
+                "dnsSuffix",
+                format!(
                     "{suffix} does not lie inside the provider's zone {}",
                     cfg.zone
                 ),
-            });
+            ));
         }
         Ok(cfg)
     }
 
-    /// Checks every field that can be checked without IO.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.federation_label()?;
-        self.suffix()?;
-        self.provider_config()?;
-        if self.ttl > fedsvc_model::MAX_TTL {
-            return Err(ConfigError::Invalid {
-                field: "ttl",
-                message: format!("{} is larger than {}", self.ttl, fedsvc_model::MAX_TTL),
-            });
+    /// Every problem of the configuration, each naming its field; empty when it can be used.
+    /// Nothing is resolved or contacted: files named by the configuration (the provider's,
+    /// its secrets) are read to see that they can be, and what they hold is never shown.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        let federation = self.federation_label().map_err(|e| out.push(e)).ok();
+        let suffix = self.suffix().map_err(|e| out.push(e)).ok();
+        match self.provider_source() {
+            Ok(dns) => {
+                if let Some(suffix) = &suffix
+                    && !suffix.is_subdomain_of(&dns.zone)
+                {
+                    out.push(ConfigError::invalid(
+                        "dnsSuffix",
+                        format!(
+                            "{suffix} does not lie inside the provider's zone {}",
+                            dns.zone
+                        ),
+                    ));
+                }
+                if dns.registry != fedsvc_providers::Registry::None
+                    && let Some(f) = &federation
+                    && let Err(e) = Registry::txt_with("_fedsvc", &dns.owner_id, f.clone())
+                {
+                    out.push(ConfigError::provider("ownerId", e.to_string()));
+                }
+                provider_problems(&dns, &mut out);
+            }
+            Err(e) => out.push(e),
         }
-        if self.health.failure_threshold == 0 || self.health.success_threshold == 0 {
-            return Err(ConfigError::Invalid {
-                field: "health",
-                message: "thresholds must be at least 1".into(),
-            });
+        if self.ttl > fedsvc_model::MAX_TTL {
+            out.push(ConfigError::invalid(
+                "ttl",
+                format!("{} is larger than {}", self.ttl, fedsvc_model::MAX_TTL),
+            ));
+        }
+        if let Err(e) = Label::parse(&self.namespace, LabelRules::Rfc1123, "namespace") {
+            out.push(ConfigError::invalid("namespace", e.to_string()));
+        }
+        for (field, list) in [
+            ("namespaces", &self.namespaces),
+            ("excludeNamespaces", &self.exclude_namespaces),
+        ] {
+            for ns in list {
+                if let Err(e) = Label::parse(ns, LabelRules::Rfc1123, "namespace") {
+                    out.push(ConfigError::invalid(field, e.to_string()));
+                }
+            }
+        }
+        let positive = |out: &mut Vec<ConfigError>, field: &'static str, d: Duration| {
+            if d.is_zero() {
+                out.push(ConfigError::invalid(field, "must be longer than zero"));
+            }
+        };
+        positive(&mut out, "health.period", self.health.period);
+        positive(&mut out, "health.timeout", self.health.timeout);
+        if self.health.failure_threshold == 0 {
+            out.push(ConfigError::invalid(
+                "health.failureThreshold",
+                "must be at least 1",
+            ));
+        }
+        if self.health.success_threshold == 0 {
+            out.push(ConfigError::invalid(
+                "health.successThreshold",
+                "must be at least 1",
+            ));
+        }
+        positive(&mut out, "sync.resync", self.sync.resync);
+        if !self.sync.resync.is_zero() && self.sync.coalesce >= self.sync.resync {
+            out.push(ConfigError::invalid(
+                "sync.coalesce",
+                format!(
+                    "{} must be shorter than sync.resync ({})",
+                    humantime::format_duration(self.sync.coalesce),
+                    humantime::format_duration(self.sync.resync)
+                ),
+            ));
         }
         if !(self.members.qps.is_finite() && self.members.qps >= 0.0) {
-            return Err(ConfigError::Invalid {
-                field: "members.qps",
-                message: format!(
+            out.push(ConfigError::invalid(
+                "members.qps",
+                format!(
                     "{} is not a rate (0 or more requests per second)",
                     self.members.qps
                 ),
-            });
+            ));
+        } else if self.members.qps > 0.0 && self.members.burst == 0 {
+            out.push(ConfigError::invalid(
+                "members.burst",
+                "must be at least 1 when members.qps limits the rate",
+            ));
         }
-        if self.members.qps > 0.0 && self.members.burst == 0 {
-            return Err(ConfigError::Invalid {
-                field: "members.burst",
-                message: "must be at least 1 when members.qps limits the rate".into(),
-            });
-        }
+        positive(
+            &mut out,
+            "members.requestTimeout",
+            self.members.request_timeout,
+        );
         if self.workers == 0 {
-            return Err(ConfigError::Invalid {
-                field: "workers",
-                message: "at least one service must be reconciled at a time".into(),
-            });
+            out.push(ConfigError::invalid(
+                "workers",
+                "at least one service must be reconciled at a time",
+            ));
         }
-        if self.members.request_timeout.is_zero() {
-            return Err(ConfigError::Invalid {
-                field: "members.requestTimeout",
-                message: "must be longer than zero".into(),
-            });
-        }
-        if self.leader_election.enabled {
-            self.leader_election
-                .timing()
-                .validate()
-                .map_err(|message| ConfigError::Invalid {
+        let le = &self.leader_election;
+        if le.enabled {
+            if let Err(e) = Label::parse(&le.lease_name, LabelRules::Rfc1123, "lease name") {
+                out.push(ConfigError::invalid(
+                    "leaderElection.leaseName",
+                    e.to_string(),
+                ));
+            }
+            if le.identity.as_deref().is_some_and(|i| i.trim().is_empty()) {
+                out.push(ConfigError::invalid(
+                    "leaderElection.identity",
+                    "must not be empty when given",
+                ));
+            }
+            let zero = [
+                ("leaderElection.leaseDuration", le.lease_duration),
+                ("leaderElection.renewDeadline", le.renew_deadline),
+                ("leaderElection.retryPeriod", le.retry_period),
+            ];
+            let mut any_zero = false;
+            for (field, d) in zero {
+                any_zero |= d.is_zero();
+                positive(&mut out, field, d);
+            }
+            if !any_zero && let Err(message) = le.timing().validate() {
+                out.push(ConfigError::Invalid {
                     field: "leaderElection",
                     message,
-                })?;
+                });
+            }
         }
-        Ok(())
+        positive(
+            &mut out,
+            "readiness.apiUnreachableFor",
+            self.readiness.api_unreachable_for,
+        );
+        out
+    }
+
+    /// Checks the whole configuration ([`ControllerConfig::problems`]): the one error, or
+    /// [`ConfigError::Several`] naming every one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::from_list(self.problems())
+    }
+
+    /// Settings that work but likely not as meant.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.health.period.is_zero() && self.health.timeout > self.health.period {
+            out.push(format!(
+                "health.timeout ({}) is longer than health.period ({}): a round of probes waits for its slowest member, so an unreachable member is probed only every {}",
+                humantime::format_duration(self.health.timeout),
+                humantime::format_duration(self.health.period),
+                humantime::format_duration(self.health.timeout),
+            ));
+        }
+        out
+    }
+
+    /// A one-line description of a valid configuration, without any secret.
+    pub fn summary(&self) -> String {
+        let provider = self
+            .provider_source()
+            .map(|d| format!("{} (zone {})", d.provider.kind(), d.zone))
+            .unwrap_or_else(|_| "none".into());
+        let election = if self.leader_election.enabled {
+            format!(
+                "leader election on Lease {}/{}",
+                self.namespace, self.leader_election.lease_name
+            )
+        } else {
+            "no leader election".into()
+        };
+        format!(
+            "federation {}, dnsSuffix {}, provider {provider}, namespace {}, {election}, listen {}",
+            self.federation,
+            self.suffix()
+                .map_or_else(|_| self.dns_suffix.clone(), |s| s.to_string()),
+            self.namespace,
+            self.listen
+        )
     }
 
     /// The client settings of member clusters: `members:`, with `health.timeout` as the probe
@@ -421,13 +938,26 @@ impl ControllerConfig {
             .allow_unsafe_kubeconfig(self.members.allow_unsafe_kubeconfig)
     }
 
-    /// The health policy.
+    /// The timing of the DNS task; never a zero resync period, even from a configuration not
+    /// validated (the task's interval would panic).
+    pub fn dns_loop_config(&self) -> DnsLoopConfig {
+        let resync = self.sync.resync.max(MIN_TASK_PERIOD);
+        DnsLoopConfig {
+            coalesce: self.sync.coalesce.min(resync),
+            resync,
+            ..DnsLoopConfig::default()
+        }
+    }
+
+    /// The health policy (never a zero period).
     pub fn health_policy(&self) -> HealthPolicy {
+        // Never zero, even from a configuration not validated: the probe task's interval
+        // would panic.
         HealthPolicy {
-            failure_threshold: self.health.failure_threshold,
-            success_threshold: self.health.success_threshold,
-            period: self.health.period,
-            timeout: self.health.timeout,
+            failure_threshold: self.health.failure_threshold.max(1),
+            success_threshold: self.health.success_threshold.max(1),
+            period: self.health.period.max(MIN_TASK_PERIOD),
+            timeout: self.health.timeout.max(MIN_TASK_PERIOD),
         }
     }
 }
@@ -482,7 +1012,15 @@ leaderElection: {enabled: false}
             .collect::<Vec<_>>()
             .join("\n");
         let c: ControllerConfig = serde_saphyr::from_str(&doc).unwrap();
-        c.validate().unwrap();
+        // Its one problem here: the secret is mounted only in the pod.
+        let problems: Vec<String> = c.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "configuration: dns.provider.tsig.secretFile: cannot read /etc/fedsvc/dns/"
+            ),
+            "{problems:?}"
+        );
         assert_eq!((c.members.qps, c.workers), (20.0, 16));
     }
 
@@ -522,5 +1060,157 @@ leaderElection: {enabled: false}
         let bad: Result<ControllerConfig, _> =
             serde_saphyr::from_str("federation: f\ndnsSuffix: a.b\nhealth: {period: soon}\n");
         assert!(bad.unwrap_err().to_string().contains("soon"));
+    }
+
+    fn memory() -> ControllerConfig {
+        ControllerConfig::new(
+            "fed",
+            "example.com",
+            fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_problem_is_collected_each_naming_its_field() {
+        let mut c = memory();
+        c.sync.resync = Duration::ZERO;
+        c.health.period = Duration::ZERO;
+        c.namespace = "Not A Label".into();
+        c.leader_election.lease_name = "a.b".into();
+        c.workers = 0;
+        let fields: Vec<String> = c
+            .problems()
+            .iter()
+            .map(|e| match e {
+                ConfigError::Invalid { field, .. } => (*field).to_owned(),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "namespace",
+                "health.period",
+                "sync.resync",
+                "workers",
+                "leaderElection.leaseName"
+            ]
+        );
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.errors().len(), 5);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("5 errors in the configuration:\n  namespace: "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  sync.resync: must be longer than zero"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn durations_relate_sensibly() {
+        let mut c = memory();
+        c.sync.coalesce = Duration::from_secs(300);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("sync.coalesce: 5m must be shorter than sync.resync (5m)"),
+            "{e}"
+        );
+        c.sync.coalesce = Duration::ZERO;
+        c.validate().unwrap();
+        c.leader_election.retry_period = Duration::ZERO;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("leaderElection.retryPeriod"), "{e}");
+        c.leader_election.enabled = false;
+        c.validate().unwrap();
+        // A probe timeout past the period works (a round waits for its slowest member), and
+        // is said.
+        c.health.timeout = Duration::from_secs(20);
+        c.validate().unwrap();
+        assert!(
+            c.warnings()[0].starts_with("health.timeout (20s) is longer than health.period (10s)")
+        );
+    }
+
+    #[test]
+    fn the_tasks_never_get_a_zero_period() {
+        let mut c = memory();
+        c.sync.resync = Duration::ZERO;
+        c.sync.coalesce = Duration::from_secs(1);
+        c.health.period = Duration::ZERO;
+        c.health.timeout = Duration::ZERO;
+        assert!(c.validate().is_err());
+        let d = c.dns_loop_config();
+        assert!(!d.resync.is_zero() && d.coalesce <= d.resync, "{d:?}");
+        let h = c.health_policy();
+        assert!(!h.period.is_zero() && !h.timeout.is_zero(), "{h:?}");
+        // The intervals the tasks build from them do not panic.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let _ = tokio::time::interval(h.period);
+            let _ = tokio::time::interval(d.resync);
+        });
+    }
+
+    #[test]
+    fn a_suffix_must_be_a_host_name() {
+        let mut c = memory();
+        for bad in ["*.example.com", "_x.example.com", "a..example.com", ""] {
+            c.dns_suffix = bad.into();
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.starts_with("configuration: dnsSuffix: "), "{bad}: {e}");
+        }
+        c.dns_suffix = "Fed.Example.COM".into();
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn servers_are_checked_without_resolving() {
+        for good in [
+            "10.0.0.53",
+            "10.0.0.53:53",
+            "[::1]:5353",
+            "::1",
+            "ns1.example.com",
+            "ns1.fedsvc.invalid:53",
+        ] {
+            check_server(good).unwrap();
+        }
+        for bad in [
+            "ns1..example.com",
+            "ns1.example.com:0",
+            "ns1.example.com:x",
+            "a b:53",
+        ] {
+            assert!(check_server(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_quote_no_string_value() {
+        assert_eq!(
+            without_string_values(
+                r#"invalid type: string "c2VjcmV0\"x", expected struct TsigConfig at line 5"#
+            ),
+            "invalid type: string, expected struct TsigConfig at line 5"
+        );
+        let text =
+            "dns: {provider: {kind: powerdns, apiKey: 's3cr3t-key'}}\ntsig:\n  secret: \"b64==\"\n";
+        assert_eq!(secret_values(text), ["b64==", "s3cr3t-key"]);
+        let doc = "federation: f\ndnsSuffix: example.com\ndns:\n  zone: example.com\n  provider: {kind: rfc2136, server: x, tsig: S3CR3TVALUE}\n";
+        let e = parse_yaml::<ControllerConfig>(Path::new("c.yaml"), doc)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.yaml: invalid type: string, expected struct TsigConfig"),
+            "{e}"
+        );
+        assert!(!e.contains("S3CR3T"), "{e}");
     }
 }
