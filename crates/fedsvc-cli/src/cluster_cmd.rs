@@ -157,33 +157,84 @@ async fn member_token(member: &kube::Client, ctx: &str) -> anyhow::Result<String
     }
 }
 
+/// The kubeconfig `join` stores for the controller: one cluster, one user with the member
+/// account's token, one context; serialized, never assembled as text, so no value can add a
+/// field of its own.
+#[derive(Debug, serde::Serialize)]
+struct StoredKubeconfig {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    clusters: Vec<StoredNamedCluster>,
+    contexts: Vec<StoredNamedContext>,
+    #[serde(rename = "current-context")]
+    current_context: &'static str,
+    users: Vec<StoredNamedUser>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredNamedCluster {
+    name: &'static str,
+    cluster: StoredCluster,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredCluster {
+    server: String,
+    #[serde(
+        rename = "certificate-authority-data",
+        skip_serializing_if = "Option::is_none"
+    )]
+    certificate_authority_data: Option<String>,
+    #[serde(
+        rename = "insecure-skip-tls-verify",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    insecure_skip_tls_verify: bool,
+    #[serde(rename = "tls-server-name", skip_serializing_if = "Option::is_none")]
+    tls_server_name: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredNamedContext {
+    name: &'static str,
+    context: StoredContext,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredContext {
+    cluster: &'static str,
+    user: &'static str,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredNamedUser {
+    name: &'static str,
+    user: StoredUser,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoredUser {
+    token: String,
+}
+
+/// The kubeconfig to store for the member reached with context `ctx` of `kc`: its server (or
+/// `server`), its CA, and `token`. A context that skips TLS verification is refused unless
+/// `insecure` (`--insecure-skip-tls-verify`), which copies the setting with a warning on
+/// `warn`.
 fn member_kubeconfig(
     kc: &Kubeconfig,
     ctx: &str,
     server: Option<&str>,
     token: &str,
+    insecure: bool,
+    warn: &mut dyn Write,
 ) -> anyhow::Result<String> {
-    let context = kc
-        .contexts
-        .iter()
-        .find(|c| c.name == ctx)
-        .and_then(|c| c.context.as_ref())
-        .context("context without a cluster")?;
-    let cluster = kc
-        .clusters
-        .iter()
-        .find(|c| c.name == context.cluster)
-        .and_then(|c| c.cluster.clone())
-        .with_context(|| {
-            format!(
-                "cluster {} of context {ctx} is not in the kubeconfig",
-                context.cluster
-            )
-        })?;
+    let cluster = member_cluster(kc, ctx)?;
     let url = server
         .map(str::to_owned)
         .or(cluster.server.clone())
-        .with_context(|| format!("cluster {} has no server address", context.cluster))?;
+        .with_context(|| format!("the cluster of context {ctx} has no server address"))?;
     let ca = match (
         &cluster.certificate_authority_data,
         &cluster.certificate_authority,
@@ -196,16 +247,76 @@ fn member_kubeconfig(
         }
         (None, None) => None,
     };
-    let mut c = format!("    server: {url}\n");
-    if let Some(ca) = ca {
-        c.push_str(&format!("    certificate-authority-data: {ca}\n"));
+    let skip_verify = check_insecure(&cluster, ctx, insecure)?;
+    if skip_verify {
+        writeln!(
+            warn,
+            "warning: context {ctx} skips TLS verification (insecure-skip-tls-verify); the stored kubeconfig does too, so the controller will not verify the member's certificate and anyone in the path can take its place"
+        )?;
     }
-    if cluster.insecure_skip_tls_verify == Some(true) {
-        c.push_str("    insecure-skip-tls-verify: true\n");
+    let stored = StoredKubeconfig {
+        api_version: "v1",
+        kind: "Config",
+        clusters: vec![StoredNamedCluster {
+            name: "member",
+            cluster: StoredCluster {
+                server: url,
+                certificate_authority_data: ca,
+                insecure_skip_tls_verify: skip_verify,
+                tls_server_name: cluster.tls_server_name.clone(),
+            },
+        }],
+        contexts: vec![StoredNamedContext {
+            name: "member",
+            context: StoredContext {
+                cluster: "member",
+                user: MEMBER_ACCOUNT,
+            },
+        }],
+        current_context: "member",
+        users: vec![StoredNamedUser {
+            name: MEMBER_ACCOUNT,
+            user: StoredUser {
+                token: token.to_owned(),
+            },
+        }],
+    };
+    serde_saphyr::to_string(&stored).context("cannot write the member's kubeconfig")
+}
+
+/// The cluster entry of context `ctx`.
+fn member_cluster(kc: &Kubeconfig, ctx: &str) -> anyhow::Result<kube::config::Cluster> {
+    let context = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == ctx)
+        .and_then(|c| c.context.as_ref())
+        .with_context(|| format!("context {ctx} names no cluster"))?;
+    kc.clusters
+        .iter()
+        .find(|c| c.name == context.cluster)
+        .and_then(|c| c.cluster.clone())
+        .with_context(|| {
+            format!(
+                "cluster {} of context {ctx} is not in the kubeconfig",
+                context.cluster
+            )
+        })
+}
+
+/// Whether the stored kubeconfig skips TLS verification: only when the member's context does
+/// and `--insecure-skip-tls-verify` says so; a context that does without the flag is refused.
+fn check_insecure(
+    cluster: &kube::config::Cluster,
+    ctx: &str,
+    insecure: bool,
+) -> anyhow::Result<bool> {
+    match (cluster.insecure_skip_tls_verify == Some(true), insecure) {
+        (true, false) => bail!(
+            "context {ctx} skips TLS verification (insecure-skip-tls-verify: true in the kubeconfig); fedsvc join does not store that for the controller unless you pass --insecure-skip-tls-verify: give the member's CA (certificate-authority-data) instead, or pass the flag to accept that the controller will not verify the member's certificate"
+        ),
+        (skip, _) => Ok(skip),
     }
-    Ok(format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: member\n  cluster:\n{c}contexts:\n- name: member\n  context:\n    cluster: member\n    user: {MEMBER_ACCOUNT}\ncurrent-context: member\nusers:\n- name: {MEMBER_ACCOUNT}\n  user:\n    token: {token}\n"
-    ))
 }
 
 pub(crate) async fn join(args: &JoinArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
@@ -215,6 +326,13 @@ pub(crate) async fn join(args: &JoinArgs, out: &mut dyn Write) -> anyhow::Result
     let member = client(&kc, Some(&args.cluster_context)).await?;
     let host = client(&kc, args.host_context.as_deref()).await?;
     let ctx = args.cluster_context.as_str();
+    // Before anything is created in the member: a context that skips TLS verification needs
+    // the flag.
+    check_insecure(
+        &member_cluster(&kc, ctx)?,
+        ctx,
+        args.insecure_skip_tls_verify,
+    )?;
     let host_ctx = args.host_context.as_deref().unwrap_or("(current)");
     member
         .apiserver_version()
@@ -261,7 +379,18 @@ pub(crate) async fn join(args: &JoinArgs, out: &mut dyn Write) -> anyhow::Result
         .await
         .map_err(|e| explain(e, "create the fedsvc-member ClusterRoleBinding", ctx))?;
     let token = member_token(&member, ctx).await?;
-    let kubeconfig = member_kubeconfig(&kc, ctx, args.member_server.as_deref(), &token)?;
+    let kubeconfig = member_kubeconfig(
+        &kc,
+        ctx,
+        args.member_server.as_deref(),
+        &token,
+        args.insecure_skip_tls_verify,
+        &mut std::io::stderr(),
+    )?;
+    // What the controller will accept: inline credentials only.
+    let stored = Kubeconfig::from_yaml(&kubeconfig).context("the kubeconfig to store")?;
+    fedsvc_cluster::check_stored_kubeconfig(&stored)
+        .map_err(|e| anyhow!("the kubeconfig to store is not usable by the controller: {e}"))?;
 
     let secret_name = format!("{name}-kubeconfig");
     let host_ns: Api<Namespace> = Api::all(host.clone());
@@ -438,4 +567,75 @@ pub(crate) async fn clusters(args: &ClustersArgs, out: &mut dyn Write) -> anyhow
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(cluster_fields: &str) -> Kubeconfig {
+        Kubeconfig::from_yaml(&format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://10.0.0.1:6443\n{cluster_fields}contexts:\n- name: member-a\n  context: {{cluster: c, user: admin}}\nusers:\n- name: admin\n  user: {{token: admin-token}}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn values_cannot_add_fields_to_the_stored_kubeconfig() {
+        let kc = source("    certificate-authority-data: Y2EK\n");
+        let token = "t0k\n    exec: {command: /bin/sh}\n  evil: \"x\"";
+        let server = "https://10.0.0.2:6443\n    insecure-skip-tls-verify: true";
+        let mut warn = Vec::new();
+        let text =
+            member_kubeconfig(&kc, "member-a", Some(server), token, false, &mut warn).unwrap();
+        let stored = Kubeconfig::from_yaml(&text).unwrap();
+        fedsvc_cluster::check_stored_kubeconfig(&stored).unwrap();
+        let cluster = stored.clusters[0].cluster.as_ref().unwrap();
+        assert_eq!(cluster.server.as_deref(), Some(server));
+        assert_eq!(cluster.insecure_skip_tls_verify, None, "{text}");
+        assert_eq!(cluster.certificate_authority_data.as_deref(), Some("Y2EK"));
+        let user = stored.auth_infos[0].auth_info.as_ref().unwrap();
+        assert!(user.exec.is_none(), "{text}");
+        assert_eq!(
+            serde_json::to_value(user).unwrap()["token"],
+            token,
+            "the token is stored as given"
+        );
+        assert_eq!(stored.current_context.as_deref(), Some("member"));
+        assert!(warn.is_empty());
+    }
+
+    #[test]
+    fn insecure_skip_tls_verify_is_copied_only_with_the_flag() {
+        let kc = source("    insecure-skip-tls-verify: true\n");
+        let mut warn = Vec::new();
+        let e = member_kubeconfig(&kc, "member-a", None, "t", false, &mut warn)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--insecure-skip-tls-verify") && e.contains("context member-a"),
+            "{e}"
+        );
+        let text = member_kubeconfig(&kc, "member-a", None, "t", true, &mut warn).unwrap();
+        let stored = Kubeconfig::from_yaml(&text).unwrap();
+        assert_eq!(
+            stored.clusters[0]
+                .cluster
+                .as_ref()
+                .unwrap()
+                .insecure_skip_tls_verify,
+            Some(true)
+        );
+        let warning = String::from_utf8(warn).unwrap();
+        assert!(
+            warning.starts_with("warning:") && warning.contains("member-a"),
+            "{warning}"
+        );
+        // A context that verifies stays verifying, flag or not.
+        let kc = source("");
+        let mut warn = Vec::new();
+        let text = member_kubeconfig(&kc, "member-a", None, "t", true, &mut warn).unwrap();
+        assert!(!text.contains("insecure"), "{text}");
+        assert!(warn.is_empty());
+    }
 }

@@ -126,6 +126,11 @@ pub struct JoinArgs {
     /// A label of the Cluster object, for placement (`KEY=VALUE`, repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Store `insecure-skip-tls-verify` for the controller when the member's context skips TLS
+    /// verification (dangerous: the member's certificate is then never checked). Without it,
+    /// such a context is refused.
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
 }
 
 /// Arguments of `fedsvc unjoin`.

@@ -177,3 +177,122 @@ fn errors_name_what_is_wrong() {
         "{err}"
     );
 }
+
+/// The Secret `join` stored for `name`, decoded.
+fn stored_kubeconfig(host: &ApiServer, name: &str) -> String {
+    let secret = host
+        .get(
+            "v1",
+            "Secret",
+            "fedsvc-system",
+            &format!("{name}-kubeconfig"),
+        )
+        .unwrap();
+    let encoded = secret["data"]["kubeconfig"].as_str().unwrap();
+    String::from_utf8(data_encoding::BASE64.decode(encoded.as_bytes()).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_context_that_skips_tls_verification_needs_the_flag() {
+    fedsvc_testkit::install_crypto_provider();
+    let host = ApiServer::start().await;
+    let member = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let text = kubeconfig(&host, &member).replace(
+        &format!("    server: {}\n", member.url()),
+        &format!(
+            "    server: {}\n    insecure-skip-tls-verify: true\n",
+            member.url()
+        ),
+    );
+    assert!(text.contains("insecure-skip-tls-verify"), "{text}");
+    std::fs::write(&kc, text).unwrap();
+    let kc = kc.to_str().unwrap().to_owned();
+    let join = |extra: &[&str]| {
+        let mut args = vec![
+            "join",
+            "member-a",
+            "--cluster-context",
+            "member-a",
+            "--host-context",
+            "host",
+            "--kubeconfig",
+            &kc,
+        ];
+        args.extend_from_slice(extra);
+        fedsvc(&args)
+    };
+
+    // Refused, before anything is created anywhere.
+    let o = join(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("context member-a skips TLS verification")
+            && err.contains("--insecure-skip-tls-verify"),
+        "{err}"
+    );
+    assert!(
+        member
+            .get("v1", "ServiceAccount", "fedsvc-system", "fedsvc-member")
+            .is_err()
+    );
+    assert!(
+        host.get("v1", "Secret", "fedsvc-system", "member-a-kubeconfig")
+            .is_err()
+    );
+
+    // With the flag: joined, with a warning, and the stored kubeconfig skips verification too.
+    let o = join(&["--insecure-skip-tls-verify"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("will not verify the member's certificate"),
+        "{err}"
+    );
+    let stored = stored_kubeconfig(&host, "member-a");
+    let parsed = kube::config::Kubeconfig::from_yaml(&stored).unwrap();
+    assert_eq!(
+        parsed.clusters[0]
+            .cluster
+            .as_ref()
+            .unwrap()
+            .insecure_skip_tls_verify,
+        Some(true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_kubeconfig_is_one_the_controller_accepts() {
+    fedsvc_testkit::install_crypto_provider();
+    let host = ApiServer::start().await;
+    let member = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, kubeconfig(&host, &member)).unwrap();
+    let kc = kc.to_str().unwrap().to_owned();
+    let o = fedsvc(&[
+        "join",
+        "member-a",
+        "--cluster-context",
+        "member-a",
+        "--host-context",
+        "host",
+        "--kubeconfig",
+        &kc,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "no warning for a verifying context"
+    );
+    let stored = stored_kubeconfig(&host, "member-a");
+    let parsed = kube::config::Kubeconfig::from_yaml(&stored).unwrap();
+    fedsvc_cluster::check_stored_kubeconfig(&parsed).unwrap();
+    let cluster = parsed.clusters[0].cluster.as_ref().unwrap();
+    assert_eq!(cluster.server.as_deref(), Some(member.url().as_str()));
+    assert_eq!(cluster.insecure_skip_tls_verify, None);
+    let user = parsed.auth_infos[0].auth_info.as_ref().unwrap();
+    assert!(user.exec.is_none() && user.token_file.is_none());
+}
