@@ -1,7 +1,10 @@
 //! The DNS task: waits for changes, coalesces them, and syncs the zone.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use fedsvc_model::ServiceKey;
 
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -25,6 +28,8 @@ pub struct Shared {
     pub leader: LeaderState,
     /// The work done, for trimming the heap after a burst of it.
     pub activity: crate::memory::Activity,
+    /// Deleted federated services whose records must leave DNS before their finalizer goes.
+    pub removals: Removals,
 }
 
 impl Shared {
@@ -36,6 +41,38 @@ impl Shared {
             metrics: Metrics::new(),
             leader,
             activity: crate::memory::Activity::default(),
+            removals: Removals::default(),
+        }
+    }
+
+    /// Takes `key` out of the federation for good (its federated Service is being deleted)
+    /// and says whether its records have left DNS.
+    ///
+    /// The first call removes the service from the state and marks it dirty, so that the
+    /// DNS task deletes its records; each call after that only asks. The answer turns true
+    /// once a sync planned after the first call has been written completely: not while DNS
+    /// is held (fail-static), while this replica is not the leader, before the first sync,
+    /// or while a sync keeps failing.
+    pub fn remove_records(&self, key: &ServiceKey) -> bool {
+        let mut state = self.state.lock().expect("state lock");
+        let mut removals = self.removals.lock();
+        match removals.get(key) {
+            Some(Removal::Gone) => true,
+            Some(_) => false,
+            None => {
+                state.remove_service(key);
+                // Also when the state did not hold the service (a restart while it was being
+                // deleted): the sync then confirms that nothing of it is left.
+                state.restore_dirty(crate::state::Dirty {
+                    services: std::iter::once(key.clone()).collect(),
+                    ..Default::default()
+                });
+                removals.insert(key.clone(), Removal::Requested);
+                drop(removals);
+                drop(state);
+                self.dirty.notify_one();
+                false
+            }
         }
     }
 
@@ -44,6 +81,60 @@ impl Shared {
         let out = f(&mut self.state.lock().expect("state lock"));
         self.dirty.notify_one();
         out
+    }
+}
+
+/// Where the removal of a deleted service's records stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// Asked for; no sync has planned it yet.
+    Requested,
+    /// A sync has taken it up (the service was dirty when the sync planned).
+    Planned,
+    /// A sync that took it up was written completely: the records are gone.
+    Gone,
+}
+
+/// Deleted federated services whose DNS records are being removed ([`Shared::remove_records`]).
+#[derive(Debug, Default)]
+pub struct Removals(Mutex<BTreeMap<ServiceKey, Removal>>);
+
+impl Removals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ServiceKey, Removal>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets `key` (its finalizer is gone, or its Service was deleted).
+    pub fn forget(&self, key: &ServiceKey) {
+        self.lock().remove(key);
+    }
+
+    /// Whether the removal of `key`'s records was asked for and is not confirmed yet.
+    pub fn is_pending(&self, key: &ServiceKey) -> bool {
+        matches!(
+            self.lock().get(key),
+            Some(Removal::Requested | Removal::Planned)
+        )
+    }
+
+    /// A sync took the dirty set: what was requested before is planned by it (or, if it fails,
+    /// by a later one, the dirty set being given back).
+    fn planned(&self) {
+        for r in self.lock().values_mut() {
+            if *r == Removal::Requested {
+                *r = Removal::Planned;
+            }
+        }
+    }
+
+    /// A sync was written completely, no pass over every service left unfinished: every
+    /// planned removal is done.
+    fn written(&self) {
+        for r in self.lock().values_mut() {
+            if *r == Removal::Planned {
+                *r = Removal::Gone;
+            }
+        }
     }
 }
 
@@ -247,6 +338,9 @@ async fn sync_step(
     let (pending, dirty) = {
         let mut state = shared.state.lock().expect("state lock");
         let dirty = state.take_dirty();
+        // Removals are asked for with the state locked: each one asked for so far is in
+        // `dirty` (or was in an earlier one).
+        shared.removals.planned();
         match sync.prepare(&state, &dirty) {
             Ok(p) => {
                 if p.outcome_fail_static() {
@@ -294,6 +388,11 @@ async fn sync_step(
             }
             for c in &outcome.conflicts {
                 warn!(name = %c.name, reason = %c.reason, "DNS conflict: name left alone");
+            }
+            // A pass over every service deletes the records of services it did not know
+            // (deleted while no replica was leading) only at its end.
+            if !outcome.fail_static && !sync.has_more() {
+                shared.removals.written();
             }
             Ok(outcome)
         }
@@ -479,6 +578,119 @@ mod tests {
         shared.dirty.notify_one();
         let n = records_once_at(&counting, 6).await;
         assert_eq!(n, 6);
+        task.abort();
+    }
+
+    fn last_sync(shared: &Shared) -> i64 {
+        let text = shared.metrics.encode();
+        text.lines()
+            .find_map(|l| l.strip_prefix("fedsvc_dns_last_sync_timestamp_seconds "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("the metric is exported")
+    }
+
+    /// What the documented alert, `time() - max(fedsvc_dns_last_sync_timestamp_seconds)`
+    /// across the replicas, relies on: a standby exports 0 (so `max` is the leader's), and a
+    /// replica that stops leading keeps the time of its own last sync.
+    #[tokio::test]
+    async fn only_the_leader_exports_a_sync_time_and_a_former_leader_keeps_it() {
+        let (shared, counting, sync) = setup(LeaderState::elected(&LeaseTiming::default()));
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service(&shared);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(last_sync(&shared), 0, "a standby has never synced");
+        let before = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        shared.leader.renewed(SystemTime::now());
+        shared.dirty.notify_one();
+        assert_eq!(records_once_at(&counting, 6).await, 6);
+        let synced = last_sync(&shared);
+        assert!(
+            synced >= i64::try_from(before).unwrap(),
+            "{synced} < {before}"
+        );
+        shared.leader.revoke();
+        shared.dirty.notify_one();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(shared.metrics.encode().contains("fedsvc_leader 0"));
+        assert_eq!(last_sync(&shared), synced);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn the_records_of_a_removed_service_are_confirmed_gone_only_once_written() {
+        let (shared, counting, sync) = setup(LeaderState::always());
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        add_service(&shared);
+        assert_eq!(records_once_at(&counting, 6).await, 6);
+        let key = ServiceKey::parse("ns", "web").unwrap();
+        let c1 = ClusterName::parse("c1").unwrap();
+
+        // Every cluster down: DNS is held, so the records stay and the removal waits.
+        shared.update(|s| s.set_ready(&c1, false));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!shared.remove_records(&key));
+        assert!(shared.removals.is_pending(&key));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!shared.remove_records(&key), "confirmed while DNS is held");
+        assert_eq!(records(&counting).await, 6);
+
+        // Back: the records are deleted, then the removal is confirmed.
+        shared.update(|s| s.set_ready(&c1, true));
+        let mut gone = false;
+        for _ in 0..500 {
+            if shared.remove_records(&key) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(gone, "never confirmed");
+        assert_eq!(records(&counting).await, 0);
+        shared.removals.forget(&key);
+        assert!(!shared.removals.is_pending(&key));
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_removal_asked_for_before_any_sync_waits_for_one() {
+        // A replica that is not leading writes nothing, so nothing is confirmed.
+        let (shared, counting, sync) = setup(LeaderState::elected(&LeaseTiming::default()));
+        let (_stop, rx) = watch::channel(false);
+        let config = DnsLoopConfig {
+            coalesce: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let task = tokio::spawn(run(shared.clone(), sync, config, rx));
+        complete(&shared);
+        let key = ServiceKey::parse("ns", "gone").unwrap();
+        assert!(!shared.remove_records(&key));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!shared.remove_records(&key), "confirmed without a sync");
+        shared.leader.renewed(SystemTime::now());
+        shared.dirty.notify_one();
+        let mut gone = false;
+        for _ in 0..500 {
+            if shared.remove_records(&key) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(gone, "never confirmed");
+        assert_eq!(counting.stats().lists, 1);
         task.abort();
     }
 }

@@ -28,6 +28,9 @@ pub const ORPHAN: &str = "fedsvc.io/orphan";
 /// Annotation: the TTL of the service's DNS records, in seconds.
 pub const DNS_TTL: &str = "fedsvc.io/dns-ttl";
 
+/// How often a deleted service whose records are still in DNS is looked at again.
+const REMOVAL_POLL: Duration = Duration::from_secs(1);
+
 /// Which services the reconciler handles.
 #[derive(Debug, Clone)]
 pub struct ServiceFilter {
@@ -176,6 +179,7 @@ pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Sh
         return;
     };
     if deleted {
+        shared.removals.forget(&key);
         shared.update(|state| state.remove_service(&key));
     } else if svc.meta().deletion_timestamp.is_none() {
         // An invalid TTL annotation is reported by the reconcile; the default applies.
@@ -212,7 +216,10 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
 
     if svc.meta().deletion_timestamp.is_some() {
         if has_finalizer {
-            cleanup(&svc, &key, &ctx).await?;
+            if !cleanup(&svc, &key, &ctx).await? {
+                // The records are still in DNS: the finalizer stays until they are gone.
+                return Ok(Action::requeue(REMOVAL_POLL));
+            }
             let rest: Vec<String> = svc
                 .finalizers()
                 .iter()
@@ -224,6 +231,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
             });
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;
+            ctx.shared.removals.forget(&key);
         }
         return Ok(Action::await_change());
     }
@@ -379,24 +387,30 @@ async fn update_ingress(
     Ok(())
 }
 
-/// Deletion: member services go (unless orphaned) and the records leave DNS.
-async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<(), ReconcileError> {
+/// Deletion: member services go (unless orphaned), then the records leave DNS. Returns
+/// whether both are done, that is whether the finalizer may go: while DNS is held
+/// (fail-static) or a sync fails, the records stay and so does the finalizer.
+async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<bool, ReconcileError> {
     let orphan = svc.annotations().get(ORPHAN).is_some_and(|v| v == "true");
+    // Asked again while its records are going: the same Events are not published again.
+    let again = ctx.shared.removals.is_pending(key);
     let mut failures = Vec::new();
     if !orphan {
         for m in ctx.clusters.members() {
             if m.offline {
-                event(
-                    ctx,
-                    svc,
-                    EventType::Warning,
-                    "MemberUnreachable",
-                    format!(
-                        "cluster {} is offline; its copy of the service is left there",
-                        m.name
-                    ),
-                )
-                .await;
+                if !again {
+                    event(
+                        ctx,
+                        svc,
+                        EventType::Warning,
+                        "MemberUnreachable",
+                        format!(
+                            "cluster {} is offline; its copy of the service is left there",
+                            m.name
+                        ),
+                    )
+                    .await;
+                }
                 continue;
             }
             if let Err(e) = m
@@ -411,12 +425,11 @@ async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<(), R
     if !failures.is_empty() {
         return Err(ReconcileError::Members(failures.join("; ")));
     }
-    {
-        let mut state = ctx.shared.state.lock().expect("state lock");
-        state.remove_service(key);
+    let gone = ctx.shared.remove_records(key);
+    if !gone && !again {
+        debug!(service = %key, "waiting for the records to leave DNS before removing the finalizer");
     }
-    ctx.shared.dirty.notify_one();
-    Ok(())
+    Ok(gone)
 }
 
 /// Retries failed reconciles after a pause.
