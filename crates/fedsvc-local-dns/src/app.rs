@@ -22,9 +22,13 @@ use crate::upstream::Upstream;
 /// gracefully.
 ///
 /// Without `--no-cluster`/`--static-ready` it connects to the cluster, reads the zone and
-/// region from the nodes when not given, waits (up to `--sync-timeout`) for the first
-/// listing of the federated services, and only then binds, so that a TCP readiness probe
-/// on the port says "synced".
+/// region from the nodes when not given, waits for the first listing of the federated
+/// services, and only then binds, so that a TCP readiness probe on the port says "synced" —
+/// or "`--sync-timeout` passed": a listing that takes longer (the API server unreachable, RBAC
+/// missing) does not keep the cluster's pods without answers. Until it completes, every answer
+/// is the federated CNAME of this cluster's zone, which is right, only never the local
+/// shortcut; the log says `services not listed yet; serving anyway`, then `local services
+/// listed` once it completes.
 pub async fn run(flags: Flags, shutdown: impl Future<Output = ()>) -> Result<(), LocalDnsError> {
     let cluster_domain =
         DnsName::parse(&flags.cluster_domain).map_err(|source| LocalDnsError::InvalidName {

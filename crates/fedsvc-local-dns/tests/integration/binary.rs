@@ -196,3 +196,74 @@ async fn binary_watches_a_cluster_and_reads_its_zone_from_the_nodes() {
     terminate(child).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a TCP readiness probe on the port means: the port opens once the first listing of the
+/// cluster's services is complete, or once `--sync-timeout` has passed without it. From then on
+/// the answers are the federated CNAMEs of the zone until the listing completes, and the local
+/// CNAME after.
+#[tokio::test]
+async fn without_a_listing_the_port_opens_at_the_sync_timeout_with_federated_answers() {
+    let api = ApiServer::start().await;
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mynamespace"}}))
+        .unwrap();
+    api.create(managed_service("mynamespace", "nginx")).unwrap();
+    api.set_endpoints("mynamespace", "nginx", 2, 0).unwrap();
+    // The member's API refuses connections: no listing can complete.
+    api.set_reachable(false);
+    let dir = std::env::temp_dir().join(format!(
+        "fedsvc-local-dns-sync-timeout-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, api.kubeconfig_yaml("member")).unwrap();
+
+    let addr = free_port();
+    let listen = addr.to_string();
+    let started = tokio::time::Instant::now();
+    let mut child = spawn(&[
+        "--listen",
+        &listen,
+        "--federation",
+        "myfederation=example.com",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--zone",
+        "us-central1-f",
+        "--region",
+        "us-central1",
+        "--upstream",
+        "none",
+        "--sync-timeout",
+        "3",
+    ]);
+    // Not Ready while the first listing may still finish.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the port opened before the listing or the timeout"
+    );
+    wait_listening(addr, &mut child).await;
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    // Ready without a listing: the service's local endpoints are not known, so the answer is
+    // the zone's federated name.
+    let r = ask(addr, QNAME, RecordType::A, false).await;
+    assert_eq!(summary(&r).1.as_deref(), Some(ZONE_TARGET));
+
+    // The API answers again: the listing completes and the local shard is used.
+    api.set_reachable(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = ask(addr, QNAME, RecordType::A, false).await;
+        if summary(&r).1.as_deref() == Some(LOCAL_TARGET) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the listing never completed after the API came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    terminate(child).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
