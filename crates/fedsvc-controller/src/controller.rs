@@ -16,10 +16,10 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller as KubeController, WatchStreamExt, watcher};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{ConfigError, ControllerConfig};
-use crate::dns_loop::{self, DnsLoopConfig, Shared};
+use crate::dns_loop::{self, Shared};
 use crate::dns_sync::ZoneSync;
 use crate::http::{self, Readiness};
 use crate::leader::LeaderState;
@@ -83,6 +83,9 @@ impl Running {
     }
 }
 
+/// A task of the controller, as [`http::supervise`] runs it.
+type BoxedTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Where the members come from and where DNS goes, for [`start`].
 pub struct Parts {
     /// The federation API.
@@ -124,7 +127,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     };
     let shared = Arc::new(Shared::new(FederationState::new(base), leader));
     let (stop, stop_rx) = watch::channel(false);
-    let readiness = Arc::new(Readiness::default());
+    let readiness = Arc::new(Readiness::new(config.readiness.api_unreachable_for));
+    let supervised = |name: &'static str, task: BoxedTask| {
+        http::supervise(name, readiness.clone(), stop_rx.clone(), task)
+    };
     let mut tasks = Vec::new();
 
     let (http_addr, http_task) = http::serve(
@@ -147,15 +153,18 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
             .clone()
             .unwrap_or_else(default_identity);
         info!(%identity, lease = %config.leader_election.lease_name, "joining leader election");
-        tasks.push(tokio::spawn(crate::election::run(
-            parts.host.clone(),
-            config.namespace.clone(),
-            config.leader_election.lease_name.clone(),
-            identity,
-            config.leader_election.timing(),
-            shared.clone(),
-            stop_rx.clone(),
-        )));
+        tasks.push(supervised(
+            "leader election",
+            Box::pin(crate::election::run(
+                parts.host.clone(),
+                config.namespace.clone(),
+                config.leader_election.lease_name.clone(),
+                identity,
+                config.leader_election.timing(),
+                shared.clone(),
+                stop_rx.clone(),
+            )),
+        ));
     }
 
     let (clusters, ready_rx, shard_rx) = ClusterManager::new(
@@ -165,26 +174,42 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         shared.clone(),
         config.health_policy(),
     );
-    tasks.push(tokio::spawn(crate::memory::run(
-        shared.activity.clone(),
-        crate::memory::TRIM_PERIOD,
-        stop_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(clusters.clone().run_watch(stop_rx.clone())));
-    tasks.push(tokio::spawn(clusters.clone().run_probes(stop_rx.clone())));
+    tasks.push(supervised(
+        "memory trim",
+        Box::pin(crate::memory::run(
+            shared.activity.clone(),
+            crate::memory::TRIM_PERIOD,
+            stop_rx.clone(),
+        )),
+    ));
+    tasks.push(supervised(
+        "federation API check",
+        Box::pin(check_api(
+            parts.host.clone(),
+            readiness.clone(),
+            api_check_period(config.readiness.api_unreachable_for),
+            stop_rx.clone(),
+        )),
+    ));
+    tasks.push(supervised(
+        "Cluster watch",
+        Box::pin(clusters.clone().run_watch(stop_rx.clone())),
+    ));
+    tasks.push(supervised(
+        "member probe",
+        Box::pin(clusters.clone().run_probes(stop_rx.clone())),
+    ));
 
     let sync = ZoneSync::new(Retrying::new(provider.clone()), registry);
-    let loop_config = DnsLoopConfig {
-        coalesce: config.sync.coalesce,
-        resync: config.sync.resync,
-        ..DnsLoopConfig::default()
-    };
-    tasks.push(tokio::spawn(dns_loop::run(
-        shared.clone(),
-        sync,
-        loop_config,
-        stop_rx.clone(),
-    )));
+    tasks.push(supervised(
+        "DNS sync",
+        Box::pin(dns_loop::run(
+            shared.clone(),
+            sync,
+            config.dns_loop_config(),
+            stop_rx.clone(),
+        )),
+    ));
 
     let resolver = match parts.resolver {
         Some(r) => Some(r),
@@ -195,11 +220,14 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
             .and_then(Result::ok),
     };
     if let Some(resolver) = resolver {
-        tasks.push(tokio::spawn(crate::resolve_hostnames::run(
-            shared.clone(),
-            resolver,
-            stop_rx.clone(),
-        )));
+        tasks.push(supervised(
+            "hostname resolution",
+            Box::pin(crate::resolve_hostnames::run(
+                shared.clone(),
+                resolver,
+                stop_rx.clone(),
+            )),
+        ));
     }
 
     let mut exclude = config.exclude_namespaces.clone();
@@ -273,18 +301,19 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         .graceful_shutdown_on(async move {
             let _ = stop_for_kube.wait_for(|s| *s).await;
         });
-    let readiness_for_services = readiness.clone();
     let activity = shared.activity.clone();
-    tasks.push(tokio::spawn(async move {
-        readiness_for_services.set_ready();
-        controller
-            .run(services::reconcile, services::error_policy, ctx)
-            .for_each(|_| {
-                activity.note(1);
-                async {}
-            })
-            .await;
-    }));
+    tasks.push(supervised(
+        "service reconciler",
+        Box::pin(async move {
+            controller
+                .run(services::reconcile, services::error_policy, ctx)
+                .for_each(|_| {
+                    activity.note(1);
+                    async {}
+                })
+                .await;
+        }),
+    ));
 
     info!(%http_addr, provider = %provider.name(), "fedsvc-controller started");
     Ok(Running {
@@ -295,6 +324,40 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         stop,
         tasks,
     })
+}
+
+/// How often the federation API is checked: a few times within `unreachable_for`, at most
+/// every 10 s.
+fn api_check_period(unreachable_for: Duration) -> Duration {
+    (unreachable_for / 4).clamp(Duration::from_millis(100), Duration::from_secs(10))
+}
+
+/// Asks the federation API for its version every `period` until `stop`, telling `readiness`
+/// whether it answered (within `period`, at least a second).
+async fn check_api(
+    host: kube::Client,
+    readiness: Arc<Readiness>,
+    period: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let timeout = period.max(Duration::from_secs(1));
+    loop {
+        match tokio::time::timeout(timeout, host.apiserver_version()).await {
+            Ok(Ok(_)) => readiness.api_answered(),
+            Ok(Err(e)) => {
+                debug!(error = %e, "the federation API did not answer");
+                readiness.api_failed();
+            }
+            Err(_) => {
+                debug!(?timeout, "the federation API did not answer in time");
+                readiness.api_failed();
+            }
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(period) => {}
+        }
+    }
 }
 
 fn default_identity() -> String {

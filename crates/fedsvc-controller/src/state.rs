@@ -181,6 +181,16 @@ impl FederationState {
         self.clusters_listed = true;
     }
 
+    /// Whether the federation API's services have been listed since the start.
+    pub fn services_listed(&self) -> bool {
+        self.services_listed
+    }
+
+    /// Whether the federation API's clusters have been listed since the start.
+    pub fn clusters_listed(&self) -> bool {
+        self.clusters_listed
+    }
+
     /// Whether `cluster` is settled: its health is decided (Ready, or past a threshold of failed
     /// probes), and when Ready, its zones and region have been read (or found missing). A
     /// cluster that joins starts unsettled.
