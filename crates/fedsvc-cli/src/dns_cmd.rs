@@ -9,7 +9,10 @@ use fedsvc_dns_plan::{Changes, Naming, Registry, diff, plan};
 use fedsvc_model::{RecordSet, RecordType, Snapshot};
 use fedsvc_providers::{Config, DnsProvider, Retrying};
 
-use crate::output::{RecordsDoc, write_diagnostics, write_records};
+use crate::output::{
+    RecordsDoc, write_data, write_diagnostics, write_json, write_records, write_yaml,
+    write_zone_line, write_zone_lines,
+};
 use crate::plan_cmd::read_snapshot;
 use crate::{ApplyArgs, DiffArgs, EXIT_FAILURE, Format, RecordsArgs};
 
@@ -61,10 +64,11 @@ struct Planned {
 
 async fn plan_against(
     snapshot_path: &Path,
+    max_input_size: u64,
     dns_path: &Path,
     err: &mut dyn Write,
 ) -> anyhow::Result<(Planned, Arc<dyn DnsProvider>, bool)> {
-    let (snapshot, mut diagnostics) = read_snapshot(snapshot_path)?;
+    let (snapshot, mut diagnostics) = read_snapshot(snapshot_path, max_input_size)?;
     let (config, provider) = provider(dns_path).await?;
     let registry = registry(&config, &snapshot)?;
     let planned = plan(&snapshot)
@@ -121,36 +125,50 @@ fn print_changes(out: &mut dyn Write, changes: &Changes) -> std::io::Result<()> 
             }
         };
         for rs in &g.delete {
-            writeln!(
-                out,
-                "  - {}{} {} {}",
-                at(rs),
-                rs.rtype(),
-                rs.ttl(),
-                data(rs)
-            )?;
+            write!(out, "  - {}{} {} ", at(rs), rs.rtype(), rs.ttl())?;
+            write_data(out, rs)?;
+            writeln!(out)?;
         }
         for (old, new) in g.update_old.iter().zip(&g.update_new) {
-            writeln!(
-                out,
-                "  ~ {}{} {} {}  (was {} {})",
-                at(new),
-                new.rtype(),
-                new.ttl(),
-                data(new),
-                old.ttl(),
-                data(old)
-            )?;
+            write!(out, "  ~ {}{} {} ", at(new), new.rtype(), new.ttl())?;
+            write_data(out, new)?;
+            write!(out, "  (was {} ", old.ttl())?;
+            write_data(out, old)?;
+            writeln!(out, ")")?;
         }
         for rs in &g.create {
-            writeln!(
-                out,
-                "  + {}{} {} {}",
-                at(rs),
-                rs.rtype(),
-                rs.ttl(),
-                data(rs)
-            )?;
+            write!(out, "  + {}{} {} ", at(rs), rs.rtype(), rs.ttl())?;
+            write_data(out, rs)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `diff -o zone`: each group as a diff of zone-file lines under a `; NAME` comment — `-` and
+/// the line for each record removed, `+` and the line for each record added. An update shows
+/// the records it removes and adds; a record it keeps is not shown.
+fn print_zone_changes(out: &mut dyn Write, changes: &Changes) -> std::io::Result<()> {
+    for g in changes.groups.iter().filter(|g| !g.is_empty()) {
+        writeln!(out, "; {}", g.name)?;
+        for rs in &g.delete {
+            write_zone_lines(out, "-", rs)?;
+        }
+        for (old, new) in g.update_old.iter().zip(&g.update_new) {
+            if old.ttl() == new.ttl() && old.rtype() == new.rtype() {
+                for d in old.data().iter().filter(|d| !new.data().contains(d)) {
+                    write_zone_line(out, "-", old, d)?;
+                }
+                for d in new.data().iter().filter(|d| !old.data().contains(d)) {
+                    write_zone_line(out, "+", new, d)?;
+                }
+            } else {
+                write_zone_lines(out, "-", old)?;
+                write_zone_lines(out, "+", new)?;
+            }
+        }
+        for rs in &g.create {
+            write_zone_lines(out, "+", rs)?;
         }
     }
     Ok(())
@@ -165,14 +183,6 @@ fn print_conflicts(err: &mut dyn Write, changes: &Changes) -> std::io::Result<()
         )?;
     }
     Ok(())
-}
-
-fn data(rs: &RecordSet) -> String {
-    rs.data()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn summary(changes: &Changes) -> (usize, usize, usize) {
@@ -201,13 +211,12 @@ pub(crate) fn run_diff(
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     runtime()?.block_on(async {
-        let (planned, _, partial) = plan_against(&args.file, &args.dns, err).await?;
+        let (planned, _, partial) =
+            plan_against(&args.file, args.max_input_size, &args.dns, err).await?;
         match args.output {
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, &planned.changes)?;
-                writeln!(out)?;
-            }
-            Format::Yaml => out.write_all(serde_saphyr::to_string(&planned.changes)?.as_bytes())?,
+            Format::Json => write_json(out, &planned.changes)?,
+            Format::Yaml => write_yaml(out, &planned.changes)?,
+            Format::Zone => print_zone_changes(out, &planned.changes)?,
             _ => print_changes(out, &planned.changes)?,
         }
         print_conflicts(err, &planned.changes)?;
@@ -221,7 +230,8 @@ pub(crate) fn run_apply(
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     runtime()?.block_on(async {
-        let (planned, provider, partial) = plan_against(&args.file, &args.dns, err).await?;
+        let (planned, provider, partial) =
+            plan_against(&args.file, args.max_input_size, &args.dns, err).await?;
         let changes = &planned.changes;
         print_changes(out, changes)?;
         print_conflicts(err, changes)?;
@@ -310,4 +320,65 @@ pub(crate) fn run_records(args: &RecordsArgs, out: &mut dyn Write) -> anyhow::Re
         write_records(out, args.output, &doc, &|_| Vec::new())?;
         Ok(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use fedsvc_dns_plan::ChangeGroup;
+    use fedsvc_model::{DnsName, RData};
+
+    use super::*;
+
+    fn a(name: &DnsName, ttl: u32, ips: &[&str]) -> RecordSet {
+        let data = ips.iter().map(|ip| RData::A(ip.parse().unwrap())).collect();
+        RecordSet::new(name.clone(), RecordType::A, ttl, data).unwrap()
+    }
+
+    #[test]
+    fn zone_diff_shows_what_each_change_removes_and_adds() {
+        let x = DnsName::parse("x.example.com").unwrap();
+        let y = DnsName::parse("y.example.com").unwrap();
+        let mut gx = ChangeGroup::new(x.clone());
+        // An update that keeps 10.0.0.1, drops 10.0.0.2 and adds 10.0.0.3.
+        gx.update_old.push(a(&x, 60, &["10.0.0.1", "10.0.0.2"]));
+        gx.update_new.push(a(&x, 60, &["10.0.0.1", "10.0.0.3"]));
+        let mut gy = ChangeGroup::new(y.clone());
+        gy.delete.push(a(&y, 60, &["10.0.1.1"]));
+        // A TTL change replaces every record.
+        let mut gz = ChangeGroup::new(DnsName::parse("z.example.com").unwrap());
+        gz.update_old.push(a(&gz.name, 60, &["10.0.2.1"]));
+        gz.update_new.push(a(&gz.name, 30, &["10.0.2.1"]));
+        gz.create.push(
+            RecordSet::new(
+                DnsName::parse("_fedsvc.z.example.com").unwrap(),
+                RecordType::Txt,
+                30,
+                vec![RData::Txt("owner".into())],
+            )
+            .unwrap(),
+        );
+        let changes = Changes {
+            groups: vec![
+                gx,
+                ChangeGroup::new(DnsName::parse("w.example.com").unwrap()),
+                gy,
+                gz,
+            ],
+            conflicts: Vec::new(),
+        };
+        let mut out = Vec::new();
+        print_zone_changes(&mut out, &changes).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "; x.example.com.\n\
+             -x.example.com.\t60\tIN\tA\t10.0.0.2\n\
+             +x.example.com.\t60\tIN\tA\t10.0.0.3\n\
+             ; y.example.com.\n\
+             -y.example.com.\t60\tIN\tA\t10.0.1.1\n\
+             ; z.example.com.\n\
+             -z.example.com.\t60\tIN\tA\t10.0.2.1\n\
+             +z.example.com.\t30\tIN\tA\t10.0.2.1\n\
+             +_fedsvc.z.example.com.\t30\tIN\tTXT\t\"owner\"\n"
+        );
+    }
 }

@@ -6,6 +6,13 @@
 //! Exit codes: `0` success; [`EXIT_FAILURE`] (1) the command failed (message on stderr);
 //! `2` bad usage (from the argument parser); [`EXIT_PARTIAL`] (3) the command ran, but part of
 //! the input was refused (each refusal is printed on stderr, naming the object at fault).
+//! When standard output is closed early (`fedsvc plan … | head`), the command stops quietly
+//! with `0` (or the code it had already reached), like other tools that write to a pipe.
+//!
+//! [`run_on_stdio`] is what the binary runs: the commands that print a result (`plan`, `diff`,
+//! `records`, `status`, `resolve`, `clusters`, `completions`) write it through one buffer,
+//! flushed once at the end, so a large plan costs a few hundred `write` calls, not one per
+//! line or per JSON fragment.
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -18,6 +25,7 @@ mod cluster_cmd;
 pub mod demo;
 mod dns_cmd;
 mod output;
+mod phase;
 mod plan_cmd;
 pub mod resolve_cmd;
 mod status_cmd;
@@ -34,7 +42,7 @@ pub const EXIT_PARTIAL: u8 = 3;
 
 /// fedsvc: federated Kubernetes services with zone, region and global DNS.
 #[derive(Debug, Parser)]
-#[command(name = "fedsvc", version, about, long_about = None)]
+#[command(name = "fedsvc", version = version_text(), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -220,9 +228,15 @@ pub struct DiffArgs {
     #[arg(long = "dns", value_name = "FILE", env = "FEDSVC_DNS_CONFIG")]
     pub dns: PathBuf,
     /// Output format: `table` (default) lists the changes per name; `json` and `yaml` print
-    /// the change groups and conflicts.
+    /// the change groups and conflicts; `zone` prints the change as a diff of zone-file lines,
+    /// `-NAME TTL IN TYPE DATA` for each record removed and `+…` for each record added (an
+    /// update is both), grouped under a `; NAME` comment.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// The largest snapshot accepted, in bytes, or with a unit: `KiB`, `MiB`, `GiB` (also `K`,
+    /// `M`, `G`), or `KB`, `MB`, `GB` (powers of 1000).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_input_size: u64,
 }
 
 /// Arguments of `fedsvc apply`.
@@ -241,6 +255,10 @@ pub struct ApplyArgs {
     /// zone of 10 or more.
     #[arg(long)]
     pub force: bool,
+    /// The largest snapshot accepted, in bytes, or with a unit: `KiB`, `MiB`, `GiB` (also `K`,
+    /// `M`, `G`), or `KB`, `MB`, `GB` (powers of 1000).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_input_size: u64,
 }
 
 /// Arguments of `fedsvc records`.
@@ -266,6 +284,68 @@ pub struct PlanArgs {
     /// Say for each name which shards made its addresses, or why it is a CNAME.
     #[arg(long)]
     pub explain: bool,
+    /// The largest snapshot accepted, in bytes, or with a unit: `KiB`, `MiB`, `GiB` (also `K`,
+    /// `M`, `G`), or `KB`, `MB`, `GB` (powers of 1000). A larger file, or standard input that
+    /// goes on longer, is refused before it fills memory.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_input_size: u64,
+}
+
+/// `--version`: the version and the DNS providers compiled in, for example
+/// `0.1.0 (providers: memory, rfc2136, powerdns, route53, clouddns)`.
+pub fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (providers: {})",
+            env!("CARGO_PKG_VERSION"),
+            fedsvc_providers::COMPILED_KINDS.join(", ")
+        )
+    })
+}
+
+/// Parses a size such as `1GiB`, `512MiB`, `64K`, `10MB` or `1048576` (bytes).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (for example 1GiB, 512MiB, 1048576)"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "T" | "TiB" => 1 << 40,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (use B, KiB, MiB, GiB, TiB or KB, MB, GB, TB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// A size in bytes as people read it: `1 GiB`, `512 MiB`, `1000 bytes`.
+pub(crate) fn show_size(bytes: u64) -> String {
+    for (unit, scale) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
+            return format!("{} {unit}", bytes / scale);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// Output formats for record listings.
@@ -280,6 +360,48 @@ pub enum Format {
     Yaml,
     /// RFC 1035 zone-file lines.
     Zone,
+}
+
+/// The buffer in front of standard output for the commands that print a result.
+const OUT_BUFFER: usize = 128 * 1024;
+
+/// Runs a parsed command on this process's standard output and error, and returns the exit
+/// code: what the `fedsvc` binary does.
+///
+/// `plan`, `diff`, `records`, `status`, `resolve`, `clusters` and `completions` write through
+/// one buffer, flushed once at the end. `apply`, `join`, `unjoin` and `demo` talk to a person
+/// as they go (a prompt, progress, a live table), so they write line by line. A closed
+/// standard output ends the command quietly (see the crate's exit codes); any other error is
+/// printed as `fedsvc: error: …` and gives [`EXIT_FAILURE`].
+pub fn run_on_stdio(cli: Cli) -> u8 {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    let interactive = matches!(
+        cli.command,
+        Command::Apply(_) | Command::Join(_) | Command::Unjoin(_) | Command::Demo(_)
+    );
+    let mut reached = 0;
+    let outcome = if interactive {
+        run(cli, &mut stdout.lock(), &mut err)
+    } else {
+        let mut out = std::io::BufWriter::with_capacity(OUT_BUFFER, stdout.lock());
+        run(cli, &mut out, &mut err).and_then(|code| {
+            reached = code;
+            out.flush()?;
+            Ok(code)
+        })
+        // On an error the buffer's drop flushes what it holds, ignoring a closed pipe.
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => reached,
+        Err(e) => {
+            // Not eprintln!: it panics when standard error is closed too.
+            let _ = writeln!(err, "fedsvc: error: {e:#}");
+            EXIT_FAILURE
+        }
+    }
 }
 
 /// Runs a parsed command, writing results to `out` and diagnostics to `err`; returns the exit

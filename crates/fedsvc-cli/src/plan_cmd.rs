@@ -1,32 +1,102 @@
 //! `fedsvc plan`: snapshot in, records out.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use fedsvc_model::{Diagnostic, Severity, Snapshot};
 
 use crate::output::{RecordsDoc, write_diagnostics, write_records};
-use crate::{EXIT_PARTIAL, PlanArgs};
+use crate::{EXIT_PARTIAL, PlanArgs, show_size};
 
-/// Reads a snapshot file (or standard input for `-`) and validates it.
-pub(crate) fn read_snapshot(path: &Path) -> anyhow::Result<(Snapshot, Vec<Diagnostic>)> {
-    let text = if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("cannot read the snapshot from standard input")?;
-        s
-    } else {
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read snapshot {}", path.display()))?
+/// Reads at most `limit` bytes of `input` (named `what` in errors) as text.
+///
+/// The input is read in chunks through `take(limit + 1)`, so an endless or oversized input
+/// stops at the limit; a NUL byte (never valid in YAML or JSON text, and all `/dev/zero`
+/// holds) stops it at once.
+pub(crate) fn read_bounded(
+    input: impl Read,
+    limit: u64,
+    size_hint: Option<u64>,
+    what: &str,
+) -> anyhow::Result<String> {
+    let too_large = || {
+        anyhow::anyhow!(
+            "{what} is larger than {} (--max-input-size raises the limit)",
+            show_size(limit)
+        )
     };
-    let v = Snapshot::from_text(&text).with_context(|| format!("snapshot {}", path.display()))?;
+    if size_hint.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let capacity = size_hint.unwrap_or(0).min(limit).saturating_add(1);
+    let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(usize::MAX));
+    let mut input = input.take(limit.saturating_add(1));
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {what}"))),
+        };
+        if let Some(at) = chunk[..n].iter().position(|b| *b == 0) {
+            bail!(
+                "{what} is not a YAML or JSON text: it holds a NUL byte at offset {}",
+                buf.len() + at
+            );
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    if buf.len() as u64 > limit {
+        return Err(too_large());
+    }
+    String::from_utf8(buf).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Reads a snapshot file (or standard input for `-`) of at most `limit` bytes and validates it.
+pub(crate) fn read_snapshot(
+    path: &Path,
+    limit: u64,
+) -> anyhow::Result<(Snapshot, Vec<Diagnostic>)> {
+    let timer = crate::phase::Timer::start("read");
+    let (text, name) = if path.as_os_str() == "-" {
+        let text = read_bounded(
+            std::io::stdin().lock(),
+            limit,
+            None,
+            "the snapshot on standard input",
+        )?;
+        (text, "standard input".to_owned())
+    } else {
+        let what = format!("snapshot {}", path.display());
+        let file = std::fs::File::open(path).with_context(|| format!("cannot read {what}"))?;
+        let len = file
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len());
+        (
+            read_bounded(file, limit, len, &what)?,
+            path.display().to_string(),
+        )
+    };
+    drop(timer);
+    let _timer = crate::phase::Timer::start("parse and validate");
+    // The model's errors say "cannot parse snapshot: …" or "invalid snapshot: …".
+    let v = Snapshot::from_text(&text).with_context(|| name)?;
     Ok((v.snapshot, v.diagnostics))
 }
 
 pub(crate) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
-    let (snapshot, mut diagnostics) = read_snapshot(&args.file)?;
+    let (snapshot, mut diagnostics) = read_snapshot(&args.file, args.max_input_size)?;
+    let timer = crate::phase::Timer::start("plan");
     let plan = fedsvc_dns_plan::plan(&snapshot)
         .with_context(|| format!("cannot plan snapshot {}", args.file.display()))?;
     diagnostics.extend(plan.diagnostics.iter().cloned());
@@ -35,11 +105,16 @@ pub(crate) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     } else {
         None
     };
+    drop(timer);
+    let by_name: HashMap<&str, &[String]> = explanations
+        .iter()
+        .flatten()
+        .map(|x| (x.name.as_str(), x.reasons.as_slice()))
+        .collect();
     let lines = |rs: &fedsvc_model::RecordSet| -> Vec<String> {
-        explanations
-            .as_ref()
-            .and_then(|e| e.iter().find(|x| &x.name == rs.name()))
-            .map(|x| x.reasons.clone())
+        by_name
+            .get(rs.name().as_str())
+            .map(|r| r.to_vec())
             .unwrap_or_default()
     };
     let doc = RecordsDoc {
@@ -47,7 +122,9 @@ pub(crate) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         diagnostics: &diagnostics,
         explain: explanations.as_ref(),
     };
+    let timer = crate::phase::Timer::start("write");
     write_records(out, args.output, &doc, &lines)?;
+    drop(timer);
     write_diagnostics(err, &diagnostics)?;
     let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
     Ok(if failed { EXIT_PARTIAL } else { 0 })

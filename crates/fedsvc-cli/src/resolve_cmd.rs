@@ -132,7 +132,7 @@ fn zone_name(args: &ResolveArgs, short: &str) -> anyhow::Result<(String, DnsName
     let federation = Label::parse(fed, LabelRules::Rfc1123, "federation name")?;
     let naming = Naming::new(
         federation,
-        DnsName::parse(suffix)?,
+        DnsName::parse_host_name(suffix).context("--dns-suffix")?,
         if args.zone_region {
             ZoneNaming::ZoneRegion
         } else {

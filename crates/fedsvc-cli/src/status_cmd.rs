@@ -64,7 +64,7 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
         .await?
         .with_context(|| format!("service {key} does not exist on the federation API"))?;
     let federation = Label::parse(&args.federation, LabelRules::Rfc1123, "federation name")?;
-    let suffix = DnsName::parse(&args.dns_suffix)?;
+    let suffix = DnsName::parse_host_name(&args.dns_suffix).context("--dns-suffix")?;
 
     let clusters = Api::<Cluster>::all(host.clone())
         .list(&Default::default())
