@@ -163,6 +163,23 @@ async fn shutdown_signal() {
     }
 }
 
+/// The error and its causes, `: `-separated, each cause left out when the text before it
+/// already ends with it (an error that prints its source, as `cannot read FILE: CAUSE` does).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// `fedsvc-controller 0.1.0 (providers: memory, rfc2136, …)`: the version, and the DNS
 /// providers compiled into this build.
 fn version() -> String {
@@ -184,7 +201,7 @@ fn main() -> ExitCode {
         return match check(&flags) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("fedsvc-controller: error: {e:#}");
+                eprintln!("fedsvc-controller: error: {}", report(&e));
                 ExitCode::FAILURE
             }
         };
@@ -210,7 +227,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(flags)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fedsvc-controller: error: {e:#}");
+            eprintln!("fedsvc-controller: error: {}", report(&e));
             ExitCode::FAILURE
         }
     }

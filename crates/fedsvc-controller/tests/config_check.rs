@@ -424,6 +424,17 @@ fn a_parse_error_never_prints_a_secret() {
 }
 
 #[test]
+fn a_missing_file_is_named_once_with_its_cause() {
+    let out = run(&["--check", "--config", "/nonexistent/fedsvc.yaml"], &[]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr.trim(),
+        "fedsvc-controller: error: cannot read /nonexistent/fedsvc.yaml: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
 fn version_lists_the_providers_compiled_in() {
     let out = run(&["--version"], &[]);
     let (stdout, stderr) = text(&out);
