@@ -39,6 +39,21 @@ pub enum NameError {
     },
 }
 
+impl NameError {
+    /// The message without the kind of value, for after a field's name, where the field says
+    /// what the value is: `"My_Fed" is invalid: '_' is not allowed …` reads well after
+    /// `federation: `, where `federation name "My_Fed" is invalid …` would repeat it.
+    pub fn field_message(&self) -> String {
+        match self {
+            NameError::Empty { .. } => "must not be empty".to_owned(),
+            NameError::TooLong {
+                value, len, max, ..
+            } => format!("{value:?} is {len} octets long; the limit is {max}"),
+            NameError::Invalid { value, reason, .. } => format!("{value:?} is invalid: {reason}"),
+        }
+    }
+}
+
 /// A validation error together with the path of the field at fault.
 ///
 /// Displays as `path: message`, for example
@@ -70,6 +85,31 @@ pub enum SnapshotError {
     #[error("cannot parse snapshot: {0}")]
     Parse(String),
     /// A top-level field (federation, dnsSuffix, ttl, …) is invalid.
+    ///
+    /// The message holds the field's error; it is not also the error's `source`, so that a
+    /// report of the whole chain (`anyhow`'s `{:#}`) does not print it twice.
     #[error("invalid snapshot: {0}")]
-    Field(#[from] FieldError),
+    Field(FieldError),
+}
+
+impl From<FieldError> for SnapshotError {
+    fn from(e: FieldError) -> Self {
+        SnapshotError::Field(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_error_is_said_once() {
+        let e = SnapshotError::from(FieldError::new("ttl", "5000000000 is too large"));
+        assert_eq!(
+            e.to_string(),
+            "invalid snapshot: ttl: 5000000000 is too large"
+        );
+        // A chain report (message, then each source's) must not print the field's text again.
+        assert!(std::error::Error::source(&e).is_none());
+    }
 }

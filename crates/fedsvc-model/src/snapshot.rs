@@ -179,6 +179,9 @@ fn yaml_options(len: usize) -> serde_saphyr::Options {
     budget.max_reader_input_bytes = budget.max_reader_input_bytes.map(|m| m.max(len));
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    // One line per error, with its line and column: no source snippet under it, which would
+    // repeat the message.
+    options.with_snippet = false;
     options
 }
 
@@ -212,6 +215,11 @@ impl Snapshot {
     /// is accepted up to the same size as a JSON one; the caller bounds the text's size.
     #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Validated, SnapshotError> {
+        if text.trim().is_empty() {
+            return Err(SnapshotError::Parse(
+                "the document is empty (a snapshot needs at least federation and dnsSuffix)".into(),
+            ));
+        }
         let doc: SnapshotDoc = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
             .map_err(|e| SnapshotError::Parse(e.to_string()))?;
         Self::from_doc(doc)
@@ -238,10 +246,10 @@ impl Snapshot {
 
     /// Validates a parsed document.
     pub fn from_doc(doc: SnapshotDoc) -> Result<Validated, SnapshotError> {
-        let federation = Label::parse(&doc.federation, LabelRules::Rfc1123, "label")
-            .map_err(|e| FieldError::new("federation", e))?;
-        let dns_suffix = DnsName::parse_host_name(&doc.dns_suffix)
-            .map_err(|e| FieldError::new("dnsSuffix", e))?;
+        let federation = Label::parse(&doc.federation, LabelRules::Rfc1123, "federation name")
+            .map_err(|e| field("federation", &e))?;
+        let dns_suffix =
+            DnsName::parse_host_name(&doc.dns_suffix).map_err(|e| field("dnsSuffix", &e))?;
         let ttl = check_ttl(doc.ttl.unwrap_or(DEFAULT_TTL), "ttl")?;
         let mut diagnostics = Vec::new();
 
@@ -253,10 +261,7 @@ impl Snapshot {
                     if clusters.contains_key(&cluster.name) {
                         diagnostics.push(Diagnostic::error(
                             subject,
-                            format!(
-                                "name: cluster {} is listed twice; this entry is ignored",
-                                cluster.name
-                            ),
+                            "name: an earlier entry has the same name; this one is ignored",
                         ));
                     } else {
                         clusters.insert(cluster.name.clone(), cluster);
@@ -277,10 +282,7 @@ impl Snapshot {
                     if services.contains_key(&service.key) {
                         diagnostics.push(Diagnostic::error(
                             subject,
-                            format!(
-                                "service {} is listed twice; this entry is ignored",
-                                service.key
-                            ),
+                            "an earlier entry has the same namespace and name; this one is ignored",
                         ));
                     } else {
                         services.insert(service.key.clone(), service);
@@ -362,15 +364,20 @@ impl Snapshot {
     }
 }
 
+/// The error of `field`, whose value `e` refused.
+fn field(field: impl Into<String>, e: &crate::error::NameError) -> FieldError {
+    FieldError::new(field, e.field_message())
+}
+
 fn validate_cluster(c: &ClusterDoc) -> Result<Cluster, FieldError> {
-    let name = ClusterName::parse(&c.name).map_err(|e| FieldError::new("name", e))?;
-    let region = Label::parse(&c.region, LabelRules::Rfc1123, "label")
-        .map_err(|e| FieldError::new("region", e))?;
+    let name = ClusterName::parse(&c.name).map_err(|e| field("name", &e))?;
+    let region = Label::parse(&c.region, LabelRules::Rfc1123, "region label")
+        .map_err(|e| field("region", &e))?;
     let mut zones = Vec::with_capacity(c.zones.len());
     for (j, z) in c.zones.iter().enumerate() {
         zones.push(
-            Label::parse(z, LabelRules::Rfc1123, "label")
-                .map_err(|e| FieldError::new(format!("zones[{j}]"), e))?,
+            Label::parse(z, LabelRules::Rfc1123, "zone label")
+                .map_err(|e| field(format!("zones[{j}]"), &e))?,
         );
     }
     Cluster::new(name, region, zones, c.ready)
@@ -384,12 +391,12 @@ fn validate_service(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Service, FieldError> {
     let key = ServiceKey::parse(&s.namespace, &s.name).map_err(|e| {
-        let field = if ServiceKey::parse(&s.namespace, "x").is_err() {
+        let which = if ServiceKey::parse(&s.namespace, "x").is_err() {
             "namespace"
         } else {
             "name"
         };
-        FieldError::new(field, e)
+        field(which, &e)
     })?;
     let ttl = s.ttl.map(|t| check_ttl(t, "ttl")).transpose()?;
     let mut shards: Vec<Shard> = Vec::with_capacity(s.shards.len());
@@ -400,7 +407,11 @@ fn validate_service(
             Err(e) => {
                 diagnostics.push(Diagnostic::error(
                     subject,
-                    format!("{}: {e}; the shard is ignored", at("cluster")),
+                    format!(
+                        "{}: {}; the shard is ignored",
+                        at("cluster"),
+                        e.field_message()
+                    ),
                 ));
                 continue;
             }
@@ -443,7 +454,10 @@ fn validate_service(
                 Ok(n) => hostnames.push(n),
                 Err(e) => diagnostics.push(Diagnostic::error(
                     subject,
-                    format!("shards[{j}].hostnames[{k}]: {e}; it is ignored"),
+                    format!(
+                        "shards[{j}].hostnames[{k}]: {}; it is ignored",
+                        e.field_message()
+                    ),
                 )),
             }
         }
@@ -560,7 +574,7 @@ services:
         let v = Snapshot::from_yaml(text).unwrap();
         let msgs: Vec<String> = v.diagnostics.iter().map(ToString::to_string).collect();
         assert_eq!(msgs.len(), 7, "{msgs:#?}");
-        assert!(msgs[0].contains("clusters[1] (c1)") && msgs[0].contains("listed twice"));
+        assert!(msgs[0].contains("clusters[1] (c1)") && msgs[0].contains("the same name"));
         assert!(msgs[1].contains("clusters[2]") && msgs[1].contains("region"));
         assert!(msgs[2].contains("clusters[3]") && msgs[2].contains("at least one zone"));
         assert!(msgs[3].contains("services[0] (a/1bad): name"));
@@ -570,7 +584,7 @@ services:
             msgs[4]
         );
         assert!(msgs[5].contains("second shard"));
-        assert!(msgs[6].contains("services[2]") && msgs[6].contains("listed twice"));
+        assert!(msgs[6].contains("services[2]") && msgs[6].contains("the same namespace and name"));
         assert_eq!(v.snapshot.clusters.len(), 1);
         assert_eq!(v.snapshot.services.len(), 1);
     }
@@ -589,13 +603,24 @@ services:
 
     #[cfg(feature = "yaml")]
     #[test]
+    fn an_empty_document_says_so() {
+        for text in ["", "  \n\n"] {
+            assert_eq!(
+                Snapshot::from_yaml(text).unwrap_err().to_string(),
+                "cannot parse snapshot: the document is empty (a snapshot needs at least federation and dnsSuffix)"
+            );
+        }
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
     fn dns_suffix_must_be_a_host_name() {
         for bad in ["'*.example.com'", "_x.example.com", "a..example.com"] {
             let e = Snapshot::from_yaml(&format!("federation: f\ndnsSuffix: {bad}\n"))
                 .unwrap_err()
                 .to_string();
             assert!(
-                e.starts_with("invalid snapshot: dnsSuffix: host name "),
+                e.starts_with("invalid snapshot: dnsSuffix: \"") && e.contains(" is invalid: "),
                 "{e}"
             );
         }
@@ -611,7 +636,7 @@ dnsSuffix: example.com
         let e = Snapshot::from_yaml(text).unwrap_err().to_string();
         assert_eq!(
             e,
-            r#"invalid snapshot: federation: label "My_Fed" is invalid: '_' is not allowed (only letters, digits and '-')"#
+            r#"invalid snapshot: federation: "My_Fed" is invalid: '_' is not allowed (only letters, digits and '-')"#
         );
         let text = r#"
 federation: f
