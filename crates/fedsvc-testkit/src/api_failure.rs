@@ -75,6 +75,16 @@ impl ApiFailure {
         Self::new(400, "BadRequest", message.into())
     }
 
+    /// 415 Unsupported Media Type: a body in an encoding, or of a kind, the emulator cannot read.
+    pub(crate) fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(415, "UnsupportedMediaType", message.into())
+    }
+
+    /// 406 Not Acceptable: the client accepts no encoding the emulator writes.
+    pub(crate) fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::new(406, "NotAcceptable", message.into())
+    }
+
     /// 422 Invalid.
     pub(crate) fn invalid(res: &Resource, name: &str, message: &str) -> Self {
         Self::new(

@@ -173,10 +173,12 @@ pub(crate) fn service(obj: &mut Value, alloc: &mut Allocator) {
     }
 }
 
-/// Defaults a Namespace (`status.phase: Active`).
-/// A Secret's `stringData` is merged into `data` (base64) and not stored, as a real API
-/// server does.
+/// Defaults a Secret as a real API server does: `type: Opaque` when none is given, and
+/// `stringData` merged into `data` (base64) and not stored.
 pub(crate) fn secret(obj: &mut Value) {
+    if obj.get("type").is_none_or(Value::is_null) {
+        obj["type"] = Value::String("Opaque".into());
+    }
     let Some(string_data) = obj
         .as_object_mut()
         .and_then(|o| o.remove("stringData"))
@@ -193,6 +195,7 @@ pub(crate) fn secret(obj: &mut Value) {
     }
 }
 
+/// Defaults a Namespace (`status.phase: Active`).
 pub(crate) fn namespace(obj: &mut Value) {
     if obj["status"]["phase"].is_null() {
         obj["status"] = json!({"phase": "Active"});
@@ -230,9 +233,11 @@ mod tests {
         assert_eq!(s["data"]["k"], "aGVsbG8=");
         assert_eq!(s["data"]["e"], "");
         assert_eq!(s["data"]["x"], "eQ==");
-        let mut t = serde_json::json!({"stringData": {"k": "ab"}});
+        let mut t = serde_json::json!({"stringData": {"k": "ab"}, "type": "kubernetes.io/tls"});
         secret(&mut t);
         assert_eq!(t["data"]["k"], "YWI=");
+        assert_eq!(t["type"], "kubernetes.io/tls");
+        assert_eq!(s["type"], "Opaque");
     }
 
     #[test]

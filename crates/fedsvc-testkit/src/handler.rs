@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::api_failure::ApiFailure;
 use crate::openapi;
+use crate::protobuf;
 use crate::request_record::RequestRecord;
 use crate::resource::Resource;
 use crate::selector::Selector;
@@ -269,6 +270,9 @@ impl Req<'_> {
     }
 
     fn object(&self) -> Result<Value, ApiFailure> {
+        if protobuf::is_protobuf(&self.content_type) {
+            return protobuf::decode(&self.body);
+        }
         let text = std::str::from_utf8(&self.body)
             .map_err(|_| ApiFailure::bad_request("the request body is not UTF-8"))?;
         if text.trim().is_empty() {
@@ -278,6 +282,16 @@ impl Req<'_> {
             .or_else(|_| serde_saphyr::from_str::<Value>(text))
             .map_err(|e| ApiFailure::bad_request(format!("cannot decode the request body: {e}")))
     }
+}
+
+/// Whether an `Accept` header allows a JSON answer (every client kubectl builds lists JSON
+/// after Protocol Buffers; a client that accepts Protocol Buffers only is refused with 406).
+fn accepts_json(accept: &str) -> bool {
+    accept.trim().is_empty()
+        || accept.split(',').any(|range| {
+            let media = range.split(';').next().unwrap_or("").trim();
+            media == "*/*" || media == "application/*" || media.ends_with("json")
+        })
 }
 
 /// Where an object path points: a resource, a namespace (if any), a name and a subresource.
@@ -325,6 +339,12 @@ fn objects(
     let Some(t) = locate(shared, group, version, rest) else {
         return failure(&ApiFailure::no_route(req.path));
     };
+    if !accepts_json(&req.accept) {
+        return failure(&ApiFailure::not_acceptable(format!(
+            "the emulator answers in JSON only; the request accepts {}",
+            req.accept
+        )));
+    }
     let result = match (&t.name, &t.sub) {
         (None, _) => collection(shared, &t, &req),
         (Some(name), None) => item(shared, &t, name, false, &req),

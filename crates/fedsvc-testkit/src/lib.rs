@@ -42,6 +42,7 @@ mod error;
 mod handler;
 mod openapi;
 mod patch;
+mod protobuf;
 pub mod real_servers;
 mod request_record;
 mod resource;

@@ -53,6 +53,8 @@ pub struct Bind {
     /// The TSIG secret (base64).
     pub secret: String,
     pidfile: String,
+    workdir: String,
+    keys: Vec<(String, String)>,
 }
 
 impl Bind {
@@ -63,15 +65,60 @@ impl Bind {
         if !tools_present(&tools) {
             return None;
         }
-        let env = ScriptEnv::start("start-bind.sh");
-        Some(Bind {
+        Some(Self::start_with_keys(&[]))
+    }
+
+    /// Starts BIND (or skips, as [`start_or_skip`](Bind::start_or_skip)) with further TSIG
+    /// keys named `keys` (hmac-sha256), each allowed what `ddns-key` is; see
+    /// [`key_secret`](Bind::key_secret) and [`rfc2136_yaml_with_key`].
+    pub fn start_with_keys_or_skip(also: &[&str], keys: &[&str]) -> Option<Bind> {
+        let mut tools = vec!["named"];
+        tools.extend_from_slice(also);
+        if !tools_present(&tools) {
+            return None;
+        }
+        Some(Self::start_with_keys(keys))
+    }
+
+    fn start_with_keys(keys: &[&str]) -> Bind {
+        let env = ScriptEnv::start_with(
+            "start-bind.sh",
+            &[("BIND_EXTRA_KEYS", keys.join(" ").as_str())],
+        );
+        let keys = keys
+            .iter()
+            .map(|k| {
+                let var: String = k
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                ((*k).to_owned(), env.get(&format!("TSIG_SECRET_{var}")))
+            })
+            .collect();
+        Bind {
             addr: SocketAddr::new(
                 IpAddr::V4(Ipv4Addr::LOCALHOST),
                 env.get("DNS_PORT").parse().expect("a port"),
             ),
             secret: env.get("TSIG_SECRET"),
             pidfile: env.get("PIDFILE"),
-        })
+            workdir: env.get("WORKDIR"),
+            keys,
+        }
+    }
+
+    /// The secret (base64) of the further key `name` it was started with.
+    pub fn key_secret(&self, name: &str) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, s)| s.as_str())
+    }
+
+    /// What the server logged so far (`named -g`: one line per event, each with its time;
+    /// updates and transfers name the key that signed them, as `/key NAME`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(format!("{}/server.log", self.workdir)).unwrap_or_default()
     }
 
     /// The provider configuration (YAML) for this server, signing with `secret`.
@@ -86,6 +133,13 @@ impl Bind {
 pub fn rfc2136_yaml(server: &str, secret: &str) -> String {
     format!(
         "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {server}\n  tsig: {{name: ddns-key, algorithm: hmac-sha256, secret: \"{secret}\"}}\n"
+    )
+}
+
+/// [`rfc2136_yaml`] signing with the key `key` instead of `ddns-key`.
+pub fn rfc2136_yaml_with_key(server: &str, key: &str, secret: &str) -> String {
+    format!(
+        "zone: example.com\nprovider:\n  kind: rfc2136\n  server: {server}\n  tsig: {{name: {key}, algorithm: hmac-sha256, secret: \"{secret}\"}}\n"
     )
 }
 
@@ -133,7 +187,13 @@ struct ScriptEnv {
 impl ScriptEnv {
     /// Runs `scripts/dns-servers/SCRIPT` and reads the env file it names.
     fn start(script: &str) -> ScriptEnv {
+        Self::start_with(script, &[])
+    }
+
+    /// Runs `scripts/dns-servers/SCRIPT` with `env` set and reads the env file it names.
+    fn start_with(script: &str, env: &[(&str, &str)]) -> ScriptEnv {
         let out = Command::new(scripts().join(script))
+            .envs(env.iter().copied())
             .output()
             .unwrap_or_else(|e| panic!("run {script}: {e}"));
         assert!(

@@ -2,5 +2,6 @@
 
 mod crud;
 mod http;
+mod kubectl;
 mod offline;
 mod watch;

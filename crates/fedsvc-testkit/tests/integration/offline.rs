@@ -45,8 +45,12 @@ fn only_loopback_is_reachable() {
             .expect_err("a connection beyond loopback must fail");
         assert_eq!(err.kind(), ErrorKind::NetworkUnreachable, "{target}: {err}");
 
-        let udp = UdpSocket::bind(if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" })
-            .expect("bind a loopback UDP socket");
+        let udp = UdpSocket::bind(if addr.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        })
+        .expect("bind a loopback UDP socket");
         let err = udp
             .send_to(b"\0", addr)
             .expect_err("a datagram beyond loopback must fail");
