@@ -332,9 +332,20 @@ async fn a_rotated_secret_is_used_without_the_cluster_changing() {
         .unwrap()["metadata"]["generation"]
         .clone();
 
+    // A Secret no Cluster refers to changes nothing: the member is not joined again (which
+    // would probe it at once).
+    let before = probes(&old);
+    w.store_kubeconfig("unrelated", &new.kubeconfig_yaml("unrelated"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        probes(&old),
+        before,
+        "an unrelated Secret made the member join again"
+    );
+    assert_eq!(probes(&new), 0);
+
     // `fedsvc join` again: a new token, here also a new address, so that the requests show
     // which client the controller uses.
-    let before = probes(&old);
     w.store_kubeconfig(
         "m",
         &new.kubeconfig_yaml("m")
@@ -351,5 +362,31 @@ async fn a_rotated_secret_is_used_without_the_cluster_changing() {
         generation,
         "the Cluster's spec never changed"
     );
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_secret_takes_the_member_out() {
+    let w = world(|_| {}).await;
+    let member = ApiServer::start().await;
+    w.store_kubeconfig("m", &member.kubeconfig_yaml("m"));
+    w.create_cluster("m");
+    w.wait_ready("m").await;
+    w.host.delete("v1", "Secret", NS, "m-kubeconfig").unwrap();
+    let c = w
+        .wait_ready_condition("m", "out without its Secret", |c| c["status"] == "False")
+        .await;
+    assert_eq!(c["reason"], "ClusterNotReachable");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("m-kubeconfig does not exist"),
+        "{c}"
+    );
+    assert!(w.running.clusters.members().is_empty());
+    // It comes back with its Secret.
+    w.store_kubeconfig("m", &member.kubeconfig_yaml("m"));
+    w.wait_ready("m").await;
     w.stop().await;
 }
