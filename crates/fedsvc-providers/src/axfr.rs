@@ -16,6 +16,8 @@ use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::config::ListLimits;
+
 /// RFC 8945 §5.3.1: a client must accept up to 99 unsigned messages between two signed ones.
 const MAX_UNSIGNED_RUN: usize = 99;
 
@@ -44,18 +46,31 @@ pub(crate) enum AxfrError {
     BadResponseSignature(String),
     /// An answer that is not a valid part of a transfer of the zone.
     Malformed(String),
+    /// The transfer holds more records, or takes more bytes, than the listing may read.
+    TooLarge(Exceeded),
+}
+
+/// Which limit of a listing a transfer exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exceeded {
+    /// More than this many records.
+    Records(u64),
+    /// More than this many bytes.
+    Bytes(u64),
 }
 
 /// Transfers `zone` from `server`, handing each record of the zone to `each` as its message
 /// is read (the opening SOA included, the closing one not), so that a large zone is never held
 /// as wire records all at once. Only an `Ok` means the records handed over are the whole zone.
 /// Every read (and the connection) must complete within `timeout`; the transfer as a whole may
-/// take longer as long as data keeps coming.
+/// take longer as long as data keeps coming. A transfer of more records or bytes than `limits`
+/// allows stops there with [`AxfrError::TooLarge`].
 pub(crate) async fn transfer(
     server: SocketAddr,
     zone: &Name,
     signer: Option<&TSigner>,
     timeout: Duration,
+    limits: ListLimits,
     mut each: impl FnMut(Record),
 ) -> Result<(), AxfrError> {
     let mut query = update_message::zone_transfer(zone.clone(), None);
@@ -85,6 +100,7 @@ pub(crate) async fn transfer(
     let mut records = 0usize;
     let mut opening: Option<Record> = None;
     let mut messages = 0usize;
+    let mut bytes = 0u64;
     let mut buf = Vec::new();
     loop {
         let mut len = [0u8; 2];
@@ -96,6 +112,10 @@ pub(crate) async fn transfer(
             Err(e) => return Err(e),
         }
         let len = usize::from(u16::from_be_bytes(len));
+        bytes += 2 + len as u64;
+        if bytes > limits.max_bytes {
+            return Err(AxfrError::TooLarge(Exceeded::Bytes(limits.max_bytes)));
+        }
         buf.resize(len, 0);
         match within(timeout, stream.read_exact(&mut buf)).await {
             Ok(_) => {}
@@ -128,6 +148,11 @@ pub(crate) async fn transfer(
         }
         messages += 1;
         let mut closed = false;
+        // The closing SOA is not counted: a zone of exactly the limit passes.
+        let new_records = message.answers.len() as u64;
+        if records as u64 + new_records > limits.max_records.saturating_add(1) {
+            return Err(AxfrError::TooLarge(Exceeded::Records(limits.max_records)));
+        }
         for record in message.answers {
             if closed {
                 return Err(AxfrError::Malformed(
@@ -300,6 +325,8 @@ mod tests {
         tamper: Option<usize>,
         /// Accept the query and never answer.
         silent: bool,
+        /// Answer with the opening SOA and then records forever, never the closing SOA.
+        endless: bool,
     }
 
     fn zone() -> Name {
@@ -365,6 +392,26 @@ mod tests {
             let query = Message::from_vec(&query).unwrap();
             if script.silent {
                 tokio::time::sleep(Duration::from_secs(30)).await;
+                return;
+            }
+            if script.endless {
+                let records = zone_messages(1).remove(0);
+                let mut m = Message::response(query.metadata.id, OpCode::Query);
+                m.add_answers(records.into_iter().skip(1).take(50));
+                let wire = m.to_vec().unwrap();
+                let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+                framed.extend_from_slice(&wire);
+                let mut first = Message::response(query.metadata.id, OpCode::Query);
+                first.add_queries(query.queries.clone());
+                first.add_answer(soa());
+                let first = first.to_vec().unwrap();
+                let mut opening = (first.len() as u16).to_be_bytes().to_vec();
+                opening.extend_from_slice(&first);
+                if conn.write_all(&opening).await.is_err() {
+                    return;
+                }
+                // Until the client hangs up.
+                while conn.write_all(&framed).await.is_ok() {}
                 return;
             }
             let all = zone_messages(5);
@@ -437,7 +484,11 @@ mod tests {
         let addr = fake_primary(signer.clone(), script).await;
         let mut records = Vec::new();
         let to = Duration::from_millis(500);
-        transfer(addr, &zone(), signer.as_ref(), to, |r| records.push(r)).await?;
+        let limits = ListLimits::default();
+        transfer(addr, &zone(), signer.as_ref(), to, limits, |r| {
+            records.push(r)
+        })
+        .await?;
         Ok(records)
     }
 
@@ -527,6 +578,76 @@ mod tests {
                 "{err:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_endless_transfer_stops_at_the_limits() {
+        // Each message holds 50 records of about 20 bytes.
+        for (limits, exceeded, most) in [
+            (
+                ListLimits {
+                    max_records: 1000,
+                    ..ListLimits::default()
+                },
+                Exceeded::Records(1000),
+                1001,
+            ),
+            (
+                ListLimits {
+                    max_bytes: 100_000,
+                    ..ListLimits::default()
+                },
+                Exceeded::Bytes(100_000),
+                100_000 / 20,
+            ),
+        ] {
+            let addr = fake_primary(
+                None,
+                Script {
+                    endless: true,
+                    ..Script::default()
+                },
+            )
+            .await;
+            let mut count = 0u64;
+            let started = std::time::Instant::now();
+            let err = transfer(addr, &zone(), None, Duration::from_secs(5), limits, |_| {
+                count += 1
+            })
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&err, AxfrError::TooLarge(e) if *e == exceeded),
+                "{err:?}"
+            );
+            assert!(count <= most, "{count} records handed over");
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_zone_of_exactly_the_record_limit_passes() {
+        // 1 SOA + 5 × 50 records, the closing SOA not counted.
+        let addr = fake_primary(None, Script::default()).await;
+        let limits = ListLimits {
+            max_records: 251,
+            ..ListLimits::default()
+        };
+        transfer(addr, &zone(), None, Duration::from_secs(5), limits, |_| {})
+            .await
+            .unwrap();
+        let addr = fake_primary(None, Script::default()).await;
+        let limits = ListLimits {
+            max_records: 250,
+            ..ListLimits::default()
+        };
+        let err = transfer(addr, &zone(), None, Duration::from_secs(5), limits, |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AxfrError::TooLarge(Exceeded::Records(250))),
+            "{err:?}"
+        );
     }
 
     #[tokio::test]

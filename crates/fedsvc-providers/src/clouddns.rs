@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::config::{CloudDnsConfig, ConfigError};
+use crate::config::{
+    CloudDnsConfig, ConfigError, DEFAULT_CLOUDDNS_MAX_RESPONSE, bytes_in_words, strip_userinfo,
+};
 use crate::error::ProviderError;
+use crate::http_body;
 use crate::provider::{DnsProvider, RateHint};
 use crate::zone_state::check_batch;
 
@@ -37,12 +40,12 @@ const SCOPE: &str = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
 ///     managed_zone: "example-com".into(),
 ///     credentials_file: Some("/etc/fedsvc/sa.json".into()),
 ///     endpoint_url: None,
+///     max_response_bytes: None,
 /// };
 /// let p = CloudDnsProvider::from_config("example.com".parse()?, &config)?;
 /// println!("{} holds {} record sets", p.zone(), p.list().await?.len());
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct CloudDnsProvider {
     name: String,
     zone: DnsName,
@@ -51,6 +54,22 @@ pub struct CloudDnsProvider {
     account: Option<ServiceAccount>,
     token: Mutex<Option<(String, Instant)>>,
     limits: BatchLimits,
+    /// The most bytes of one answer.
+    max_response: u64,
+}
+
+/// Shows neither the access token nor the service account's key.
+impl std::fmt::Debug for CloudDnsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudDnsProvider")
+            .field("name", &self.name)
+            .field("zone", &self.zone)
+            .field("base", &strip_userinfo(&self.base))
+            .field("account", &self.account)
+            .field("limits", &self.limits)
+            .field("max_response", &self.max_response)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A service-account key: who signs, with what, and where tokens come from.
@@ -64,7 +83,7 @@ impl std::fmt::Debug for ServiceAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceAccount")
             .field("email", &self.email)
-            .field("token_uri", &self.token_uri)
+            .field("token_uri", &strip_userinfo(&self.token_uri))
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +189,10 @@ impl CloudDnsProvider {
             client,
             account,
             token: Mutex::new(None),
+            max_response: config
+                .max_response_bytes
+                .unwrap_or(DEFAULT_CLOUDDNS_MAX_RESPONSE)
+                .max(1),
             limits: BatchLimits {
                 max_changes: 1000,
                 update_cost: 2,
@@ -213,7 +236,7 @@ impl CloudDnsProvider {
             .map_err(|e| self.transport_error(what, e))?;
         let status = response.status();
         if status.is_client_error() {
-            let text = response.text().await.unwrap_or_default();
+            let text = http_body::error_text(response).await;
             return Err(ProviderError::unauthorized(
                 &self.name,
                 format!(
@@ -226,9 +249,7 @@ impl CloudDnsProvider {
         if !status.is_success() {
             return Err(self.status_error(what, response).await);
         }
-        let doc: TokenDoc = response.json().await.map_err(|e| {
-            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
-        })?;
+        let doc: TokenDoc = self.json_body(what, response).await?;
         let lifetime = Duration::from_secs(doc.expires_in.unwrap_or(3600).saturating_sub(60));
         *cached = Some((doc.access_token.clone(), Instant::now() + lifetime));
         Ok(Some(doc.access_token))
@@ -260,9 +281,32 @@ impl CloudDnsProvider {
         } else if e.is_connect() {
             "cannot connect to the API".to_owned()
         } else {
-            e.to_string()
+            strip_userinfo(&e.without_url().to_string())
         };
         ProviderError::unavailable(&self.name, format!("{what}: {cause}"))
+    }
+
+    /// The JSON document of a successful answer, read up to the response limit.
+    async fn json_body<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<T, ProviderError> {
+        let body = http_body::read_capped(response, self.max_response)
+            .await
+            .map_err(|e| match e {
+                http_body::BodyError::TooLarge { limit } => ProviderError::invalid(
+                    &self.name,
+                    format!(
+                        "{what}: the answer is larger than {} (provider.maxResponseBytes)",
+                        bytes_in_words(limit)
+                    ),
+                ),
+                http_body::BodyError::Transport(e) => self.transport_error(what, e),
+            })?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
+        })
     }
 
     async fn status_error(&self, what: &str, response: reqwest::Response) -> ProviderError {
@@ -273,7 +317,7 @@ impl CloudDnsProvider {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.text().await.unwrap_or_default();
+        let body = http_body::error_text(response).await;
         let detail = serde_json::from_str::<GoogleError>(&body)
             .map(|e| e.error.message)
             .unwrap_or_else(|_| body.trim().chars().take(200).collect());
@@ -313,12 +357,8 @@ impl CloudDnsProvider {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
             let url = format!("{}/changes/{}", self.base, change.id);
-            change = self
-                .request("get change", self.client.get(url))
-                .await?
-                .json()
-                .await
-                .map_err(|e| ProviderError::other(&self.name, format!("get change: {e}")))?;
+            let response = self.request("get change", self.client.get(url)).await?;
+            change = self.json_body("get change", response).await?;
         }
         Ok(())
     }
@@ -404,14 +444,8 @@ impl DnsProvider for CloudDnsProvider {
                 url.push_str("&pageToken=");
                 url.push_str(t);
             }
-            let page: RrsetPage = self
-                .request("list", self.client.get(url))
-                .await?
-                .json()
-                .await
-                .map_err(|e| {
-                    ProviderError::other(&self.name, format!("list: unexpected answer: {e}"))
-                })?;
+            let response = self.request("list", self.client.get(url)).await?;
+            let page: RrsetPage = self.json_body("list", response).await?;
             for rr in page.rrsets {
                 let Ok(name) = DnsName::parse(&rr.name) else {
                     continue;
@@ -457,14 +491,10 @@ impl DnsProvider for CloudDnsProvider {
                 .collect(),
         };
         let url = format!("{}/changes", self.base);
-        let change: ChangeStatus = self
+        let response = self
             .request("create change", self.client.post(url).json(&doc))
-            .await?
-            .json()
-            .await
-            .map_err(|e| {
-                ProviderError::other(&self.name, format!("create change: unexpected answer: {e}"))
-            })?;
+            .await?;
+        let change: ChangeStatus = self.json_body("create change", response).await?;
         self.wait_done(change).await
     }
 

@@ -174,6 +174,14 @@ pub struct Rfc2136Config {
     /// message is sent as several UPDATE messages, split between change groups.
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// The most records a zone transfer may hold (default 10 000 000); a longer transfer is
+    /// an error naming the limit.
+    #[serde(default)]
+    pub max_list_records: Option<u64>,
+    /// The most bytes a zone transfer may take (default 2 GiB); a longer transfer is an error
+    /// naming the limit.
+    #[serde(default)]
+    pub max_list_bytes: Option<u64>,
 }
 
 impl Rfc2136Config {
@@ -205,6 +213,60 @@ impl Rfc2136Config {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_seconds.unwrap_or(5).max(1))
     }
+
+    /// The limits of one zone transfer: `maxListRecords` and `maxListBytes`, or their defaults.
+    pub(crate) fn list_limits(&self) -> ListLimits {
+        let default = ListLimits::default();
+        ListLimits {
+            max_records: self.max_list_records.unwrap_or(default.max_records).max(1),
+            max_bytes: self.max_list_bytes.unwrap_or(default.max_bytes).max(1),
+        }
+    }
+}
+
+/// How much one listing of a zone may read before it stops with an error naming the limit,
+/// so that a server streaming an endless zone transfer cannot make the process grow without
+/// bound.
+///
+/// The defaults, 10 million records and 2 GiB, lie far above the largest zone fedsvc is
+/// measured with (620 001 record sets, about 1.3 million records and 90 MB of transfer), and
+/// below what would exhaust a typical host: 10 million record sets held as the controller
+/// holds them take a few GB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ListLimits {
+    /// The most records (the zone's SOA included).
+    pub(crate) max_records: u64,
+    /// The most bytes of DNS messages.
+    pub(crate) max_bytes: u64,
+}
+
+impl Default for ListLimits {
+    fn default() -> Self {
+        ListLimits {
+            max_records: 10_000_000,
+            max_bytes: 2 << 30,
+        }
+    }
+}
+
+/// The default most bytes of one PowerDNS answer (`maxResponseBytes`): 1 GiB, ten times the
+/// whole-zone `GET` of the largest zone fedsvc is measured with (620 001 record sets, about
+/// 100 MB of JSON).
+pub(crate) const DEFAULT_POWERDNS_MAX_RESPONSE: u64 = 1 << 30;
+
+/// The default most bytes of one Cloud DNS answer (`maxResponseBytes`): 64 MiB, far above a
+/// page of 1 000 record sets.
+pub(crate) const DEFAULT_CLOUDDNS_MAX_RESPONSE: u64 = 64 << 20;
+
+/// A size in bytes in words: `2 GiB`, `64 MiB`, `1000 bytes`.
+pub(crate) fn bytes_in_words(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (unit, name) in UNITS {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
+            return format!("{} {name}", bytes / unit);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// A TSIG key: `{name, algorithm, secret}` or `{name, algorithm, secretFile}`.
@@ -269,8 +331,8 @@ fn extract_keygen_secret(text: &str) -> Option<String> {
     Some(rest[start..end].to_owned())
 }
 
-/// Settings of the PowerDNS backend.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Settings of the PowerDNS backend. `Debug` shows `url` without its user information.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PowerDnsConfig {
     /// The API's base URL, for example `http://127.0.0.1:8081`.
@@ -287,6 +349,22 @@ pub struct PowerDnsConfig {
     /// Seconds to wait for an answer (default 10).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The most bytes of one answer (default 1 GiB); a longer one is an error naming the limit.
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
+}
+
+impl fmt::Debug for PowerDnsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PowerDnsConfig")
+            .field("url", &strip_userinfo(&self.url))
+            .field("api_key", &self.api_key)
+            .field("api_key_file", &self.api_key_file)
+            .field("server_id", &self.server_id)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 fn default_server_id() -> String {
@@ -345,12 +423,66 @@ pub struct CloudDnsConfig {
     /// Another endpoint than Google's (a local fake).
     #[serde(default)]
     pub endpoint_url: Option<String>,
+    /// The most bytes of one answer (default 64 MiB); a longer one is an error naming the
+    /// limit.
+    #[serde(default)]
+    pub max_response_bytes: Option<u64>,
 }
 
 impl Config {
     /// Parses a configuration from YAML (JSON is YAML too).
+    ///
+    /// The document is read in two steps: first `provider.kind`, then the whole document with
+    /// the kind's own settings, so that an error inside `provider:` gives the line and column
+    /// of the key at fault. An error never shows the document itself, and values of secret
+    /// keys (`secret`, `apiKey`, anything under `tsig`, passwords and tokens, the user
+    /// information of URLs) are masked in its message.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
-        serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))
+        let fail = |e: serde_saphyr::Error| parse_error(text, &e);
+        let probe: Probe = serde_saphyr::from_str(text).map_err(fail)?;
+        let has_provider = probe.provider.is_some();
+        let kind = probe.provider.and_then(|p| p.kind);
+        let config = match kind.as_ref().map(|k| k.value.as_str()) {
+            Some("memory") => parse_as(text, ProviderConfig::Memory)?,
+            Some("rfc2136") => parse_as(text, ProviderConfig::Rfc2136)?,
+            Some("powerdns") => parse_as(text, ProviderConfig::Powerdns)?,
+            Some("route53") => parse_as(text, ProviderConfig::Route53)?,
+            Some("clouddns") => parse_as(text, ProviderConfig::Clouddns)?,
+            Some(other) => {
+                let kind = kind.as_ref().expect("matched Some");
+                return Err(ConfigError::Parse(mask_secrets(
+                    text,
+                    &format!(
+                        "line {} column {}: provider.kind: unknown kind {other:?}; expected one of {}",
+                        kind.referenced.line(),
+                        kind.referenced.column(),
+                        KINDS.join(", ")
+                    ),
+                )));
+            }
+            None => {
+                if !has_provider {
+                    // Report what else is wrong, `provider:` missing included.
+                    parse_as(text, ProviderConfig::Memory)?;
+                }
+                return Err(ConfigError::Invalid {
+                    field: "provider.kind".into(),
+                    message: format!("missing; one of {}", KINDS.join(", ")),
+                });
+            }
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone do not: the zone is a host name (letters, digits and `-`,
+    /// no `*` wildcard, no `_`). [`from_yaml`](Self::from_yaml) and [`build`](Self::build)
+    /// call it.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        check_host_name(&self.zone).map_err(|message| ConfigError::Invalid {
+            field: "zone".into(),
+            message,
+        })
     }
 
     /// Reads and parses a configuration file.
@@ -366,6 +498,7 @@ impl Config {
     /// Builds the configured provider. A `memory` provider with `listen` starts its embedded
     /// server on the current tokio runtime.
     pub async fn build(&self) -> Result<Box<dyn DnsProvider>, ConfigError> {
+        self.check()?;
         #[allow(unused_variables)]
         let zone = || self.zone.clone();
         match &self.provider {
@@ -402,6 +535,306 @@ impl Config {
             }),
         }
     }
+}
+
+/// The provider kinds, as written in `provider.kind`.
+const KINDS: [&str; 5] = ["memory", "rfc2136", "powerdns", "route53", "clouddns"];
+
+/// The first reading of a configuration: only `provider.kind`, with its place in the text.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    provider: Option<KindProbe>,
+}
+
+#[derive(Deserialize)]
+struct KindProbe {
+    #[serde(default)]
+    kind: Option<serde_saphyr::Spanned<String>>,
+}
+
+/// The second reading: the whole configuration, with the settings of one kind `P`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Typed<P> {
+    zone: DnsName,
+    #[serde(default = "default_owner_id")]
+    owner_id: String,
+    #[serde(default)]
+    registry: Registry,
+    provider: KindSection<P>,
+}
+
+/// Reads `text` as a configuration whose provider settings are a `P`.
+fn parse_as<P: serde::de::DeserializeOwned>(
+    text: &str,
+    wrap: fn(P) -> ProviderConfig,
+) -> Result<Config, ConfigError> {
+    let typed: Typed<P> = serde_saphyr::from_str(text).map_err(|e| parse_error(text, &e))?;
+    Ok(Config {
+        zone: typed.zone,
+        owner_id: typed.owner_id,
+        registry: typed.registry,
+        provider: wrap(typed.provider.0),
+    })
+}
+
+/// The settings of one kind, read from the `provider:` mapping without its `kind` key. The
+/// mapping is read as it streams by (never buffered), so an error keeps the place of the key
+/// or value at fault.
+struct KindSection<P>(P);
+
+impl<'de, P: Deserialize<'de>> Deserialize<'de> for KindSection<P> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SectionVisitor<P>(std::marker::PhantomData<P>);
+        impl<'de, P: Deserialize<'de>> serde::de::Visitor<'de> for SectionVisitor<P> {
+            type Value = KindSection<P>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of provider settings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                P::deserialize(serde::de::value::MapAccessDeserializer::new(WithoutKind(
+                    map,
+                )))
+                .map(KindSection)
+            }
+        }
+        deserializer.deserialize_map(SectionVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A mapping with its `kind` entry left out.
+struct WithoutKind<A>(A);
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for WithoutKind<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let mut seed = Some(seed);
+        loop {
+            match self.0.next_key_seed(KeyUnlessKind(&mut seed))? {
+                None => return Ok(None),
+                Some(Some(key)) => return Ok(Some(key)),
+                Some(None) => {
+                    self.0.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+/// Reads a key with `seed`, unless it is `kind` (then `None`, and the seed is kept).
+struct KeyUnlessKind<'a, K>(&'a mut Option<K>);
+
+impl<'de, K: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de>
+    for KeyUnlessKind<'_, K>
+{
+    type Value = Option<K::Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, K: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for KeyUnlessKind<'_, K> {
+    type Value = Option<K::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a setting's name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        if key == "kind" {
+            return Ok(None);
+        }
+        let seed = self.0.take().ok_or_else(|| E::custom("key read twice"))?;
+        seed.deserialize(serde::de::IntoDeserializer::<E>::into_deserializer(key))
+            .map(Some)
+    }
+}
+
+/// The message of a parse error: its place (line and column) and cause, without the snippet
+/// of the document serde-saphyr would show, and with the values of secret keys masked.
+fn parse_error(text: &str, e: &serde_saphyr::Error) -> ConfigError {
+    use serde_saphyr::MessageFormatter;
+    let message: String = serde_saphyr::UserMessageFormatter
+        .format_message(e)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let full = match e.location() {
+        Some(at) if at.line() > 0 => {
+            let (line, column) = (at.line(), at.column());
+            match key_at(text, line, column) {
+                Some(key) if !message.contains(&format!("`{key}`")) => {
+                    format!("line {line} column {column}: {key}: {message}")
+                }
+                _ => format!("line {line} column {column}: {message}"),
+            }
+        }
+        _ => message,
+    };
+    ConfigError::Parse(mask_secrets(text, &full))
+}
+
+/// The key whose value starts at `line` and `column` (both from 1) of `text`, if the text
+/// there reads `key: value`.
+fn key_at(text: &str, line: u64, column: u64) -> Option<&str> {
+    let line = text
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let column = usize::try_from(column).ok()?.checked_sub(1)?;
+    let before = line.get(
+        ..line
+            .char_indices()
+            .nth(column)
+            .map_or(line.len(), |(i, _)| i),
+    )?;
+    let before = before.trim_end().strip_suffix(':')?.trim_end();
+    let before = before.strip_suffix(['"', '\'']).unwrap_or(before);
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    Some(&before[start..]).filter(|k| !k.is_empty())
+}
+
+/// Keys whose values are secrets (compared without case, `-` and `_`).
+const SECRET_KEYS: [&str; 9] = [
+    "secret",
+    "apikey",
+    "password",
+    "token",
+    "privatekey",
+    "accesskey",
+    "secretaccesskey",
+    "credentials",
+    "tsig",
+];
+
+/// Secret values shorter than this are not masked: masking one or two characters would
+/// garble the message without hiding anything worth hiding.
+const MIN_MASKED_LEN: usize = 4;
+
+/// `message` with every secret found in the configuration `text` replaced by `***`: the
+/// values of secret keys (`secret`, `apiKey`, `password`, `token`, `privateKey`,
+/// `credentials`, and a `tsig` written as one value) in block or flow style, and the
+/// `user:password` of URLs. Used for every parse error of a provider configuration, so that
+/// a mistyped file never puts its secrets into a terminal or a log.
+pub(crate) fn mask_secrets(text: &str, message: &str) -> String {
+    let mut values: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let bytes = line.as_bytes();
+        let mut at = 0;
+        while let Some(colon) = line[at..].find(':').map(|i| i + at) {
+            at = colon + 1;
+            // The key before the colon: the word that ends there.
+            let before = line[..colon].trim_end();
+            let key_start = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |i| i + 1);
+            let key: String = before[key_start..]
+                .chars()
+                .filter(|c| *c != '_' && *c != '-')
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            if !SECRET_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            if bytes
+                .get(colon + 1)
+                .is_some_and(|b| !b.is_ascii_whitespace())
+            {
+                continue; // `a:b` is not a key
+            }
+            let rest = line[colon + 1..].trim_start();
+            let value = match rest.chars().next() {
+                Some(q @ ('"' | '\'')) => {
+                    let inner = &rest[1..];
+                    inner.find(q).map_or(inner, |end| &inner[..end])
+                }
+                Some('{' | '[' | '|' | '>' | '#') | None => continue,
+                Some(_) => {
+                    let end = rest.find([',', '}', ']']).unwrap_or(rest.len());
+                    let value = &rest[..end];
+                    value.split(" #").next().unwrap_or(value).trim()
+                }
+            };
+            values.push(value);
+        }
+    }
+    let mut out = strip_userinfo(message);
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in values {
+        if value.len() >= MIN_MASKED_LEN {
+            out = out.replace(value, "***");
+            let quoted = format!("{value:?}");
+            let quoted = &quoted[1..quoted.len() - 1];
+            if quoted != value {
+                out = out.replace(quoted, "***");
+            }
+        }
+    }
+    out
+}
+
+/// `text` with the user information of every URL in it (`http://user:password@host`)
+/// replaced by `***`, so that a URL can be shown in an error or a log.
+pub(crate) fn strip_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\''
+            })
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                out.push_str("***@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Refuses a zone that is not a host name: each label letters, digits and `-` (a `-` at
+/// either end of a label is refused already by [`DnsName`]).
+fn check_host_name(zone: &DnsName) -> Result<(), String> {
+    for label in zone.labels() {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-';
+        if let Some(c) = label.chars().find(|c| !allowed(*c)) {
+            return Err(format!(
+                "{:?} is not a host name: label {label:?} holds {c:?} (only letters, digits and '-' are allowed)",
+                zone.as_str().trim_end_matches('.')
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -515,6 +948,131 @@ mod tests {
         }
     }
 
+    const SECRET: &str = "S3cr3tValue+/xyz=";
+
+    /// Asserts that `SECRET` shows in neither the Display nor the Debug text of `e`.
+    fn assert_hidden(e: &ConfigError, case: &str) {
+        let (display, debug) = (e.to_string(), format!("{e:?}"));
+        for text in [&display, &debug] {
+            assert!(!text.contains(SECRET), "{case}: {text}");
+            assert!(!text.contains("hunter22"), "{case}: {text}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_never_show_secrets() {
+        let head = "zone: example.com\nprovider:\n";
+        let cases = [
+            // rfc2136: a mistyped key next to the secret, block and flow style, quoted or not.
+            format!(
+                "{head}  kind: rfc2136\n  server: 127.0.0.1:53\n  tsig:\n    name: k\n    secret: {SECRET}\n    algoritm: hmac-sha256\n"
+            ),
+            format!(
+                "{head}  kind: rfc2136\n  server: 127.0.0.1:53\n  tsig: {{name: k, secret: \"{SECRET}\", algo: x}}\n"
+            ),
+            // The secret where a mapping belongs: serde's message would quote the value.
+            format!("{head}  kind: rfc2136\n  server: 127.0.0.1:53\n  tsig: {SECRET}\n"),
+            format!(
+                "{head}  kind: rfc2136\n  server: 127.0.0.1:53\n  tsig:\n    name: k\n    secret: '{SECRET}'\n  timeoutSeconds: soon\n"
+            ),
+            // powerdns: the API key, and a password in the URL.
+            format!(
+                "{head}  kind: powerdns\n  url: http://127.0.0.1:8081\n  apiKey: {SECRET}\n  timeoutSecond: 5\n"
+            ),
+            format!("{head}  kind: powerdns\n  url: http://127.0.0.1:8081\n  apiKey: [{SECRET}]\n"),
+            format!(
+                "{head}  kind: powerdns\n  url: http://admin:hunter22@127.0.0.1:8081\n  apiKey: {SECRET}\n  serverId: [x]\n"
+            ),
+            format!("{head}  kind: powerdns\n  url: [http://admin:hunter22@127.0.0.1:8081]\n"),
+            // clouddns: its credentials live in a file; a key pasted inline is refused unseen.
+            format!(
+                "{head}  kind: clouddns\n  project: p\n  managedZone: z\n  credentials: {SECRET}\n"
+            ),
+            format!(
+                "{head}  kind: clouddns\n  project: p\n  managedZone: z\n  privateKey: \"{SECRET}\"\n"
+            ),
+            // route53 takes no secret in its settings; AWS keys put there are refused unseen.
+            format!("{head}  kind: route53\n  secretAccessKey: {SECRET}\n"),
+            // A syntax error on the secret's own line.
+            format!("{head}  kind: powerdns\n  apiKey: {SECRET}\n  url: [\n"),
+            format!("{head}  kind: bind\n  secret: {SECRET}\n"),
+        ];
+        for case in &cases {
+            let e = Config::from_yaml(case).unwrap_err();
+            assert_hidden(&e, case);
+            assert!(matches!(e, ConfigError::Parse(_)), "{case}: {e}");
+            assert!(e.to_string().contains("line "), "{case}: {e}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_give_the_line_of_the_key_at_fault() {
+        // `kind` anywhere in the mapping; the error names the line of the mistyped key.
+        let text = "zone: example.com\nprovider:\n  server: 127.0.0.1:53\n  kind: rfc2136\n  timeoutSeconds: 5\n  batchSise: 10\n";
+        let e = Config::from_yaml(text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot parse provider configuration: line 6 column 3: unknown field `batchSise`, expected one of server, tsig, timeoutSeconds, batchSize, maxListRecords, maxListBytes"
+        );
+        let text = "zone: example.com\nprovider:\n  kind: powerdns\n  url: http://127.0.0.1:8081\n  apiKey: k\n  timeoutSeconds: soon\n";
+        let e = Config::from_yaml(text).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "cannot parse provider configuration: line 6 column 19: timeoutSeconds: "
+            ),
+            "{e}"
+        );
+        let text = "zone: example.com\nprovider:\n  kind: rfc2136\n  server: x\n  tsig:\n    name: k\n    secret: c2VjcmV0\n    secretfile: /k\n";
+        let e = Config::from_yaml(text).unwrap_err().to_string();
+        assert!(
+            e.contains("line 8 column 5: unknown field `secretfile`"),
+            "{e}"
+        );
+        let e = Config::from_yaml("zone: example.com\nprovider:\n  listen: x\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "provider configuration: provider.kind: missing; one of memory, rfc2136, powerdns, route53, clouddns"
+        );
+    }
+
+    #[test]
+    fn zones_are_host_names() {
+        for (zone, bad) in [("'*.example.com'", "'*'"), ("_dmarc.example.com", "'_'")] {
+            let e = Config::from_yaml(&format!("zone: {zone}\nprovider: {{kind: memory}}\n"))
+                .unwrap_err();
+            let text = e.to_string();
+            assert!(text.starts_with("provider configuration: zone: "), "{text}");
+            assert!(text.contains(bad), "{text}");
+            assert!(matches!(e, ConfigError::Invalid { ref field, .. } if field == "zone"));
+        }
+        Config::from_yaml("zone: a-1.Example.com.\nprovider: {kind: memory}\n").unwrap();
+    }
+
+    #[test]
+    fn user_information_is_stripped_and_secrets_masked() {
+        assert_eq!(
+            strip_userinfo("GET http://u:p@h:1/x failed; see https://h2/ and a://b@c"),
+            "GET http://***@h:1/x failed; see https://h2/ and a://***@c"
+        );
+        assert_eq!(
+            mask_secrets(
+                "apiKey: abcdef\nx: {secret: 'ghijkl', n: 1}\n",
+                "abcdef ghijkl"
+            ),
+            "*** ***"
+        );
+        let c = Config::from_yaml(
+            "zone: example.com\nprovider: {kind: powerdns, url: 'http://admin:hunter22@h:8081', apiKey: S3cr3tValue+/xyz=}\n",
+        )
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("hunter22") && !debug.contains(SECRET),
+            "{debug}"
+        );
+        assert!(debug.contains("http://***@h:8081"), "{debug}");
+    }
+
     #[test]
     fn server_addresses() {
         let c = |s: &str| Rfc2136Config {
@@ -522,6 +1080,8 @@ mod tests {
             tsig: None,
             timeout_seconds: None,
             batch_size: None,
+            max_list_records: None,
+            max_list_bytes: None,
         };
         assert_eq!(
             c("127.0.0.1").server_addr().unwrap(),

@@ -8,7 +8,8 @@ use thiserror::Error;
 ///
 /// Every message names the provider (as [`DnsProvider::name`](crate::DnsProvider::name)
 /// returns it) and the cause in words, for example
-/// `rfc2136 127.0.0.1:15353: TSIG key ddns-key rejected (BADSIG): check the key name, algorithm and secret`.
+/// `rfc2136 127.0.0.1:15353: unauthorized: UPDATE: the server rejected TSIG key ddns-key (BADSIG):
+/// wrong secret or algorithm`.
 /// [`ProviderError::is_retryable`] tells whether trying the same call again later can help.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

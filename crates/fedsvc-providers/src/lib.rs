@@ -82,6 +82,8 @@ mod clouddns;
 #[cfg(any(feature = "memory", feature = "rfc2136"))]
 #[cfg_attr(not(feature = "rfc2136"), allow(dead_code))]
 mod hickory_conv;
+#[cfg(any(feature = "powerdns", feature = "clouddns"))]
+mod http_body;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "memory")]

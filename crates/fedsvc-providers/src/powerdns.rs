@@ -13,8 +13,12 @@ use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, PowerDnsConfig, Secret};
+use crate::config::{
+    ConfigError, DEFAULT_POWERDNS_MAX_RESPONSE, PowerDnsConfig, Secret, bytes_in_words,
+    strip_userinfo,
+};
 use crate::error::ProviderError;
+use crate::http_body;
 use crate::provider::DnsProvider;
 use crate::zone_state::{ZoneState, check_batch};
 
@@ -49,18 +53,34 @@ use crate::zone_state::{ZoneState, check_batch};
 /// println!("{} holds {} record sets", p.zone(), p.list().await?.len());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PowerDnsProvider {
+    /// `powerdns URL`, the URL without its user information.
     name: String,
     zone: DnsName,
     zone_url: String,
     api_key: Secret,
     client: reqwest::Client,
     limits: BatchLimits,
+    /// The most bytes of one answer.
+    max_response: u64,
     /// Set once the server answered a `rrset_name` read with other names (PowerDNS < 4.6).
     ignores_rrset_filter: Arc<AtomicBool>,
     /// Record sets in the zone as last seen ([`UNKNOWN_SIZE`] before the first listing).
     zone_size: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for PowerDnsProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PowerDnsProvider")
+            .field("name", &self.name)
+            .field("zone", &self.zone)
+            .field("zone_url", &strip_userinfo(&self.zone_url))
+            .field("api_key", &self.api_key)
+            .field("limits", &self.limits)
+            .field("max_response", &self.max_response)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Concurrent `GET`s when reading the names of a batch.
@@ -142,7 +162,10 @@ impl PowerDnsProvider {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConfigError::Invalid {
                 field: "provider.url".into(),
-                message: format!("{url:?} is not an http:// or https:// URL"),
+                message: format!(
+                    "{:?} is not an http:// or https:// URL",
+                    strip_userinfo(url)
+                ),
             });
         }
         // reqwest is built without a default TLS crypto provider: use ring, once per process.
@@ -156,13 +179,14 @@ impl PowerDnsProvider {
                 message: format!("cannot build an HTTP client: {e}"),
             })?;
         Ok(PowerDnsProvider {
-            name: format!("powerdns {base}"),
+            name: format!("powerdns {}", strip_userinfo(base)),
             zone_url: format!("{base}/api/v1/servers/{server_id}/zones/{}", zone.as_str()),
             zone,
             api_key,
             client,
             ignores_rrset_filter: Arc::new(AtomicBool::new(false)),
             zone_size: Arc::new(AtomicUsize::new(UNKNOWN_SIZE)),
+            max_response: DEFAULT_POWERDNS_MAX_RESPONSE,
             limits: BatchLimits {
                 max_changes: 1000,
                 update_cost: 1,
@@ -178,27 +202,62 @@ impl PowerDnsProvider {
         self
     }
 
+    /// Sets the most bytes of one answer (default 1 GiB): a longer answer is an error naming
+    /// the limit, read no further.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, max: u64) -> Self {
+        self.max_response = max.max(1);
+        self
+    }
+
     /// Builds a provider from its configuration section.
     pub fn from_config(zone: DnsName, config: &PowerDnsConfig) -> Result<Self, ConfigError> {
-        Self::with_timeout(
+        let p = Self::with_timeout(
             zone,
             &config.url,
             config.api_key()?,
             &config.server_id,
             config.timeout(),
-        )
+        )?;
+        Ok(match config.max_response_bytes {
+            Some(max) => p.with_max_response_bytes(max),
+            None => p,
+        })
     }
 
-    /// Maps a failed request to an error naming the cause.
+    /// Maps a failed request to an error naming the cause (never the URL's user information).
     fn transport_error(&self, what: &str, e: reqwest::Error) -> ProviderError {
         let cause = if e.is_timeout() {
             "no answer in time".to_owned()
         } else if e.is_connect() {
             "cannot connect to the API".to_owned()
         } else {
-            e.to_string()
+            strip_userinfo(&e.without_url().to_string())
         };
         ProviderError::unavailable(&self.name, format!("{what}: {cause}"))
+    }
+
+    /// The JSON document of a successful answer, read up to the response limit.
+    async fn json_body<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        response: reqwest::Response,
+    ) -> Result<T, ProviderError> {
+        let body = http_body::read_capped(response, self.max_response)
+            .await
+            .map_err(|e| match e {
+                http_body::BodyError::TooLarge { limit } => ProviderError::invalid(
+                    &self.name,
+                    format!(
+                        "{what}: the answer is larger than {} (provider.maxResponseBytes); raise the limit if the zone is that large",
+                        bytes_in_words(limit)
+                    ),
+                ),
+                http_body::BodyError::Transport(e) => self.transport_error(what, e),
+            })?;
+        serde_json::from_slice(&body).map_err(|e| {
+            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
+        })
     }
 
     /// Maps an HTTP error status to an error naming the cause.
@@ -210,7 +269,7 @@ impl PowerDnsProvider {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = response.text().await.unwrap_or_default();
+        let body = http_body::error_text(response).await;
         let detail = serde_json::from_str::<ErrorDoc>(&body)
             .map(|e| e.error)
             .unwrap_or_else(|_| body.trim().chars().take(200).collect());
@@ -263,9 +322,7 @@ impl PowerDnsProvider {
         if !response.status().is_success() {
             return Err(self.status_error(what, response).await);
         }
-        let doc: ZoneDoc = response.json().await.map_err(|e| {
-            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
-        })?;
+        let doc: ZoneDoc = self.json_body(what, response).await?;
         let mut sets = Vec::new();
         for rr in doc.rrsets {
             let rtype = RecordType::parse(&rr.rtype);

@@ -21,7 +21,7 @@ use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
 use hickory_proto::rr::{self as hrr, DNSClass, Record, TSigner};
 use rand::{Rng, SeedableRng};
 
-use crate::config::{ConfigError, Rfc2136Config};
+use crate::config::{ConfigError, ListLimits, Rfc2136Config, bytes_in_words};
 use crate::error::ProviderError;
 use crate::hickory_conv::{SetStream, merge_pieces, to_name, to_rdata, to_records, to_type};
 use crate::provider::DnsProvider;
@@ -76,6 +76,8 @@ pub struct Rfc2136Provider {
     key_name: Option<String>,
     timeout: Duration,
     limits: BatchLimits,
+    /// How much one zone transfer may read.
+    list_limits: ListLimits,
     /// UPDATE messages sent (shared by clones).
     messages_sent: Arc<AtomicU64>,
 }
@@ -88,6 +90,7 @@ impl std::fmt::Debug for Rfc2136Provider {
             .field("key_name", &self.key_name)
             .field("timeout", &self.timeout)
             .field("limits", &self.limits)
+            .field("list_limits", &self.list_limits)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +107,7 @@ impl Rfc2136Provider {
             signer: None,
             key_name: None,
             timeout: Duration::from_secs(5),
+            list_limits: ListLimits::default(),
             messages_sent: Arc::new(AtomicU64::new(0)),
             limits: BatchLimits {
                 max_changes: DEFAULT_BATCH_SIZE,
@@ -162,6 +166,18 @@ impl Rfc2136Provider {
     #[must_use]
     pub fn with_batch_size(mut self, max_changes: usize) -> Self {
         self.limits.max_changes = max_changes.max(1);
+        self
+    }
+
+    /// Sets the most records (default 10 000 000) and bytes (default 2 GiB) one zone transfer
+    /// may read: a listing of a larger zone, or from a server that never ends its transfer,
+    /// stops there with an error naming the limit.
+    #[must_use]
+    pub fn with_list_limits(mut self, max_records: u64, max_bytes: u64) -> Self {
+        self.list_limits = ListLimits {
+            max_records: max_records.max(1),
+            max_bytes: max_bytes.max(1),
+        };
         self
     }
 
@@ -263,7 +279,10 @@ impl Rfc2136Provider {
 
     /// Builds a provider from its configuration section.
     pub fn from_config(zone: DnsName, config: &Rfc2136Config) -> Result<Self, ConfigError> {
-        let mut p = Self::new(zone, config.server_addr()?).with_timeout(config.timeout());
+        let limits = config.list_limits();
+        let mut p = Self::new(zone, config.server_addr()?)
+            .with_timeout(config.timeout())
+            .with_list_limits(limits.max_records, limits.max_bytes);
         if let Some(size) = config.batch_size {
             p = p.with_batch_size(size);
         }
@@ -412,19 +431,69 @@ impl Rfc2136Provider {
 
     fn tsig_rejected(&self, what: &str, code: Option<&str>) -> ProviderError {
         let key = self.key_name.as_deref().unwrap_or("-");
-        let cause = match code {
-            Some("BADKEY") => format!("the server does not know a key named {key}"),
-            Some("BADSIG") => "the secret or the algorithm differs from the server's".to_owned(),
-            Some("BADTIME") => "the clocks of this host and the server differ too much".to_owned(),
-            _ => "the server does not know this key, or the secret or algorithm differs".to_owned(),
+        let message = match code {
+            Some("BADSIG") => {
+                format!("the server rejected TSIG key {key} (BADSIG): wrong secret or algorithm")
+            }
+            Some("BADKEY") => format!(
+                "the server rejected TSIG key {key} (BADKEY): it knows no key of this name and algorithm"
+            ),
+            Some("BADTIME") => format!(
+                "the server rejected TSIG key {key} (BADTIME): the clocks of this host and the server differ too much"
+            ),
+            Some(other) => format!("the server rejected TSIG key {key} ({other})"),
+            None => format!(
+                "the server rejected TSIG key {key}: unknown key, wrong secret or wrong algorithm"
+            ),
         };
-        ProviderError::unauthorized(
+        ProviderError::unauthorized(&self.name, format!("{what}: {message}"))
+    }
+
+    /// The zone is not served by the server.
+    fn not_served(&self, what: &str, code: ResponseCode) -> ProviderError {
+        ProviderError::invalid(
             &self.name,
             format!(
-                "{what}: TSIG key {key} rejected ({}): {cause}",
-                code.unwrap_or("BADSIG/BADKEY")
+                "{what}: the server does not serve zone {} ({}): check the zone name and the server",
+                self.zone.without_dot(),
+                rcode_name(code)
             ),
         )
+    }
+
+    /// The server refused the request (REFUSED or NOTAUTH without a TSIG error): asks it, with
+    /// a read-only SOA query, whether it serves the zone and accepts the key, and names the
+    /// cause: the zone is not served, the key is rejected, or the key may not do `what`.
+    async fn refusal(&self, what: &str, code: ResponseCode) -> ProviderError {
+        match self.diagnosis().await {
+            Diagnosis::Tsig(tsig) => return self.tsig_rejected(what, Some(tsig)),
+            Diagnosis::NotServed(_) => return self.not_served(what, code),
+            Diagnosis::Served | Diagnosis::Unknown => {}
+        }
+        let zone = self.zone.without_dot();
+        let who = self
+            .key_name
+            .as_deref()
+            .map(|k| format!("key {k}"))
+            .unwrap_or_else(|| "an unsigned request".into());
+        let (verb, check) = if what == "AXFR" {
+            ("transfer", "allow-transfer, or the acl")
+        } else {
+            ("update", "update-policy, or the acl")
+        };
+        match code {
+            ResponseCode::NotAuth if self.signer.is_none() => ProviderError::unauthorized(
+                &self.name,
+                format!("{what}: NOTAUTH: the server requires a TSIG key to {verb} zone {zone}"),
+            ),
+            _ => ProviderError::unauthorized(
+                &self.name,
+                format!(
+                    "{what}: {}: {who} may not {verb} zone {zone} (check the server's {check})",
+                    rcode_name(code)
+                ),
+            ),
+        }
     }
 
     /// Whether a failed exchange means the server refused our TSIG signature (hickory reports
@@ -433,17 +502,24 @@ impl Rfc2136Provider {
         self.signer.is_some() && looks_like_tsig_failure(&e.to_string())
     }
 
-    /// Asks the server, with a signed SOA query (read-only), which TSIG error it reports.
-    async fn tsig_diagnosis(&self) -> Option<&'static str> {
-        let signer = self.signer.as_ref()?;
+    /// Asks the server, with a SOA query for the zone (read-only, signed when we have a key),
+    /// whether it accepts the key and serves the zone.
+    async fn diagnosis(&self) -> Diagnosis {
+        self.query_soa().await.unwrap_or(Diagnosis::Unknown)
+    }
+
+    async fn query_soa(&self) -> Option<Diagnosis> {
         let mut query = Message::query();
         query.metadata.id = rand::rngs::StdRng::from_os_rng().random();
+        query.metadata.recursion_desired = false;
         query.add_query(Query::query(to_name(&self.zone), hrr::RecordType::SOA));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs();
-        query.finalize(signer, now).ok()?;
+        if let Some(signer) = &self.signer {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            query.finalize(signer, now).ok()?;
+        }
         let bytes = query.to_vec().ok()?;
         let bind: SocketAddr = if self.server.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
@@ -466,12 +542,23 @@ impl Rfc2136Provider {
             if answer.metadata.id != query.metadata.id {
                 continue;
             }
-            return Some(match answer.signature?.data.error? {
-                TsigError::BadSig => "BADSIG",
-                TsigError::BadKey => "BADKEY",
-                TsigError::BadTime => "BADTIME",
-                TsigError::BadTrunc => "BADTRUNC",
-                TsigError::Unknown(_) => return None,
+            if let Some(error) = answer.signature().and_then(|s| s.data.error) {
+                return Some(match error {
+                    TsigError::BadSig => Diagnosis::Tsig("BADSIG"),
+                    TsigError::BadKey => Diagnosis::Tsig("BADKEY"),
+                    TsigError::BadTime => Diagnosis::Tsig("BADTIME"),
+                    TsigError::BadTrunc => Diagnosis::Tsig("BADTRUNC"),
+                    TsigError::Unknown(_) => return None,
+                });
+            }
+            let code = answer.metadata.response_code;
+            return Some(match code {
+                ResponseCode::NoError if answer.metadata.authoritative => Diagnosis::Served,
+                ResponseCode::NoError
+                | ResponseCode::Refused
+                | ResponseCode::NotAuth
+                | ResponseCode::NXDomain => Diagnosis::NotServed(code),
+                _ => Diagnosis::Unknown,
             });
         }
     }
@@ -480,8 +567,18 @@ impl Rfc2136Provider {
     /// signature was refused.
     async fn exchange_error(&self, what: &str, e: NetError) -> ProviderError {
         if self.is_tsig_failure(&e) {
-            let code = self.tsig_diagnosis().await;
-            return self.tsig_rejected(what, code);
+            return match self.diagnosis().await {
+                Diagnosis::Tsig(code) => self.tsig_rejected(what, Some(code)),
+                // The key is fine for a query: the refusal was the zone's.
+                Diagnosis::NotServed(code) => self.not_served(what, code),
+                Diagnosis::Served | Diagnosis::Unknown => self.tsig_rejected(what, None),
+            };
+        }
+        if let NetError::Dns(DnsError::ResponseCode(
+            code @ (ResponseCode::Refused | ResponseCode::NotAuth),
+        )) = e
+        {
+            return self.refusal(what, code).await;
         }
         self.net_error(what, e)
     }
@@ -542,17 +639,33 @@ impl Rfc2136Provider {
                 &self.name,
                 format!("{what}: invalid transfer of {zone}: {cause}"),
             ),
+            axfr::AxfrError::TooLarge(exceeded) => {
+                let (limit, setting) = match exceeded {
+                    axfr::Exceeded::Records(n) => (format!("{n} records"), "maxListRecords"),
+                    axfr::Exceeded::Bytes(n) => (bytes_in_words(n), "maxListBytes"),
+                };
+                ProviderError::invalid(
+                    &self.name,
+                    format!(
+                        "{what}: the transfer of {zone} goes on past {limit}, the limit of one listing (provider.{setting}); the transfer was stopped: raise the limit if the zone is that large"
+                    ),
+                )
+            }
         }
     }
 
     fn rcode_error(&self, what: &str, code: ResponseCode) -> ProviderError {
         let zone = &self.zone;
         match code {
-            ResponseCode::NotAuth if self.signer.is_some() => self.tsig_rejected(what, None),
             ResponseCode::NotAuth => ProviderError::unauthorized(
                 &self.name,
                 format!(
-                    "{what}: NOTAUTH: the server is not authoritative for {zone}, or requires a TSIG key"
+                    "{what}: NOTAUTH: the server does not serve zone {}, or refuses {}",
+                    zone.without_dot(),
+                    self.key_name
+                        .as_deref()
+                        .map(|k| format!("key {k}"))
+                        .unwrap_or_else(|| "unsigned requests".into())
                 ),
             ),
             ResponseCode::Refused => ProviderError::unauthorized(
@@ -580,7 +693,10 @@ impl Rfc2136Provider {
             ),
             ResponseCode::NotZone => ProviderError::invalid(
                 &self.name,
-                format!("{what}: NOTZONE: a name lies outside {zone}"),
+                format!(
+                    "{what}: NOTZONE: the server says a name of the change lies outside zone {}",
+                    zone.without_dot()
+                ),
             ),
             ResponseCode::FormErr | ResponseCode::NotImp => ProviderError::invalid(
                 &self.name,
@@ -611,9 +727,37 @@ impl Rfc2136Provider {
         };
         match response.metadata.response_code {
             ResponseCode::NoError => Ok(response),
+            code @ (ResponseCode::Refused | ResponseCode::NotAuth) => {
+                Err(self.refusal(what, code).await)
+            }
             code => Err(self.rcode_error(what, code)),
         }
     }
+}
+
+/// The mnemonic of a response code, as `dig` prints it.
+fn rcode_name(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::NoError => "NOERROR".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::NotAuth => "NOTAUTH".into(),
+        ResponseCode::NXDomain => "NXDOMAIN".into(),
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// What a SOA query for the zone tells about a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Diagnosis {
+    /// The server rejects the key, with this TSIG error.
+    Tsig(&'static str),
+    /// The key is accepted, but the server does not answer for the zone with authority.
+    NotServed(ResponseCode),
+    /// The key is accepted and the zone served.
+    Served,
+    /// No answer, or one that tells nothing.
+    Unknown,
 }
 
 /// The size of `message` on the wire (without TSIG), or `None` when it cannot be encoded in
@@ -714,19 +858,27 @@ impl DnsProvider for Rfc2136Provider {
                 each(rs);
             }
         };
-        axfr::transfer(
+        let transferred = axfr::transfer(
             self.server,
             &to_name(&self.zone),
             self.signer.as_ref(),
             self.timeout,
+            self.list_limits,
             |r| {
                 if let Some(rs) = stream.add(&r) {
                     hand(rs);
                 }
             },
         )
-        .await
-        .map_err(|e| self.axfr_error(e))?;
+        .await;
+        match transferred {
+            Err(axfr::AxfrError::Rcode {
+                code: code @ (ResponseCode::Refused | ResponseCode::NotAuth),
+                tsig: None,
+            }) => return Err(self.refusal("AXFR", code).await),
+            Err(e) => return Err(self.axfr_error(e)),
+            Ok(()) => {}
+        }
         if let Some(rs) = stream.finish() {
             hand(rs);
         }
@@ -872,6 +1024,32 @@ mod tests {
             err.to_string().contains("to transfer example.com."),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_transfer_over_the_limits_names_the_limit() {
+        let p = provider();
+        for (exceeded, words) in [
+            (
+                axfr::Exceeded::Records(1000),
+                "past 1000 records, the limit of one listing (provider.maxListRecords)",
+            ),
+            (
+                axfr::Exceeded::Bytes(2 << 30),
+                "past 2 GiB, the limit of one listing (provider.maxListBytes)",
+            ),
+        ] {
+            let err = p.axfr_error(axfr::AxfrError::TooLarge(exceeded));
+            assert!(!err.is_retryable(), "{err}");
+            let text = err.to_string();
+            assert!(
+                text.starts_with(
+                    "rfc2136 127.0.0.1:53: invalid: AXFR: the transfer of example.com. goes on "
+                ),
+                "{text}"
+            );
+            assert!(text.contains(words), "{text}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use fedsvc_providers::{CloudDnsConfig, CloudDnsProvider, Config, DnsProvider, ProviderError};
 
 use crate::conformance::{self, foreign_records, n};
-use crate::support::clouddns_fake::{ACCOUNT, CloudDnsFake, MANAGED_ZONE, PROJECT};
+use crate::support::clouddns_fake::{ACCOUNT, CloudDnsFake, MANAGED_ZONE, PROJECT, TOKEN};
 use crate::support::servers::{find_binary, free_port, skip};
 
 /// Writes a service-account key file for `email` whose token endpoint is the fake.
@@ -48,6 +48,7 @@ fn config(fake: &CloudDnsFake, key: Option<std::path::PathBuf>) -> CloudDnsConfi
         managed_zone: MANAGED_ZONE.into(),
         credentials_file: key,
         endpoint_url: Some(fake.url()),
+        max_response_bytes: None,
     }
 }
 
@@ -63,6 +64,23 @@ async fn clouddns_conformance() {
         .with_batch_size(3);
     conformance::run_all(p, None).await;
     assert!(fake.state.lock().unwrap().lists > 1, "listing is paged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clouddns_debug_shows_neither_token_nor_key() {
+    let fake = CloudDnsFake::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(key) = key_file(dir.path(), &fake.url(), ACCOUNT) else {
+        return;
+    };
+    let pem = std::fs::read_to_string(dir.path().join("key.pem")).unwrap();
+    let key_body = pem.lines().nth(1).unwrap().to_owned();
+    let p = CloudDnsProvider::from_config(n("example.com"), &config(&fake, Some(key))).unwrap();
+    p.list().await.unwrap(); // fetches and keeps a token
+    let debug = format!("{p:?}");
+    assert!(debug.contains(ACCOUNT), "{debug}");
+    assert!(!debug.contains(TOKEN), "{debug}");
+    assert!(!debug.contains(&key_body), "{debug}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +116,7 @@ async fn clouddns_down_and_config() {
         managed_zone: MANAGED_ZONE.into(),
         credentials_file: None,
         endpoint_url: Some(format!("http://127.0.0.1:{}", free_port())),
+        max_response_bytes: None,
     };
     conformance::down_is_retryable(CloudDnsProvider::from_config(n("example.com"), &down).unwrap())
         .await;

@@ -6,6 +6,8 @@ mod support;
 
 #[cfg(feature = "clouddns")]
 mod clouddns;
+#[cfg(all(feature = "powerdns", feature = "clouddns"))]
+mod http_limits;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "powerdns")]

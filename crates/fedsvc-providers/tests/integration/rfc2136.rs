@@ -3,7 +3,7 @@
 use fedsvc_providers::{Config, DnsProvider, ProviderError, Rfc2136Provider};
 
 use crate::conformance::{self, foreign_zone_lines, n};
-use crate::support::servers::{KEY_NAME, Server, ZONE, free_port};
+use crate::support::servers::{KEY_NAME, READONLY_KEY, Server, ZONE, free_port};
 
 fn provider(server: &Server, batch: usize) -> Rfc2136Provider {
     Rfc2136Provider::new(n(ZONE), server.addr)
@@ -41,7 +41,7 @@ async fn wrong_key_on(server: Option<Server>) {
     assert!(matches!(err, ProviderError::Unauthorized { .. }), "{text}");
     assert!(text.contains(&format!("rfc2136 {}", server.addr)), "{text}");
     assert!(
-        text.contains("TSIG key ddns-key rejected (BADSIG)"),
+        text.contains("the server rejected TSIG key ddns-key (BADSIG): wrong secret or algorithm"),
         "{text}"
     );
     let err = wrong.list().await.unwrap_err();
@@ -61,13 +61,13 @@ async fn wrong_key_on(server: Option<Server>) {
     assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err}");
     assert!(
         err.to_string()
-            .contains("TSIG key other-key rejected (BADKEY)"),
+            .contains("the server rejected TSIG key other-key (BADKEY)"),
         "{err}"
     );
     let err = unknown.list().await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("TSIG key other-key rejected (BADKEY)"),
+            .contains("the server rejected TSIG key other-key (BADKEY)"),
         "{err}"
     );
 
@@ -82,6 +82,79 @@ async fn wrong_key_on(server: Option<Server>) {
         .unwrap_err();
     assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err}");
     println!("wrong key: {text}\nunsigned: {err}");
+}
+
+/// Refusals for a zone the server does not serve, a key without update permission and a wrong
+/// secret each say what they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bind_refusals_name_their_cause() {
+    let Some(server) = Server::bind(&[]) else {
+        return;
+    };
+    conformance::wait_listable(&provider(&server, 50)).await;
+    let change = |name: &str| {
+        vec![conformance::create(vec![conformance::a(
+            name,
+            60,
+            &["10.0.0.1"],
+        )])]
+    };
+    let prefix = format!("rfc2136 {}: ", server.addr);
+
+    // A zone the server does not serve: not a TSIG failure, whatever the server's rcode.
+    let other = Rfc2136Provider::new(n("other.org"), server.addr)
+        .with_tsig(KEY_NAME, "hmac-sha256", &server.secret)
+        .unwrap();
+    for err in [
+        other.apply(&change("x.other.org")).await.unwrap_err(),
+        other.list().await.unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(matches!(err, ProviderError::Invalid { .. }), "{text}");
+        assert!(text.starts_with(&prefix), "{text}");
+        assert!(
+            text.contains("the server does not serve zone other.org ("),
+            "{text}"
+        );
+        assert!(!text.contains("TSIG"), "{text}");
+    }
+
+    // A key the server accepts, without the right to update.
+    let readonly = Rfc2136Provider::new(n(ZONE), server.addr)
+        .with_tsig(READONLY_KEY, "hmac-sha256", &server.secret)
+        .unwrap();
+    let err = readonly.apply(&change("x.example.com")).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Unauthorized { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{prefix}unauthorized: UPDATE: REFUSED: key {READONLY_KEY} may not update zone {ZONE} (check the server's update-policy, or the acl)"
+        )
+    );
+    readonly.list().await.unwrap();
+
+    // A wrong secret, for both requests.
+    let wrong = Rfc2136Provider::new(n(ZONE), server.addr)
+        .with_tsig(
+            KEY_NAME,
+            "hmac-sha256",
+            "d3Jvbmcgc2VjcmV0IHdyb25nIHNlY3JldCB3cm9uZyE=",
+        )
+        .unwrap();
+    for (what, err) in [
+        (
+            "UPDATE",
+            wrong.apply(&change("x.example.com")).await.unwrap_err(),
+        ),
+        ("AXFR", wrong.list().await.unwrap_err()),
+    ] {
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{prefix}unauthorized: {what}: the server rejected TSIG key {KEY_NAME} (BADSIG): wrong secret or algorithm"
+            )
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,7 +38,7 @@ impl Drop for CloudDnsFake {
 pub(crate) const PROJECT: &str = "fedsvc-test";
 pub(crate) const MANAGED_ZONE: &str = "example-com";
 pub(crate) const ACCOUNT: &str = "fedsvc@fedsvc-test.iam.gserviceaccount.com";
-const TOKEN: &str = "fake-access-token";
+pub(crate) const TOKEN: &str = "fake-access-token";
 
 impl CloudDnsFake {
     /// Starts the fake for zone `example.com.` holding SOA, NS and `seed`.

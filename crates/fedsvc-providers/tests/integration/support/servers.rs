@@ -16,6 +16,10 @@ pub(crate) const ZONE: &str = "example.com";
 /// The TSIG key name every server test uses.
 pub(crate) const KEY_NAME: &str = "ddns-key";
 
+/// A second key BIND knows (with the same secret), allowed to transfer the zone but not to
+/// update it.
+pub(crate) const READONLY_KEY: &str = "readonly-key";
+
 /// Whether missing servers fail the tests instead of skipping them.
 pub(crate) fn require_real() -> bool {
     std::env::var("FEDSVC_REQUIRE_REAL").is_ok_and(|v| v == "1" || v == "true")
@@ -199,6 +203,7 @@ impl Server {
         std::fs::write(w.join(format!("{ZONE}.zone")), zone_file(extra_zone_lines)).unwrap();
         let conf = format!(
             r#"key "{KEY_NAME}" {{ algorithm {algorithm}; secret "{secret}"; }};
+key "{READONLY_KEY}" {{ algorithm {algorithm}; secret "{secret}"; }};
 options {{
     directory "{w}";
     pid-file "{w}/named.pid";
@@ -206,7 +211,7 @@ options {{
     listen-on-v6 {{ none; }};
     recursion no;
     dnssec-validation no;
-    allow-transfer {{ key "{KEY_NAME}"; }};
+    allow-transfer {{ key "{KEY_NAME}"; key "{READONLY_KEY}"; }};
     notify no;
 }};
 controls {{ }};

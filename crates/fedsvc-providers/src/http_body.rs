@@ -1,0 +1,49 @@
+//! Reading an HTTP response body with a cap on its size, so that a server streaming an endless
+//! or oversized answer cannot make the process grow without bound.
+
+/// The most bytes of an error answer kept for its message.
+pub(crate) const MAX_ERROR_BODY: u64 = 64 * 1024;
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The body is longer than the limit (said by `Content-Length`, or seen while reading).
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Reading failed.
+    Transport(reqwest::Error),
+}
+
+/// The body of `response`, read as it arrives; at most `limit` bytes, more is
+/// [`BodyError::TooLarge`] (the rest is not read).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The text of an error answer: its first [`MAX_ERROR_BODY`] bytes at most.
+pub(crate) async fn error_text(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = (MAX_ERROR_BODY as usize).saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() as u64 >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
+}
