@@ -374,7 +374,7 @@ impl ClusterManager {
                             warn!(
                                 namespace = %self.namespace,
                                 error = %e,
-                                "watching Secrets failed (does the controller may list and watch Secrets in its namespace?); retrying"
+                                "watching Secrets failed (the controller needs list and watch on Secrets in its namespace); retrying"
                             );
                         }
                         None => {
