@@ -122,7 +122,7 @@ pub use memory::MemoryProvider;
 #[cfg(feature = "powerdns")]
 pub use powerdns::PowerDnsProvider;
 pub use provider::{Counting, DnsProvider, RateHint, Stats};
-pub use retrying::{ApplyError, ApplyReport, RetryPolicy, Retrying};
+pub use retrying::{Admission, ApplyError, ApplyReport, RetryPolicy, Retrying, WriteFence};
 #[cfg(feature = "rfc2136")]
 pub use rfc2136::Rfc2136Provider;
 #[cfg(feature = "route53")]

@@ -1,6 +1,7 @@
 //! The retry layer shared by every backend: batching, backoff, rate spacing.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -52,6 +53,53 @@ impl RetryPolicy {
             rand::rngs::StdRng::from_os_rng().random_range(0..=nanos)
         };
         half + Duration::from_nanos(jitter)
+    }
+}
+
+/// Asked before every write attempt, first attempts and retries alike: whether this writer
+/// may still write (a controller: whether it holds its lease with time enough left for the
+/// attempt to end before another replica can take it over).
+pub trait WriteFence: Send + Sync + fmt::Debug {
+    /// Whether an attempt that may last up to `attempt` may start now. `None` refuses it: the
+    /// attempt is not sent. The [`Admission`] is held while the attempt runs.
+    fn admit(&self, attempt: Duration) -> Option<Admission>;
+}
+
+/// A write attempt let through by a [`WriteFence`], held while it runs. When it is dropped,
+/// its fence learns whether the provider answered (the write can no longer land later) or not
+/// (timed out, or abandoned: it might still land until its deadline).
+pub struct Admission {
+    done: Option<Box<dyn FnOnce(bool) + Send>>,
+}
+
+impl Admission {
+    /// An admission that calls `done` with whether the provider answered, once the attempt
+    /// is over.
+    pub fn new(done: impl FnOnce(bool) + Send + 'static) -> Self {
+        Admission {
+            done: Some(Box::new(done)),
+        }
+    }
+
+    /// Ends the attempt: `answered` says whether the provider answered it.
+    pub fn finish(mut self, answered: bool) {
+        if let Some(done) = self.done.take() {
+            done(answered);
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            done(false);
+        }
+    }
+}
+
+impl fmt::Debug for Admission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission").finish_non_exhaustive()
     }
 }
 
@@ -125,6 +173,7 @@ pub struct Retrying<P> {
     inner: P,
     policy: RetryPolicy,
     last_write: Mutex<Option<Instant>>,
+    fence: Option<(Arc<dyn WriteFence>, Duration)>,
 }
 
 impl<P: DnsProvider> Retrying<P> {
@@ -139,7 +188,17 @@ impl<P: DnsProvider> Retrying<P> {
             inner,
             policy,
             last_write: Mutex::new(None),
+            fence: None,
         }
+    }
+
+    /// Asks `fence` before every write attempt, and gives up an attempt not answered within
+    /// `attempt_timeout` (a retryable error): an attempt the fence let through is over, one
+    /// way or the other, by then. A refused attempt is not sent, and not retried: the call
+    /// fails with a permanent error.
+    pub fn fenced(mut self, fence: Arc<dyn WriteFence>, attempt_timeout: Duration) -> Self {
+        self.fence = Some((fence, attempt_timeout));
+        self
     }
 
     /// The wrapped provider.
@@ -194,12 +253,42 @@ impl<P: DnsProvider> Retrying<P> {
         *last = Some(Instant::now());
     }
 
+    /// One write attempt, through the fence if there is one.
+    async fn attempt(&self, batch: &[ChangeGroup]) -> Result<(), ProviderError> {
+        let Some((fence, timeout)) = &self.fence else {
+            return self.inner.apply(batch).await;
+        };
+        let Some(admission) = fence.admit(*timeout) else {
+            return Err(ProviderError::other(
+                self.inner.name(),
+                "write not sent: this writer may no longer write (not the leader, or too \
+                 little of its lease left for the attempt)",
+            ));
+        };
+        match tokio::time::timeout(*timeout, self.inner.apply(batch)).await {
+            Ok(result) => {
+                // An unavailable provider (no connection, its own timeout) did not answer:
+                // the write might still land.
+                let answered = !matches!(result, Err(ProviderError::Unavailable { .. }));
+                admission.finish(answered);
+                result
+            }
+            Err(_) => {
+                admission.finish(false);
+                Err(ProviderError::unavailable(
+                    self.inner.name(),
+                    format!("no answer within {timeout:?}"),
+                ))
+            }
+        }
+    }
+
     async fn apply_with_retries(&self, batch: &[ChangeGroup]) -> (Result<(), ProviderError>, u32) {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.pace().await;
-            match self.inner.apply(batch).await {
+            match self.attempt(batch).await {
                 Ok(()) => return (Ok(()), attempt),
                 Err(e) if e.is_retryable() && attempt < self.policy.max_attempts.max(1) => {
                     let wait = e
@@ -414,6 +503,154 @@ mod tests {
         let report = r.apply_changes(&Changes::default()).await.unwrap();
         assert_eq!(report, ApplyReport::default());
         assert_eq!(r.inner().calls.load(Ordering::SeqCst), 0);
+    }
+
+    /// A fence that admits while `open`, counting what it was asked and what ended.
+    #[derive(Debug, Default)]
+    struct Gate {
+        open: std::sync::atomic::AtomicBool,
+        asked: AtomicU32,
+        answered: AtomicU32,
+        unanswered: AtomicU32,
+    }
+
+    impl WriteFence for Arc<Gate> {
+        fn admit(&self, attempt: Duration) -> Option<Admission> {
+            assert_eq!(attempt, Duration::from_millis(100));
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            if !self.open.load(Ordering::SeqCst) {
+                return None;
+            }
+            let gate = self.clone();
+            Some(Admission::new(move |answered| {
+                let n = if answered {
+                    &gate.answered
+                } else {
+                    &gate.unanswered
+                };
+                n.fetch_add(1, Ordering::SeqCst);
+            }))
+        }
+    }
+
+    fn gated(failures: u32, gate: &Arc<Gate>) -> Retrying<Flaky> {
+        Retrying::with_policy(
+            flaky(failures, ProviderError::unavailable("flaky", "down")),
+            fast(),
+        )
+        .fenced(Arc::new(gate.clone()), Duration::from_millis(100))
+    }
+
+    #[tokio::test]
+    async fn a_fence_is_asked_before_every_attempt() {
+        let gate = Arc::new(Gate::default());
+        gate.open.store(true, Ordering::SeqCst);
+        let r = gated(2, &gate);
+        r.apply_changes(&changes(1)).await.unwrap();
+        assert_eq!(gate.asked.load(Ordering::SeqCst), 3);
+        assert_eq!(gate.answered.load(Ordering::SeqCst), 1);
+        // "unavailable" is no answer: those writes might still land.
+        assert_eq!(gate.unanswered.load(Ordering::SeqCst), 2);
+        assert_eq!(r.inner().calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_closed_fence_sends_nothing() {
+        let gate = Arc::new(Gate::default());
+        let r = gated(0, &gate);
+        let err = r.apply_changes(&changes(3)).await.unwrap_err();
+        assert!(!err.source.is_retryable(), "{err}");
+        assert!(err.to_string().contains("write not sent"), "{err}");
+        assert_eq!(
+            (err.applied.batches, err.failed.len(), err.not_attempted),
+            (0, 2, 1)
+        );
+        assert_eq!(r.inner().calls.load(Ordering::SeqCst), 0);
+        assert_eq!(gate.asked.load(Ordering::SeqCst), 1);
+    }
+
+    /// Fails its first call, closing the gate meanwhile (the lease is lost while the write
+    /// is retried).
+    #[derive(Debug)]
+    struct ClosesGate {
+        zone: DnsName,
+        gate: Arc<Gate>,
+        calls: AtomicU32,
+    }
+
+    #[async_trait]
+    impl DnsProvider for ClosesGate {
+        fn name(&self) -> &str {
+            "closes"
+        }
+        fn zone(&self) -> &DnsName {
+            &self.zone
+        }
+        async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
+            Ok(Vec::new())
+        }
+        async fn apply(&self, _batch: &[ChangeGroup]) -> Result<(), ProviderError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.gate.open.store(false, Ordering::SeqCst);
+            Err(ProviderError::unavailable("closes", "timed out"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_revoked_permit_stops_the_retries_without_sending() {
+        let gate = Arc::new(Gate::default());
+        gate.open.store(true, Ordering::SeqCst);
+        let r = Retrying::with_policy(
+            ClosesGate {
+                zone: "example.com".parse().unwrap(),
+                gate: gate.clone(),
+                calls: AtomicU32::new(0),
+            },
+            RetryPolicy {
+                max_attempts: 5,
+                ..fast()
+            },
+        )
+        .fenced(Arc::new(gate.clone()), Duration::from_millis(100));
+        let err = r.apply_changes(&changes(1)).await.unwrap_err();
+        assert!(err.to_string().contains("write not sent"), "{err}");
+        // One attempt sent; the retry found the fence closed and sent nothing.
+        assert_eq!(r.inner().calls.load(Ordering::SeqCst), 1);
+        assert_eq!(gate.asked.load(Ordering::SeqCst), 2);
+    }
+
+    /// Never answers.
+    #[derive(Debug)]
+    struct Hangs(DnsName);
+
+    #[async_trait]
+    impl DnsProvider for Hangs {
+        fn name(&self) -> &str {
+            "hangs"
+        }
+        fn zone(&self) -> &DnsName {
+            &self.0
+        }
+        async fn list(&self) -> Result<Vec<RecordSet>, ProviderError> {
+            Ok(Vec::new())
+        }
+        async fn apply(&self, _batch: &[ChangeGroup]) -> Result<(), ProviderError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_is_given_up_at_its_timeout() {
+        let gate = Arc::new(Gate::default());
+        gate.open.store(true, Ordering::SeqCst);
+        let r = Retrying::with_policy(Hangs("example.com".parse().unwrap()), fast())
+            .fenced(Arc::new(gate.clone()), Duration::from_millis(100));
+        let start = std::time::Instant::now();
+        let err = r.apply_changes(&changes(1)).await.unwrap_err();
+        assert!(err.source.is_retryable(), "{err}");
+        assert_eq!(gate.unanswered.load(Ordering::SeqCst), 3);
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        assert!(start.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
