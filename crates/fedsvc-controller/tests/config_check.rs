@@ -423,6 +423,25 @@ fn a_parse_error_never_prints_a_secret() {
     }
 }
 
+/// A valid configuration with its secrets inline: the summary and the log of a check name
+/// none of them.
+#[test]
+fn a_check_prints_no_inline_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for provider in [
+        format!(
+            "{{kind: rfc2136, server: '127.0.0.1:53', tsig: {{name: ddns-key, secret: '{TSIG_SECRET}'}}}}"
+        ),
+        format!("{{kind: powerdns, url: 'http://127.0.0.1:8081', apiKey: '{PDNS_KEY}'}}"),
+    ] {
+        let config = write(dir.path(), "inline.yaml", &good(&provider));
+        let out = run(&["--check", "--config", &config], &[("RUST_LOG", "trace")]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        assert_no_secret(&out);
+    }
+}
+
 #[test]
 fn a_missing_file_is_named_once_with_its_cause() {
     let out = run(&["--check", "--config", "/nonexistent/fedsvc.yaml"], &[]);
