@@ -216,11 +216,6 @@ struct Attempt {
     read_problem: Option<String>,
 }
 
-/// A cluster that could not be joined.
-struct Failure {
-    attempt: Attempt,
-}
-
 /// What reading a member's Secret found.
 enum SecretRead {
     /// The Secret: the kubeconfig under the referenced key (if any), and its resourceVersion.
@@ -257,7 +252,7 @@ pub struct ClusterManager {
     /// clusters a Secret belongs to.
     clusters: Mutex<BTreeMap<ClusterName, ClusterResource>>,
     /// Clusters that could not be joined, and with what: joined again only when that changes.
-    failures: Mutex<BTreeMap<ClusterName, Failure>>,
+    failures: Mutex<BTreeMap<ClusterName, Attempt>>,
     /// Told when a cluster becomes Ready or leaves, so services are propagated again.
     ready_tx: futures::channel::mpsc::UnboundedSender<()>,
     /// Told which service's shards changed, so its status is updated.
@@ -445,7 +440,7 @@ impl ClusterManager {
                     .lock()
                     .expect("failures lock")
                     .get(&cluster)
-                    .is_none_or(|f| f.attempt.version != version),
+                    .is_none_or(|a| a.version != version),
             };
             if stale {
                 debug!(cluster = %cluster, secret = %name, "the member's Secret changed");
@@ -508,7 +503,7 @@ impl ClusterManager {
         self.failures
             .lock()
             .expect("failures lock")
-            .insert(name.clone(), Failure { attempt });
+            .insert(name.clone(), attempt);
         self.write_status_problem(name, reason, msg).await;
     }
 
@@ -557,7 +552,7 @@ impl ClusterManager {
             .lock()
             .expect("failures lock")
             .get(&name)
-            .is_some_and(|f| f.attempt == attempt);
+            .is_some_and(|a| *a == attempt);
         if failed_before
             && !self
                 .members
