@@ -60,6 +60,8 @@ pub struct Running {
     pub provider: Arc<dyn DnsProvider>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The election task, stopped after the writers (it releases the lease).
+    election: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Running {
@@ -72,13 +74,22 @@ impl std::fmt::Debug for Running {
 }
 
 impl Running {
-    /// Stops every task: the service reconciler finishes what it is doing, the DNS task ends
-    /// between syncs, and a leader releases its lease. Waits at most `grace`.
+    /// Stops every task: no write starts any more, the service reconciler finishes what it
+    /// is doing, the DNS task ends once its write under way is answered or given up, and
+    /// then a leader releases its lease (see [`crate::election::run`]). Waits at most `grace`.
     pub async fn shutdown(self, grace: Duration) {
+        self.shared.leader.stop();
         let _ = self.stop.send(true);
+        let until = tokio::time::Instant::now() + grace;
         let all = futures::future::join_all(self.tasks);
-        if tokio::time::timeout(grace, all).await.is_err() {
+        if tokio::time::timeout_at(until, all).await.is_err() {
             warn!("some tasks did not stop within {grace:?}");
+        }
+        self.shared.leader.writers_stopped();
+        if let Some(election) = self.election
+            && tokio::time::timeout_at(until, election).await.is_err()
+        {
+            warn!("the leader election did not stop within {grace:?}");
         }
     }
 }
@@ -121,7 +132,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         })?,
     };
     let leader = if config.leader_election.enabled {
-        LeaderState::elected(&config.leader_election.timing())
+        fenced_leader(config, &dns)?
     } else {
         LeaderState::always()
     };
@@ -146,6 +157,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     })?;
     tasks.push(http_task);
 
+    let mut election = None;
     if config.leader_election.enabled {
         let identity = config
             .leader_election
@@ -153,7 +165,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
             .clone()
             .unwrap_or_else(default_identity);
         info!(%identity, lease = %config.leader_election.lease_name, "joining leader election");
-        tasks.push(supervised(
+        election = Some(supervised(
             "leader election",
             Box::pin(crate::election::run(
                 parts.host.clone(),
@@ -161,6 +173,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
                 config.leader_election.lease_name.clone(),
                 identity,
                 config.leader_election.timing(),
+                handover_drain(config, &dns),
                 shared.clone(),
                 stop_rx.clone(),
             )),
@@ -200,7 +213,11 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         Box::pin(clusters.clone().run_probes(stop_rx.clone())),
     ));
 
-    let sync = ZoneSync::new(Retrying::new(provider.clone()), registry);
+    let mut retrying = Retrying::new(provider.clone());
+    if let Some(fence) = shared.leader.fence() {
+        retrying = retrying.fenced(fence, crate::leader::attempt_timeout(&dns.provider));
+    }
+    let sync = ZoneSync::new(retrying, registry);
     tasks.push(supervised(
         "DNS sync",
         Box::pin(dns_loop::run(
@@ -323,7 +340,32 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         provider,
         stop,
         tasks,
+        election,
     })
+}
+
+/// The leader state of an elected replica: each DNS write attempt must fit in its lease
+/// (refused here when even one attempt of the provider's timeout cannot).
+fn fenced_leader(
+    config: &ControllerConfig,
+    dns: &fedsvc_providers::Config,
+) -> Result<LeaderState, ConfigError> {
+    let timing = config.leader_election.timing();
+    let attempt = crate::leader::attempt_timeout(&dns.provider);
+    timing
+        .check_attempt(attempt)
+        .map_err(|message| ConfigError::Invalid {
+            field: "leaderElection",
+            message,
+        })?;
+    Ok(LeaderState::elected_with_budget(&timing, attempt))
+}
+
+/// How long a leader that is stopping waits for its writers before it releases the lease:
+/// an attempt under way is answered or given up within the provider's timeout; the margin
+/// on top is for the reconciler's member writes.
+fn handover_drain(config: &ControllerConfig, dns: &fedsvc_providers::Config) -> Duration {
+    crate::leader::attempt_timeout(&dns.provider) + config.leader_election.timing().margin()
 }
 
 /// How often the federation API is checked: a few times within `unreachable_for`, at most

@@ -35,10 +35,13 @@ pub struct Shared {
 impl Shared {
     /// Shared state around `state`.
     pub fn new(state: FederationState, leader: LeaderState) -> Self {
+        let metrics = Metrics::new();
+        // `fedsvc_leader` follows the election itself, not this task's wake-ups.
+        leader.attach_gauge(metrics.leader.clone());
         Self {
             state: Mutex::new(state),
             dirty: Notify::new(),
-            metrics: Metrics::new(),
+            metrics,
             leader,
             activity: crate::memory::Activity::default(),
             removals: Removals::default(),
@@ -180,6 +183,7 @@ pub async fn run(
     let mut retry_at: Option<Instant> = None;
     let mut failures: u32 = 0;
     let mut was_leader = false;
+    let mut term = shared.leader.term();
     let mut was_fail_static = false;
     let warm_until = Instant::now() + config.warmup;
     let mut warm = false;
@@ -216,13 +220,13 @@ pub async fn run(
                 warn!("no longer the leader: DNS writes stopped");
             }
             was_leader = false;
-            shared.metrics.leader.set(0);
             continue;
         }
-        if !was_leader {
+        // A new term (the lease lost and taken again in between) trusts nothing listed before.
+        if !was_leader || term != shared.leader.term() {
             info!("leader: syncing DNS from a fresh listing");
             was_leader = true;
-            shared.metrics.leader.set(1);
+            term = shared.leader.term();
             sync.invalidate();
             shared.state.lock().expect("state lock").mark_all_dirty();
         }

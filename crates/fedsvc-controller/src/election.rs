@@ -32,14 +32,25 @@ fn record(lease: &Lease, default: Duration) -> LeaseRecord {
     }
 }
 
-/// Takes part in the election for `name` in `namespace` as `identity` until `shutdown`; on
-/// shutdown a leader releases the lease so a standby takes over at once.
+/// How often the `fedsvc_leader` gauge is brought in line with the time between two rounds
+/// (a renew deadline passing, a takeover wait ending).
+const REFRESH: Duration = Duration::from_millis(250);
+
+/// Takes part in the election for `name` in `namespace` as `identity` until `shutdown`.
+///
+/// On shutdown a leader hands over: no write starts any more, the writers end (their
+/// attempts under way answered or given up at their timeout, for at most `drain`), and then
+/// it releases the lease so a standby takes over at once. If an attempt might still land
+/// (it was not answered), the released Lease says until when (`renewTime` +
+/// `leaseDurationSeconds`), and the next leader waits until then before it lists the zone.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: kube::Client,
     namespace: String,
     name: String,
     identity: String,
     timing: LeaseTiming,
+    drain: Duration,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -52,15 +63,25 @@ pub async fn run(
         let now = SystemTime::now();
         let result = attempt(&api, &name, &identity, &timing, now).await;
         match result {
-            Ok(true) => {
-                shared.leader.renewed(now);
-                if !leading {
-                    info!(lease = %name, %identity, "became the leader");
+            Ok((true, previous)) => {
+                // Renewing our own lease: the holder was us all along, nobody else took it.
+                let own =
+                    previous.as_ref().and_then(|p| p.holder.as_deref()) == Some(identity.as_str());
+                if leading && own {
+                    shared.leader.renewed(now);
+                } else {
+                    shared.leader.acquired(now, previous.as_ref());
+                    let wait = shared
+                        .leader
+                        .writes_from()
+                        .and_then(|t| t.duration_since(SystemTime::now()).ok())
+                        .unwrap_or_default();
+                    info!(lease = %name, %identity, ?wait, "became the leader");
                     leading = true;
                     shared.dirty.notify_one();
                 }
             }
-            Ok(false) => {
+            Ok((false, _)) => {
                 if leading {
                     warn!(lease = %name, "lost the lease to another replica");
                 }
@@ -72,43 +93,87 @@ pub async fn run(
                 debug!(error = %e, "lease request failed");
             }
         }
-        tokio::select! {
-            _ = shutdown.changed() => {}
-            () = tokio::time::sleep(timing.retry_period) => {}
-        }
-    }
-    if leading {
-        shared.leader.revoke();
-        if let Ok(mut lease) = api.get(&name).await {
-            let mine = lease
-                .spec
-                .as_ref()
-                .and_then(|s| s.holder_identity.as_deref())
-                == Some(identity.as_str());
-            if mine {
-                if let Some(spec) = lease.spec.as_mut() {
-                    spec.holder_identity = None;
-                    spec.renew_time = None;
-                }
-                let _ = api.replace(&name, &PostParams::default(), &lease).await;
-                info!(lease = %name, "released the lease");
+        let next = tokio::time::Instant::now() + timing.retry_period;
+        loop {
+            if shared.leader.refresh() {
+                // A takeover wait ended: the DNS task may list and write now.
+                shared.dirty.notify_one();
+            }
+            let tick = next.min(tokio::time::Instant::now() + REFRESH);
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                () = tokio::time::sleep_until(tick) => {}
+            }
+            if *shutdown.borrow() || tokio::time::Instant::now() >= next {
+                break;
             }
         }
     }
+    shared.leader.stop();
+    if leading {
+        hand_over(&api, &name, &identity, drain, &shared).await;
+    }
 }
 
-/// One round: returns whether we hold the lease after it.
+/// Waits for the writers (at most `drain`), then releases the lease if it is still ours.
+async fn hand_over(api: &Api<Lease>, name: &str, identity: &str, drain: Duration, shared: &Shared) {
+    let stopping = std::time::Instant::now();
+    if !shared.leader.drained(drain).await {
+        warn!(
+            ?drain,
+            "writes still under way at shutdown: given up, the lease released anyway"
+        );
+    }
+    let waited = stopping.elapsed();
+    let Ok(mut lease) = api.get(name).await else {
+        return;
+    };
+    let mine = lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        == Some(identity);
+    if !mine {
+        return;
+    }
+    let now = SystemTime::now();
+    // Until when an unanswered write might still land, as the next leader will read it.
+    let unsettled = shared
+        .leader
+        .unsettled_until()
+        .and_then(|t| t.duration_since(now).ok())
+        .filter(|d| !d.is_zero());
+    shared.leader.revoke();
+    if let Some(spec) = lease.spec.as_mut() {
+        spec.holder_identity = None;
+        match unsettled {
+            Some(left) => {
+                spec.renew_time = Some(micro(now));
+                let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                spec.lease_duration_seconds = Some(i32::try_from(secs).unwrap_or(i32::MAX));
+            }
+            None => spec.renew_time = None,
+        }
+    }
+    match api.replace(name, &PostParams::default(), &lease).await {
+        Ok(_) => info!(lease = %name, ?waited, unsettled = ?unsettled, "released the lease"),
+        Err(e) => warn!(lease = %name, error = %e, "cannot release the lease"),
+    }
+}
+
+/// One round: returns whether we hold the lease after it, and the Lease as read before.
 async fn attempt(
     api: &Api<Lease>,
     name: &str,
     identity: &str,
     timing: &LeaseTiming,
     now: SystemTime,
-) -> Result<bool, kube::Error> {
+) -> Result<(bool, Option<LeaseRecord>), kube::Error> {
     let existing = api.get_opt(name).await?;
     let rec = existing.as_ref().map(|l| record(l, timing.lease_duration));
+    let previous = rec.clone();
     let secs = i32::try_from(timing.lease_duration.as_secs()).unwrap_or(i32::MAX);
-    match decide(rec.as_ref(), identity, now) {
+    let held = match decide(rec.as_ref(), identity, now) {
         Decision::Follow { .. } => Ok(false),
         Decision::Create => {
             let lease = Lease {
@@ -149,5 +214,6 @@ async fn attempt(
                 Err(e) => Err(e),
             }
         }
-    }
+    };
+    held.map(|h| (h, previous))
 }

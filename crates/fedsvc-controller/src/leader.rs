@@ -1,38 +1,181 @@
 //! Who may write: the leader-election state shared by the controller's tasks.
+//!
+//! The election task records each acquisition and renewal here; the writers ask here before
+//! each write. The DNS task's retry layer asks before every attempt through [`LeaderState::fence`]
+//! (a [`WriteFence`]), with the provider's timeout: an attempt starts only if it must have ended
+//! before the lease could be taken by another replica (see [`Fence`]). The `fedsvc_leader`
+//! gauge follows the same state, set at each transition.
 
-use std::sync::Mutex;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
 
-use crate::lease::{Fence, LeaseTiming};
+use fedsvc_providers::{Admission, WriteFence};
+use prometheus_client::metrics::gauge::Gauge;
+
+use crate::lease::{Fence, LeaseRecord, LeaseTiming};
 
 /// Whether this replica may write DNS and member clusters now.
 ///
 /// With leader election off, the replica always may ([`LeaderState::always`]). With it on, the
 /// election task records each successful renewal, and the replica may write only within
-/// `renew_deadline` of the last one (see [`Fence`]).
+/// `renew_deadline` of the last one, each attempt only if it fits in the lease (see [`Fence`]),
+/// and not at all once it is [stopping](LeaderState::stop).
 #[derive(Debug)]
 pub struct LeaderState {
-    fence: Option<Mutex<Fence>>,
+    inner: Option<Arc<Inner>>,
+    /// The gauge of a replica without election (always 1 once attached).
+    gauge: Mutex<Option<Gauge>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    held: Mutex<Held>,
+    /// What [`LeaderState::may_write`] requires to be left of the lease.
+    budget: Duration,
+    /// Kept after an unanswered attempt's timeout, during which it might still land.
+    margin: Duration,
+}
+
+#[derive(Debug)]
+struct Held {
+    fence: Fence,
+    /// Shutting down: nothing more starts.
+    stopping: bool,
+    /// The writers are done (shutdown).
+    writers_stopped: bool,
+    /// Attempts admitted and not over.
+    in_flight: usize,
+    /// Until when an unanswered attempt might still land.
+    unsettled_until: Option<SystemTime>,
+    /// Until when the attempts admitted so far might land (the latest deadline).
+    admitted_until: Option<SystemTime>,
+    /// Incremented at each acquisition.
+    term: u64,
+    gauge: Option<Gauge>,
+    /// What the gauge says.
+    published: bool,
+}
+
+impl Held {
+    fn leading(&self, now: SystemTime) -> bool {
+        !self.stopping && self.fence.may_write(now)
+    }
+
+    /// Sets the gauge to what the fence says at `now`; returns whether the replica just
+    /// became one that writes.
+    fn publish(&mut self, now: SystemTime) -> bool {
+        let leading = self.leading(now);
+        let became = leading && !self.published;
+        self.published = leading;
+        if let Some(g) = &self.gauge {
+            g.set(i64::from(leading));
+        }
+        became
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The [`WriteFence`] of a replica in an election.
+#[derive(Debug)]
+struct LeaseFence(Arc<Inner>);
+
+impl WriteFence for LeaseFence {
+    fn admit(&self, attempt: Duration) -> Option<Admission> {
+        let now = SystemTime::now();
+        let mut held = self.0.lock();
+        if held.stopping || !held.fence.admits(now, attempt) {
+            held.publish(now);
+            return None;
+        }
+        held.in_flight += 1;
+        let until = now + attempt + self.0.margin;
+        held.admitted_until = held.admitted_until.max(Some(until));
+        let inner = self.0.clone();
+        Some(Admission::new(move |answered| {
+            let mut held = inner.lock();
+            held.in_flight = held.in_flight.saturating_sub(1);
+            if !answered {
+                held.unsettled_until = held.unsettled_until.max(Some(until));
+            }
+        }))
+    }
 }
 
 impl LeaderState {
     /// A replica that is always the leader (leader election disabled).
     pub fn always() -> Self {
-        Self { fence: None }
+        Self {
+            inner: None,
+            gauge: Mutex::new(None),
+        }
     }
 
     /// A replica that must win the election first.
     pub fn elected(timing: &LeaseTiming) -> Self {
+        Self::elected_with_budget(timing, Duration::ZERO)
+    }
+
+    /// A replica that must win the election first, and for [`may_write`](Self::may_write)
+    /// needs `budget` (the longest write attempt) left of its lease.
+    pub fn elected_with_budget(timing: &LeaseTiming, budget: Duration) -> Self {
         Self {
-            fence: Some(Mutex::new(Fence::new(timing))),
+            inner: Some(Arc::new(Inner {
+                held: Mutex::new(Held {
+                    fence: Fence::new(timing),
+                    stopping: false,
+                    writers_stopped: false,
+                    in_flight: 0,
+                    unsettled_until: None,
+                    admitted_until: None,
+                    term: 0,
+                    gauge: None,
+                    published: false,
+                }),
+                budget,
+                margin: timing.margin(),
+            })),
+            gauge: Mutex::new(None),
         }
     }
 
-    /// Whether this replica may write at `now`.
+    /// Sets `gauge` (`fedsvc_leader`) from now on: 1 exactly while this replica may write.
+    pub fn attach_gauge(&self, gauge: Gauge) {
+        match &self.inner {
+            None => {
+                gauge.set(1);
+                *self.gauge.lock().unwrap_or_else(|e| e.into_inner()) = Some(gauge);
+            }
+            Some(inner) => {
+                let mut held = inner.lock();
+                held.gauge = Some(gauge);
+                held.publish(SystemTime::now());
+            }
+        }
+    }
+
+    /// The fence the DNS task's retry layer asks before each attempt (`None`: no election).
+    pub fn fence(&self) -> Option<Arc<dyn WriteFence>> {
+        self.inner
+            .as_ref()
+            .map(|i| Arc::new(LeaseFence(i.clone())) as Arc<dyn WriteFence>)
+    }
+
+    /// Whether this replica may write at `now`, with the budget left of its lease.
     pub fn may_write_at(&self, now: SystemTime) -> bool {
-        match &self.fence {
+        match &self.inner {
             None => true,
-            Some(f) => f.lock().expect("fence lock").may_write(now),
+            Some(i) => {
+                let held = i.lock();
+                !held.stopping
+                    && held
+                        .fence
+                        .admits(now, i.budget.max(Duration::from_nanos(1)))
+            }
         }
     }
 
@@ -41,17 +184,211 @@ impl LeaderState {
         self.may_write_at(SystemTime::now())
     }
 
-    /// Records a successful acquire or renewal at `at`.
+    /// The number of times this replica took the lease: a writer that saw another term
+    /// must not trust what it learnt of the zone before.
+    pub fn term(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |i| i.lock().term)
+    }
+
+    /// Records a successful renewal at `at` (the `renewTime` written).
     pub fn renewed(&self, at: SystemTime) {
-        if let Some(f) = &self.fence {
-            f.lock().expect("fence lock").renewed(at);
+        if let Some(i) = &self.inner {
+            let mut held = i.lock();
+            held.fence.renewed(at);
+            held.publish(SystemTime::now());
         }
+    }
+
+    /// Records that this replica took the lease at `at`, `previous` being the Lease as read
+    /// before: it may write once the previous holder's writes must have ended.
+    pub fn acquired(&self, at: SystemTime, previous: Option<&LeaseRecord>) {
+        if let Some(i) = &self.inner {
+            let mut held = i.lock();
+            held.fence.acquired(at, previous);
+            held.term += 1;
+            held.publish(SystemTime::now());
+        }
+    }
+
+    /// When this replica may start writing after taking the lease.
+    pub fn writes_from(&self) -> Option<SystemTime> {
+        self.inner
+            .as_ref()
+            .and_then(|i| i.lock().fence.writes_from())
     }
 
     /// Stops writing at once.
     pub fn revoke(&self) {
-        if let Some(f) = &self.fence {
-            f.lock().expect("fence lock").revoke();
+        if let Some(i) = &self.inner {
+            let mut held = i.lock();
+            held.fence.revoke();
+            held.publish(SystemTime::now());
         }
+    }
+
+    /// Shutting down: no write starts from now on (attempts under way go on).
+    pub fn stop(&self) {
+        if let Some(i) = &self.inner {
+            let mut held = i.lock();
+            held.stopping = true;
+            held.publish(SystemTime::now());
+        }
+    }
+
+    /// Shutting down: every writing task has ended.
+    pub fn writers_stopped(&self) {
+        if let Some(i) = &self.inner {
+            i.lock().writers_stopped = true;
+        }
+    }
+
+    /// Brings the gauge in line with the time (a renew deadline passed, a takeover wait
+    /// ended); returns whether the replica just became one that writes.
+    pub fn refresh(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|i| i.lock().publish(SystemTime::now()))
+    }
+
+    /// Waits until the writing tasks have stopped and no admitted attempt is under way, for
+    /// at most `bound`; returns whether they had.
+    pub async fn drained(&self, bound: Duration) -> bool {
+        let Some(i) = &self.inner else { return true };
+        let until = tokio::time::Instant::now() + bound;
+        loop {
+            {
+                let held = i.lock();
+                if held.writers_stopped && held.in_flight == 0 {
+                    return true;
+                }
+            }
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Until when a write attempt of this replica might still land: the deadline of the
+    /// last one that ended unanswered, or of one still under way; `None` when none may.
+    pub fn unsettled_until(&self) -> Option<SystemTime> {
+        let i = self.inner.as_ref()?;
+        let held = i.lock();
+        let running = (held.in_flight > 0)
+            .then_some(held.admitted_until)
+            .flatten();
+        held.unsettled_until.max(running)
+    }
+}
+
+/// How long one DNS write attempt may last: the provider's own timeout where it has one
+/// (`timeoutSeconds`), else 10 s, after which the retry layer gives it up.
+pub fn attempt_timeout(provider: &fedsvc_providers::ProviderConfig) -> Duration {
+    use fedsvc_providers::ProviderConfig;
+    match provider {
+        ProviderConfig::Memory(_) => Duration::from_millis(500),
+        ProviderConfig::Rfc2136(c) => c.timeout(),
+        ProviderConfig::Powerdns(c) => c.timeout(),
+        _ => Duration::from_secs(10),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing() -> LeaseTiming {
+        LeaseTiming::default()
+    }
+
+    #[test]
+    fn attempts_are_admitted_while_they_fit_and_stopped_on_shutdown() {
+        let leader = LeaderState::elected_with_budget(&timing(), Duration::from_secs(5));
+        let gauge = Gauge::default();
+        leader.attach_gauge(gauge.clone());
+        let fence = leader.fence().unwrap();
+        assert_eq!(gauge.get(), 0);
+        assert!(fence.admit(Duration::from_secs(1)).is_none());
+        let now = SystemTime::now();
+        leader.acquired(now, None);
+        assert_eq!(gauge.get(), 1);
+        assert_eq!(leader.term(), 1);
+        assert!(leader.may_write());
+        // 12.5 s of the lease are usable for attempts: 13 s do not fit.
+        assert!(fence.admit(Duration::from_secs(13)).is_none());
+        let a = fence.admit(Duration::from_secs(5)).expect("admitted");
+        leader.stop();
+        assert_eq!(gauge.get(), 0);
+        assert!(!leader.may_write());
+        assert!(fence.admit(Duration::from_secs(1)).is_none());
+        // The attempt under way might land until the end of the lease's usable part.
+        assert!(leader.unsettled_until().is_some());
+        a.finish(true);
+        assert_eq!(leader.unsettled_until(), None);
+        let b = fence.admit(Duration::from_secs(1));
+        assert!(b.is_none());
+    }
+
+    #[test]
+    fn an_unanswered_attempt_stays_unsettled_until_its_deadline() {
+        let leader = LeaderState::elected(&timing());
+        let fence = leader.fence().unwrap();
+        let now = SystemTime::now();
+        leader.renewed(now);
+        let a = fence.admit(Duration::from_secs(2)).expect("admitted");
+        drop(a);
+        let until = leader.unsettled_until().expect("unsettled");
+        // The attempt's 2 s and the 2.5 s margin.
+        let left = until.duration_since(now).unwrap();
+        assert!(left >= Duration::from_millis(4_500), "{left:?}");
+        assert!(left < Duration::from_secs(5), "{left:?}");
+    }
+
+    #[test]
+    fn a_takeover_waits_for_the_previous_holder() {
+        let leader = LeaderState::elected(&timing());
+        let gauge = Gauge::default();
+        leader.attach_gauge(gauge.clone());
+        let now = SystemTime::now();
+        let previous = LeaseRecord {
+            holder: None,
+            renew_time: Some(now),
+            duration: Duration::from_secs(2),
+            transitions: 3,
+        };
+        leader.acquired(now, Some(&previous));
+        assert!(!leader.may_write());
+        assert_eq!(gauge.get(), 0);
+        assert_eq!(leader.writes_from(), Some(now + Duration::from_secs(2)));
+        assert!(leader.may_write_at(now + Duration::from_secs(2)));
+        assert!(!leader.refresh());
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_attempts_under_way_within_its_bound() {
+        let leader = Arc::new(LeaderState::elected(&timing()));
+        leader.renewed(SystemTime::now());
+        let fence = leader.fence().unwrap();
+        let a = fence.admit(Duration::from_secs(1)).expect("admitted");
+        leader.stop();
+        leader.writers_stopped();
+        assert!(!leader.drained(Duration::from_millis(50)).await);
+        let waiter = {
+            let leader = leader.clone();
+            tokio::spawn(async move { leader.drained(Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(a);
+        assert!(waiter.await.unwrap());
+    }
+
+    #[test]
+    fn without_election_the_replica_always_writes() {
+        let leader = LeaderState::always();
+        let gauge = Gauge::default();
+        leader.attach_gauge(gauge.clone());
+        assert_eq!(gauge.get(), 1);
+        assert!(leader.may_write());
+        assert!(leader.fence().is_none());
     }
 }

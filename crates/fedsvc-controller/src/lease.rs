@@ -6,6 +6,13 @@
 //! `retry_period`; a leader that has not renewed within `renew_deadline` stops writing DNS
 //! before its lease can expire (`renew_deadline < lease_duration`), so a new leader can only
 //! start after the old one has stopped: [`Fence`] holds that rule.
+//!
+//! A write is not instantaneous: an attempt started just before the deadline could still land
+//! after another replica took over. So the fence is asked before every attempt with the
+//! attempt's timeout: it lets it start only if the attempt ends, at the latest, a
+//! [margin](LeaseTiming::margin) before the lease can be taken (last renewal +
+//! `lease_duration`). A new leader in turn waits until the previous holder's last permitted
+//! attempt must have ended ([`takeover_wait`]) before it lists the zone.
 
 use std::time::{Duration, SystemTime};
 
@@ -47,6 +54,51 @@ impl LeaseTiming {
         }
         Ok(())
     }
+
+    /// The lease duration as the Lease records it (`spec.leaseDurationSeconds`, whole
+    /// seconds): what the other replicas go by, so the fence goes by it too.
+    pub fn recorded_duration(&self) -> Duration {
+        Duration::from_secs(self.lease_duration.as_secs())
+    }
+
+    /// What the fence keeps free between the end of the last attempt a leader may start and
+    /// the moment its lease can be taken: half of `lease_duration - renew_deadline` (the gap
+    /// the election keeps between a leader that stops renewing and a new one), for the
+    /// replicas' clocks not to agree exactly and for a request still on its way after its
+    /// timeout.
+    pub fn margin(&self) -> Duration {
+        self.recorded_duration().saturating_sub(self.renew_deadline) / 2
+    }
+
+    /// Checks that a leader renewing on time can start a write attempt lasting up to
+    /// `attempt` (the DNS provider's timeout): `retry_period + attempt + margin` must not
+    /// exceed `lease_duration`, or such a leader could never write.
+    pub fn check_attempt(&self, attempt: Duration) -> Result<(), String> {
+        let needed = self.retry_period + attempt + self.margin();
+        if needed > self.recorded_duration() {
+            return Err(format!(
+                "leader election: a DNS write attempt ({attempt:?}, the provider's \
+                 timeoutSeconds) cannot fit in a lease: retryPeriod ({:?}) + the attempt + a \
+                 margin of (leaseDuration - renewDeadline) / 2 ({:?}) must not exceed \
+                 leaseDuration ({:?}); lengthen leaseDuration or shorten timeoutSeconds",
+                self.retry_period,
+                self.margin(),
+                self.recorded_duration()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How long a replica that just took the Lease must wait before it lists the zone: until the
+/// previous holder's last permitted attempt must have ended, `renewTime + leaseDuration` of
+/// the Lease as read before taking it (zero for an expired lease, a new one, or one released
+/// without a write in flight).
+pub fn takeover_wait(previous: Option<&LeaseRecord>, now: SystemTime) -> Duration {
+    previous
+        .and_then(|p| p.renew_time.map(|t| t + p.duration))
+        .and_then(|until| until.duration_since(now).ok())
+        .unwrap_or_default()
 }
 
 /// The fields of a Lease that matter for the decision.
@@ -104,11 +156,15 @@ pub fn decide(lease: Option<&LeaseRecord>, me: &str, now: SystemTime) -> Decisio
 }
 
 /// The leader's own rule for when it may still write: only within `renew_deadline` of its
-/// last successful renewal.
+/// last successful renewal, after the previous holder's writes must have ended, and each
+/// attempt only if it ends a [margin](LeaseTiming::margin) before the lease can be taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fence {
     renewed_at: Option<SystemTime>,
-    deadline: Duration,
+    writes_from: Option<SystemTime>,
+    renew_deadline: Duration,
+    lease_duration: Duration,
+    margin: Duration,
 }
 
 impl Fence {
@@ -116,23 +172,67 @@ impl Fence {
     pub fn new(timing: &LeaseTiming) -> Self {
         Self {
             renewed_at: None,
-            deadline: timing.renew_deadline,
+            writes_from: None,
+            renew_deadline: timing.renew_deadline,
+            lease_duration: timing.recorded_duration(),
+            margin: timing.margin(),
         }
     }
 
-    /// Records a successful acquire or renew at `at`.
+    /// Records a successful acquire or renew at `at` (the time written as `renewTime`).
     pub fn renewed(&mut self, at: SystemTime) {
         self.renewed_at = Some(at);
+    }
+
+    /// Records that this replica took the lease at `at`; `previous` is the Lease as read
+    /// before (see [`takeover_wait`]): nothing is permitted before the previous holder's
+    /// writes must have ended.
+    pub fn acquired(&mut self, at: SystemTime, previous: Option<&LeaseRecord>) {
+        self.renewed_at = Some(at);
+        self.writes_from = Some(at + takeover_wait(previous, at));
     }
 
     /// Gives up leadership at once (shutdown, or a renewal found another holder).
     pub fn revoke(&mut self) {
         self.renewed_at = None;
+        self.writes_from = None;
     }
 
-    /// Whether the leader may write at `now`.
+    /// When the replica may write, at the earliest, after taking the lease.
+    pub fn writes_from(&self) -> Option<SystemTime> {
+        self.writes_from
+    }
+
+    /// The moment by which an attempt permitted now must have ended: a margin before the
+    /// lease can be taken.
+    pub fn attempts_end_by(&self) -> Option<SystemTime> {
+        self.renewed_at
+            .map(|t| t + self.lease_duration.saturating_sub(self.margin))
+    }
+
+    /// How long an attempt starting at `now` may last, or `None` when none may start.
+    pub fn time_left(&self, now: SystemTime) -> Option<Duration> {
+        let renewed = self.renewed_at?;
+        if now >= renewed + self.renew_deadline {
+            return None;
+        }
+        if self.writes_from.is_some_and(|w| now < w) {
+            return None;
+        }
+        self.attempts_end_by()?
+            .duration_since(now)
+            .ok()
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Whether an attempt lasting up to `attempt` may start at `now`.
+    pub fn admits(&self, now: SystemTime, attempt: Duration) -> bool {
+        self.time_left(now).is_some_and(|left| left >= attempt)
+    }
+
+    /// Whether the leader may write at `now` (an attempt of any length aside).
     pub fn may_write(&self, now: SystemTime) -> bool {
-        self.renewed_at.is_some_and(|t| now < t + self.deadline)
+        self.time_left(now).is_some()
     }
 }
 
@@ -196,6 +296,117 @@ mod tests {
         fence.renewed(t(20));
         fence.revoke();
         assert!(!fence.may_write(t(20)));
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn each_attempt_must_end_a_margin_before_the_lease_can_be_taken() {
+        let timing = LeaseTiming::default();
+        // (15 s - 10 s) / 2
+        assert_eq!(timing.margin(), ms(2500));
+        let mut fence = Fence::new(&timing);
+        assert!(!fence.admits(t(0), ms(1)));
+        fence.renewed(t(0));
+        assert_eq!(fence.attempts_end_by(), Some(t(0) + ms(12_500)));
+        assert_eq!(fence.time_left(t(0)), Some(ms(12_500)));
+        // A 5 s attempt may start until 7.5 s after the renewal, not after …
+        assert!(fence.admits(t(0) + ms(7_500), ms(5_000)));
+        assert!(!fence.admits(t(0) + ms(7_501), ms(5_000)));
+        // … while a shorter one may start later, but never after the renew deadline.
+        assert!(fence.admits(t(9), ms(3_000)));
+        assert!(!fence.admits(t(10), ms(1)));
+        assert_eq!(fence.time_left(t(10)), None);
+        // Whatever it was admitted for, an attempt ends before the lease can be taken.
+        let deposed = held_by("old", 0);
+        for at in 0..10 {
+            if let Some(left) = fence.time_left(t(at)) {
+                let end = t(at) + left;
+                assert!(end + timing.margin() <= t(15), "{at}");
+                assert_eq!(
+                    decide(Some(&deposed), "new", end),
+                    Decision::Follow {
+                        holder: "old".into()
+                    }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_leader_waits_for_the_previous_holders_last_attempt() {
+        let timing = LeaseTiming::default();
+        // Released with a write that may still land until 103 (renewTime 100, 3 s).
+        let released = LeaseRecord {
+            holder: None,
+            renew_time: Some(t(100)),
+            duration: Duration::from_secs(3),
+            transitions: 1,
+        };
+        assert_eq!(
+            takeover_wait(Some(&released), t(101)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(takeover_wait(Some(&released), t(104)), Duration::ZERO);
+        // Expired, released without a write in flight, or new: no wait.
+        assert_eq!(
+            takeover_wait(Some(&held_by("old", 0)), t(15)),
+            Duration::ZERO
+        );
+        let clean = LeaseRecord {
+            renew_time: None,
+            ..released.clone()
+        };
+        assert_eq!(takeover_wait(Some(&clean), t(101)), Duration::ZERO);
+        assert_eq!(takeover_wait(None, t(101)), Duration::ZERO);
+
+        let mut fence = Fence::new(&timing);
+        fence.acquired(t(101), Some(&released));
+        assert_eq!(fence.writes_from(), Some(t(103)));
+        assert!(!fence.may_write(t(102)));
+        assert!(fence.may_write(t(103)));
+        // Its own lease runs from its renewal, not from the end of the wait.
+        assert_eq!(fence.attempts_end_by(), Some(t(101) + ms(12_500)));
+        fence.revoke();
+        assert!(!fence.may_write(t(104)));
+    }
+
+    #[test]
+    fn an_attempt_that_cannot_fit_is_refused() {
+        let timing = LeaseTiming::default();
+        timing.check_attempt(Duration::from_secs(5)).unwrap();
+        // 2 s + 10 s + 2.5 s <= 15 s
+        timing.check_attempt(Duration::from_secs(10)).unwrap();
+        let e = timing.check_attempt(Duration::from_secs(11)).unwrap_err();
+        for field in [
+            "retryPeriod",
+            "leaseDuration",
+            "renewDeadline",
+            "timeoutSeconds",
+        ] {
+            assert!(e.contains(field), "{e}");
+        }
+        let short = LeaseTiming {
+            lease_duration: Duration::from_secs(3),
+            renew_deadline: Duration::from_secs(2),
+            retry_period: ms(300),
+        };
+        assert!(short.check_attempt(Duration::from_secs(5)).is_err());
+        assert!(short.check_attempt(Duration::from_secs(1)).is_ok());
+    }
+
+    #[test]
+    fn the_fence_goes_by_the_whole_seconds_the_lease_records() {
+        let timing = LeaseTiming {
+            lease_duration: ms(15_900),
+            ..LeaseTiming::default()
+        };
+        assert_eq!(timing.recorded_duration(), Duration::from_secs(15));
+        let mut fence = Fence::new(&timing);
+        fence.renewed(t(0));
+        assert_eq!(fence.attempts_end_by(), Some(t(0) + ms(12_500)));
     }
 
     #[test]

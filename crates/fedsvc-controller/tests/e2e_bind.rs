@@ -78,8 +78,8 @@ async fn controller(
         None => config.leader_election.enabled = false,
         Some(id) => {
             config.leader_election.identity = Some(id.into());
-            config.leader_election.lease_duration = Duration::from_secs(3);
-            config.leader_election.renew_deadline = Duration::from_secs(2);
+            config.leader_election.lease_duration = Duration::from_secs(9);
+            config.leader_election.renew_deadline = Duration::from_secs(7);
             config.leader_election.retry_period = Duration::from_millis(300);
         }
     }
