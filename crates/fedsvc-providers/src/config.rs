@@ -229,9 +229,9 @@ impl Rfc2136Config {
 /// bound.
 ///
 /// The defaults, 10 million records and 2 GiB, lie far above the largest zone fedsvc is
-/// measured with (620 001 record sets, about 1.3 million records and 90 MB of transfer), and
-/// below what would exhaust a typical host: 10 million record sets held as the controller
-/// holds them take a few GB.
+/// measured with (620 001 record sets: roughly 1.3 million records, on the order of 100 MB of
+/// transfer), and below what would exhaust a typical host: 10 million record sets held as the
+/// controller holds them take a few GB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ListLimits {
     /// The most records (the zone's SOA included).
@@ -250,8 +250,8 @@ impl Default for ListLimits {
 }
 
 /// The default most bytes of one PowerDNS answer (`maxResponseBytes`): 1 GiB, ten times the
-/// whole-zone `GET` of the largest zone fedsvc is measured with (620 001 record sets, about
-/// 100 MB of JSON).
+/// whole-zone `GET` of the largest zone fedsvc is measured with (620 001 record sets, on the
+/// order of 100 MB of JSON).
 pub(crate) const DEFAULT_POWERDNS_MAX_RESPONSE: u64 = 1 << 30;
 
 /// The default most bytes of one Cloud DNS answer (`maxResponseBytes`): 64 MiB, far above a

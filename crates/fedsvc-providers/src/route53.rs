@@ -166,7 +166,11 @@ impl Route53Provider {
             let _ = id_cell.set(bare_zone_id(id).to_owned());
         }
         Route53Provider {
-            name: format!("route53 {} ({endpoint})", zone.without_dot()),
+            name: format!(
+                "route53 {} ({})",
+                zone.without_dot(),
+                crate::config::strip_userinfo(endpoint)
+            ),
             zone,
             // Retries happen once, in `Retrying`, for every backend alike.
             client: Client::from_conf(
@@ -719,6 +723,16 @@ mod tests {
 
     fn n(s: &str) -> DnsName {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_name_shows_no_password_of_the_endpoint() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url("http://user:hunter22@127.0.0.1:5000")
+            .build();
+        let p = Route53Provider::new(n("example.com"), &sdk, Some("Z1"));
+        assert_eq!(p.name(), "route53 example.com (http://***@127.0.0.1:5000)");
     }
 
     /// An A set at `name` with `count` addresses.
