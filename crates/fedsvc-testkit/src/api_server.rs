@@ -362,6 +362,13 @@ impl ApiServer {
             .update(&res, namespace, name, svc, true, false)?)
     }
 
+    /// Whether the pods this emulator's ReplicaSets make are ready (the default) or not: a
+    /// failure to inject. Pods that exist follow at once, as do their ReplicaSets' and
+    /// Deployments' statuses.
+    pub fn set_pods_ready(&self, ready: bool) {
+        self.shared.store().set_pods_ready(ready);
+    }
+
     /// Plays the EndpointSlice controller: replaces the slice `<service>-testkit` of a service
     /// with `ready` ready and `not_ready` unready endpoints (addresses 10.244.0.x).
     pub fn set_endpoints(

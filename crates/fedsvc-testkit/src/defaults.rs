@@ -195,6 +195,63 @@ pub(crate) fn secret(obj: &mut Value) {
     }
 }
 
+/// Defaults a Deployment as a real API server does, so that clients that compare what they
+/// sent with what is stored meet the same server-set fields: one replica, a rolling update of
+/// 25 % / 25 %, ten old ReplicaSets kept, a 600 s progress deadline, and the pod template's
+/// defaults ([`pod_template`]).
+pub(crate) fn deployment(obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    let set = |v: &mut Value, key: &str, default: Value| {
+        if v.get(key).is_none_or(Value::is_null) {
+            v[key] = default;
+        }
+    };
+    set(spec, "replicas", json!(1));
+    set(spec, "revisionHistoryLimit", json!(10));
+    set(spec, "progressDeadlineSeconds", json!(600));
+    if spec["strategy"].get("type").is_none_or(Value::is_null) {
+        spec["strategy"]["type"] = json!("RollingUpdate");
+    }
+    if spec["strategy"]["type"] == "RollingUpdate" {
+        let ru = &mut spec["strategy"]["rollingUpdate"];
+        set(ru, "maxUnavailable", json!("25%"));
+        set(ru, "maxSurge", json!("25%"));
+    }
+    pod_template(&mut spec["template"]);
+}
+
+/// A pod template's server-set defaults: restart policy, DNS policy, scheduler, grace period,
+/// security context; each container's termination message, pull policy and port protocol.
+fn pod_template(template: &mut Value) {
+    let spec = &mut template["spec"];
+    let set = |v: &mut Value, key: &str, default: Value| {
+        if v.get(key).is_none_or(Value::is_null) {
+            v[key] = default;
+        }
+    };
+    set(spec, "restartPolicy", json!("Always"));
+    set(spec, "dnsPolicy", json!("ClusterFirst"));
+    set(spec, "schedulerName", json!("default-scheduler"));
+    set(spec, "terminationGracePeriodSeconds", json!(30));
+    set(spec, "securityContext", json!({}));
+    for c in spec["containers"].as_array_mut().into_iter().flatten() {
+        let image = c["image"].as_str().unwrap_or_default();
+        let tag = image.rsplit('/').next().unwrap_or_default();
+        let latest = !tag.contains(':') || tag.ends_with(":latest");
+        set(
+            c,
+            "imagePullPolicy",
+            json!(if latest { "Always" } else { "IfNotPresent" }),
+        );
+        set(c, "terminationMessagePath", json!("/dev/termination-log"));
+        set(c, "terminationMessagePolicy", json!("File"));
+        set(c, "resources", json!({}));
+        for p in c["ports"].as_array_mut().into_iter().flatten() {
+            set(p, "protocol", json!("TCP"));
+        }
+    }
+}
+
 /// Defaults a Namespace (`status.phase: Active`).
 pub(crate) fn namespace(obj: &mut Value) {
     if obj["status"]["phase"].is_null() {
@@ -223,6 +280,29 @@ pub(crate) fn crd(obj: &mut Value, now: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deployment_defaults() {
+        let mut d = serde_json::json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "nginx", "ports": [{"containerPort": 80}]},
+            {"name": "b", "image": "reg:5000/app:1.2", "imagePullPolicy": "Never"},
+        ]}}, "strategy": {"type": "Recreate"}}});
+        deployment(&mut d);
+        assert_eq!(d["spec"]["replicas"], 1);
+        assert_eq!(
+            d["spec"]["strategy"],
+            serde_json::json!({"type": "Recreate"})
+        );
+        let c = &d["spec"]["template"]["spec"]["containers"];
+        assert_eq!(c[0]["imagePullPolicy"], "Always");
+        assert_eq!(c[0]["ports"][0]["protocol"], "TCP");
+        assert_eq!(c[1]["imagePullPolicy"], "Never");
+        assert_eq!(d["spec"]["template"]["spec"]["restartPolicy"], "Always");
+        let mut r = serde_json::json!({"spec": {"replicas": 0}});
+        deployment(&mut r);
+        assert_eq!(r["spec"]["replicas"], 0);
+        assert_eq!(r["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    }
 
     #[test]
     fn secret_string_data_becomes_data() {

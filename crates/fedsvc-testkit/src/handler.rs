@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::api_failure::ApiFailure;
 use crate::openapi;
+use crate::patch;
 use crate::protobuf;
 use crate::request_record::RequestRecord;
 use crate::resource::Resource;
@@ -351,6 +352,7 @@ fn objects(
         (Some(name), Some(sub)) if sub == "status" && t.res.status => {
             item(shared, &t, name, true, &req)
         }
+        (Some(name), Some(sub)) if sub == "scale" && t.res.scale => scale(shared, &t, name, &req),
         (Some(name), Some(sub))
             if sub == "token"
                 && t.res.plural == "serviceaccounts"
@@ -361,6 +363,87 @@ fn objects(
         _ => Err(ApiFailure::no_route(req.path)),
     };
     result.unwrap_or_else(|f| failure(&f))
+}
+
+/// The `autoscaling/v1` Scale of a Deployment or ReplicaSet.
+fn scale_view(obj: &Value) -> Value {
+    let m = &obj["metadata"];
+    let selector: Vec<String> = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    json!({
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {
+            "name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
+            "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {
+            "replicas": obj["status"]["replicas"].as_i64().unwrap_or(0),
+            "selector": selector.join(","),
+        },
+    })
+}
+
+/// `…/deployments/NAME/scale` (and replica sets): read or change `spec.replicas` through an
+/// `autoscaling/v1` Scale, as `kubectl scale` does.
+fn scale(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Req<'_>,
+) -> Result<Response<Body>, ApiFailure> {
+    let ns = t.ns.as_deref().unwrap_or("");
+    let obj = shared.store().get(&t.res, ns, name)?;
+    let view = scale_view(&obj);
+    let next = match req.method {
+        Method::GET => return Ok(json_response(200, &view)),
+        Method::PUT => req.object()?,
+        Method::PATCH => {
+            let body = req.object()?;
+            let mut next = view.clone();
+            match req.content_type.split(';').next().unwrap_or("").trim() {
+                "application/merge-patch+json" => patch::merge_patch(&mut next, &body),
+                "application/strategic-merge-patch+json" => {
+                    patch::strategic_merge_patch(&mut next, &body);
+                }
+                "application/json-patch+json" => {
+                    patch::json_patch(&mut next, &body).map_err(ApiFailure::bad_request)?
+                }
+                other => return Err(ApiFailure::unsupported_media(other)),
+            }
+            next
+        }
+        _ => return Err(ApiFailure::method_not_allowed()),
+    };
+    let replicas = next["spec"]["replicas"]
+        .as_i64()
+        .filter(|r| (0..=i64::from(i32::MAX)).contains(r))
+        .ok_or_else(|| {
+            ApiFailure::invalid(
+                &t.res,
+                name,
+                "spec.replicas: Invalid value: must be a whole number of 0 or more",
+            )
+        })?;
+    if let Some(rv) = next["metadata"]["resourceVersion"].as_str()
+        && !rv.is_empty()
+        && Some(rv) != obj["metadata"]["resourceVersion"].as_str()
+    {
+        return Err(ApiFailure::conflict(&t.res, name));
+    }
+    let mut changed = obj.clone();
+    changed["spec"]["replicas"] = json!(replicas);
+    changed["metadata"]["resourceVersion"] = json!("");
+    shared
+        .store()
+        .update(&t.res, ns, name, changed, false, req.dry_run())?;
+    let now = shared.store().get(&t.res, ns, name)?;
+    Ok(json_response(200, &scale_view(&now)))
 }
 
 /// `POST …/serviceaccounts/NAME/token` (TokenRequest): issues a token for an existing

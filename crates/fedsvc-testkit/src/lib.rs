@@ -51,6 +51,7 @@ mod shared;
 mod store;
 mod table;
 mod watch;
+mod workloads;
 
 pub use api_server::{ApiServer, TOKEN};
 pub use error::TestkitError;

@@ -22,21 +22,82 @@ pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Strategic merge patch, approximated as a merge patch that ignores `$`-directives.
+/// The keys lists of objects are merged by in a strategic merge patch, tried in this order: a
+/// list merges by the first key that every element of both sides has (`name` for containers,
+/// env, volumes; `mountPath` for volume mounts; `containerPort` and `port` for ports; `type`
+/// for conditions). The API's own table of merge keys per field is approximated this way.
+const MERGE_KEYS: [&str; 6] = ["name", "mountPath", "containerPort", "port", "type", "ip"];
+
+/// Strategic merge patch, approximated: objects merge as in a merge patch; lists of objects
+/// merge element by element by their merge key ([`MERGE_KEYS`]), an element with
+/// `$patch: delete` is removed, new elements are appended; other lists are replaced; other
+/// `$`-directives are ignored.
 pub(crate) fn strategic_merge_patch(target: &mut Value, patch: &Value) {
-    fn strip(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| !k.starts_with('$'))
-                    .map(|(k, v)| (k.clone(), strip(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
-            other => other.clone(),
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if k.starts_with('$') {
+                    continue;
+                }
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    strategic_merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
         }
+        Value::Array(items) => match (merge_key(target, items), target.as_array_mut()) {
+            (Some(key), Some(list)) => {
+                for item in items {
+                    let at = list.iter().position(|e| e[key] == item[key]);
+                    let delete = item["$patch"] == "delete";
+                    match (at, delete) {
+                        (Some(i), true) => {
+                            list.remove(i);
+                        }
+                        (Some(i), false) => strategic_merge_patch(&mut list[i], item),
+                        (None, true) => {}
+                        (None, false) => {
+                            let mut fresh = Value::Null;
+                            strategic_merge_patch(&mut fresh, item);
+                            list.push(fresh);
+                        }
+                    }
+                }
+            }
+            _ => *target = Value::Array(items.iter().map(strip_directives).collect()),
+        },
+        other => *target = other.clone(),
     }
-    merge_patch(target, &strip(patch));
+}
+
+/// The merge key of two lists of objects, if they have one.
+fn merge_key(target: &Value, patch: &[Value]) -> Option<&'static str> {
+    let current = target.as_array()?;
+    let all: Vec<&Value> = current.iter().chain(patch).collect();
+    if all.is_empty() || !all.iter().all(|v| v.is_object()) {
+        return None;
+    }
+    MERGE_KEYS
+        .into_iter()
+        .find(|k| all.iter().all(|v| v.get(*k).is_some_and(|x| !x.is_null())))
+}
+
+fn strip_directives(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), strip_directives(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_directives).collect()),
+        other => other.clone(),
+    }
 }
 
 fn unescape(token: &str) -> String {
@@ -255,6 +316,36 @@ pub(crate) fn apply_merge(live: &mut Value, applied: &Value, previous: Option<&V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strategic_merge_merges_containers_by_name() {
+        let mut d = serde_json::json!({"spec": {"containers": [
+            {"name": "nginx", "image": "nginx:1", "ports": [{"containerPort": 80}]},
+            {"name": "side", "image": "busybox"},
+        ]}});
+        strategic_merge_patch(
+            &mut d,
+            &serde_json::json!({"spec": {"containers": [
+                {"name": "nginx", "image": "nginx:2"},
+                {"name": "side", "$patch": "delete"},
+                {"name": "new", "image": "x"},
+            ]}}),
+        );
+        assert_eq!(
+            d,
+            serde_json::json!({"spec": {"containers": [
+                {"name": "nginx", "image": "nginx:2", "ports": [{"containerPort": 80}]},
+                {"name": "new", "image": "x"},
+            ]}})
+        );
+        // Lists of scalars are replaced.
+        let mut f = serde_json::json!({"metadata": {"finalizers": ["a", "b"]}});
+        strategic_merge_patch(
+            &mut f,
+            &serde_json::json!({"metadata": {"finalizers": ["c"]}}),
+        );
+        assert_eq!(f["metadata"]["finalizers"], serde_json::json!(["c"]));
+    }
     use serde_json::json;
 
     #[test]

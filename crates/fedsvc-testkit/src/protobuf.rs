@@ -206,11 +206,31 @@ fn camel(field: &str) -> String {
     out
 }
 
+/// Whether a value is what Go writes for a plain (non-pointer) field that is unset: 0 or false.
+/// The API's JSON leaves those out; a pointer field (marked `: keep` below) is written only
+/// when set, so its 0 or false is kept.
+fn unset(v: &Value) -> bool {
+    v.as_i64() == Some(0) || v.as_bool() == Some(false)
+}
+
+/// Whether a field's value is left out: never when the field is marked `keep`.
+macro_rules! dropped {
+    ($v:ident keep) => {
+        false
+    };
+    ($v:ident) => {
+        unset(&$v)
+    };
+}
+
 /// `ToJson` for a message: each listed field under its JSON name (the camel-case form of the
-/// Rust name, or the name given after `=>`); the fields after `+` are embedded (inlined) structs
-/// whose own fields are merged in, as Go's embedded structs are in the API's JSON.
+/// Rust name, or the name given after `=>`), without 0 and false unless marked `: keep`; the
+/// fields after `+` are embedded (inlined) structs whose own fields are merged in, as Go's
+/// embedded structs are in the API's JSON.
 macro_rules! to_json {
-    ($($ty:ty { $($field:ident $(=> $json:literal)?),* $(,)? } $(+ $($inline:ident),+)? ;)*) => {
+    ($($ty:ty {
+        $($field:ident $(: $keep:ident)? $(=> $json:literal)?),* $(,)?
+    } $(+ $($inline:ident),+)? ;)*) => {
         $(impl ToJson for $ty {
             fn to_json(&self) -> Option<Value> {
                 let mut map = Map::new();
@@ -221,7 +241,9 @@ macro_rules! to_json {
                     #[allow(unused_variables)]
                     let name = camel(stringify!($field));
                     $(let name = String::from($json);)?
-                    map.insert(name, v);
+                    if !dropped!(v $($keep)?) {
+                        map.insert(name, v);
+                    }
                 })*
                 Some(Value::Object(map))
             }
@@ -232,21 +254,26 @@ macro_rules! to_json {
 to_json! {
     meta::ObjectMeta {
         name, generate_name, namespace, uid, resource_version, generation, creation_timestamp,
-        labels, annotations, owner_references, finalizers
+        labels, annotations, owner_references, finalizers,
     };
-    meta::OwnerReference { api_version, kind, name, uid, controller, block_owner_deletion };
+    meta::OwnerReference {
+        api_version, kind, name, uid, controller: keep, block_owner_deletion: keep,
+    };
     meta::LabelSelector { match_labels, match_expressions };
     meta::LabelSelectorRequirement { key, operator, values };
     meta::DeleteOptions {
-        grace_period_seconds, preconditions, orphan_dependents, propagation_policy, dry_run
+        grace_period_seconds: keep, preconditions, orphan_dependents: keep, propagation_policy,
+        dry_run,
     };
     meta::Preconditions { uid, resource_version };
 
     core::Namespace { metadata, spec };
     core::NamespaceSpec { finalizers };
-    core::Secret { metadata, immutable, data, string_data, r#type };
-    core::ConfigMap { metadata, immutable, data, binary_data };
-    core::ServiceAccount { metadata, secrets, image_pull_secrets, automount_service_account_token };
+    core::Secret { metadata, immutable: keep, data, string_data, r#type };
+    core::ConfigMap { metadata, immutable: keep, data, binary_data };
+    core::ServiceAccount {
+        metadata, secrets, image_pull_secrets, automount_service_account_token: keep,
+    };
     core::ObjectReference { kind, namespace, name, uid, api_version, resource_version, field_path };
     core::Service { metadata, spec };
     core::ServiceSpec {
@@ -254,24 +281,24 @@ to_json! {
         external_ips => "externalIPs", session_affinity, load_balancer_ip => "loadBalancerIP",
         load_balancer_source_ranges, external_name, external_traffic_policy, health_check_node_port,
         publish_not_ready_addresses, ip_families, ip_family_policy,
-        allocate_load_balancer_node_ports, load_balancer_class, internal_traffic_policy,
-        traffic_distribution
+        allocate_load_balancer_node_ports: keep, load_balancer_class, internal_traffic_policy,
+        traffic_distribution,
     };
     core::ServicePort { name, protocol, app_protocol, port, target_port, node_port };
     core::Pod { metadata, spec };
     core::PodTemplateSpec { metadata, spec };
     core::PodSpec {
-        volumes, init_containers, containers, restart_policy, termination_grace_period_seconds,
-        active_deadline_seconds, dns_policy, node_selector, service_account_name, service_account,
-        automount_service_account_token, node_name, host_network, host_pid, host_ipc,
-        share_process_namespace, image_pull_secrets, hostname, subdomain, scheduler_name,
-        tolerations, priority_class_name, priority, runtime_class_name, enable_service_links,
-        preemption_policy, set_hostname_as_fqdn
+        volumes, init_containers, containers, restart_policy, termination_grace_period_seconds:
+        keep, active_deadline_seconds: keep, dns_policy, node_selector, service_account_name,
+        service_account, automount_service_account_token: keep, node_name, host_network, host_pid,
+        host_ipc, share_process_namespace: keep, image_pull_secrets, hostname, subdomain,
+        scheduler_name, tolerations, priority_class_name, priority: keep, runtime_class_name,
+        enable_service_links: keep, preemption_policy, set_hostname_as_fqdn: keep,
     };
     core::Container {
         name, image, command, args, working_dir, ports, env_from, env, resources, volume_mounts,
         liveness_probe, readiness_probe, startup_probe, termination_message_path,
-        termination_message_policy, image_pull_policy, stdin, stdin_once, tty
+        termination_message_policy, image_pull_policy, stdin, stdin_once, tty,
     };
     core::ContainerPort { name, host_port, container_port, protocol, host_ip => "hostIP" };
     core::EnvVar { name, value, value_from };
@@ -288,22 +315,22 @@ to_json! {
     core::VolumeMount { name, read_only, mount_path, sub_path, sub_path_expr, mount_propagation };
     core::Volume { name } + volume_source;
     core::VolumeSource {
-        host_path, empty_dir, secret, persistent_volume_claim, config_map, projected
+        host_path, empty_dir, secret, persistent_volume_claim, config_map, projected,
     };
     core::HostPathVolumeSource { path, r#type };
     core::EmptyDirVolumeSource { medium, size_limit };
-    core::SecretVolumeSource { secret_name, items, default_mode, optional };
-    core::ConfigMapVolumeSource { items, default_mode, optional } + local_object_reference;
+    core::SecretVolumeSource { secret_name, items, default_mode: keep, optional };
+    core::ConfigMapVolumeSource { items, default_mode: keep, optional } + local_object_reference;
     core::PersistentVolumeClaimVolumeSource { claim_name, read_only };
-    core::ProjectedVolumeSource { sources, default_mode };
+    core::ProjectedVolumeSource { sources, default_mode: keep };
     core::VolumeProjection { secret, config_map };
     core::SecretProjection { items, optional } + local_object_reference;
     core::ConfigMapProjection { items, optional } + local_object_reference;
-    core::KeyToPath { key, path, mode };
-    core::Toleration { key, operator, value, effect, toleration_seconds };
+    core::KeyToPath { key, path, mode: keep };
+    core::Toleration { key, operator, value, effect, toleration_seconds: keep };
     core::Probe {
         initial_delay_seconds, timeout_seconds, period_seconds, success_threshold,
-        failure_threshold, termination_grace_period_seconds
+        failure_threshold, termination_grace_period_seconds: keep,
     } + handler;
     core::ProbeHandler { exec, http_get, tcp_socket, grpc };
     core::ExecAction { command };
@@ -314,14 +341,14 @@ to_json! {
 
     apps::Deployment { metadata, spec };
     apps::DeploymentSpec {
-        replicas, selector, template, strategy, min_ready_seconds, revision_history_limit, paused,
-        progress_deadline_seconds
+        replicas: keep, selector, template, strategy, min_ready_seconds, revision_history_limit:
+        keep, paused, progress_deadline_seconds: keep,
     };
     apps::DeploymentStrategy { r#type, rolling_update };
     apps::RollingUpdateDeployment { max_unavailable, max_surge };
 
     autoscaling::Scale { metadata, spec };
-    autoscaling::ScaleSpec { replicas };
+    autoscaling::ScaleSpec { replicas: keep };
 }
 
 #[cfg(test)]
@@ -467,6 +494,21 @@ mod tests {
             v["spec"]["strategy"]["rollingUpdate"],
             json!({"maxSurge": "25%", "maxUnavailable": 1})
         );
+    }
+
+    #[test]
+    fn zero_is_unset_unless_the_field_is_a_pointer() {
+        let d = apps::Deployment {
+            spec: Some(apps::DeploymentSpec {
+                replicas: Some(0),
+                min_ready_seconds: Some(0),
+                paused: Some(false),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let v = decode(&envelope("apps/v1", "Deployment", d.encode_to_vec())).unwrap();
+        assert_eq!(v["spec"], json!({"replicas": 0}));
     }
 
     #[test]

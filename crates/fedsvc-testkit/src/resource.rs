@@ -25,12 +25,14 @@ impl Column {
 }
 
 /// How rows of a resource's Table are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Printer {
     /// `Name` followed by the JSONPath columns (then `Age` unless a column is a date).
     Columns,
     /// The fixed columns of `kubectl get services`.
     Service,
+    /// Columns computed from the whole object (`kubectl get pods`: `1/1`, `Running`, …).
+    Custom(&'static crate::table::Custom),
 }
 
 /// One resource (group, version, plural) the emulator serves.
@@ -47,6 +49,8 @@ pub(crate) struct Resource {
     pub(crate) status: bool,
     pub(crate) columns: Vec<Column>,
     pub(crate) printer: Printer,
+    /// Whether it has a `scale` subresource (`autoscaling/v1` Scale).
+    pub(crate) scale: bool,
 }
 
 impl Resource {
@@ -63,7 +67,18 @@ impl Resource {
             status: false,
             columns: Vec::new(),
             printer: Printer::Columns,
+            scale: false,
         }
+    }
+
+    fn with_scale(mut self) -> Self {
+        self.scale = true;
+        self
+    }
+
+    fn printer(mut self, custom: &'static crate::table::Custom) -> Self {
+        self.printer = Printer::Custom(custom);
+        self
     }
 
     fn short(mut self, names: &[&str]) -> Self {
@@ -140,6 +155,17 @@ impl Resource {
                 "verbs": ["get", "patch", "update"],
             }));
         }
+        if self.scale {
+            out.push(serde_json::json!({
+                "name": format!("{}/scale", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
         out
     }
 }
@@ -174,8 +200,26 @@ pub(crate) fn builtins() -> Vec<Resource> {
             .all()
             .columns(Vec::new())
             .service_printer(),
-        core("endpoints", "Endpoints", true).short(&["ep"]),
-        core("pods", "Pod", true).short(&["po"]).with_status().all(),
+        core("endpoints", "Endpoints", true)
+            .short(&["ep"])
+            .printer(&crate::table::ENDPOINTS),
+        core("pods", "Pod", true)
+            .short(&["po"])
+            .with_status()
+            .all()
+            .printer(&crate::table::POD),
+        Resource::builtin("apps", "v1", "deployments", "Deployment", true)
+            .short(&["deploy"])
+            .with_status()
+            .with_scale()
+            .all()
+            .printer(&crate::table::DEPLOYMENT),
+        Resource::builtin("apps", "v1", "replicasets", "ReplicaSet", true)
+            .short(&["rs"])
+            .with_status()
+            .with_scale()
+            .all()
+            .printer(&crate::table::REPLICA_SET),
         core("nodes", "Node", false).short(&["no"]).with_status(),
         core("secrets", "Secret", true).columns(vec![Column::new("Type", "string", ".type")]),
         core("serviceaccounts", "ServiceAccount", true).short(&["sa"]),
@@ -193,6 +237,15 @@ pub(crate) fn builtins() -> Vec<Resource> {
             true,
         )
         .columns(vec![Column::new("AddressType", "string", ".addressType")]),
+        Resource::builtin(
+            "policy",
+            "v1",
+            "poddisruptionbudgets",
+            "PodDisruptionBudget",
+            true,
+        )
+        .short(&["pdb"])
+        .with_status(),
         Resource::builtin("coordination.k8s.io", "v1", "leases", "Lease", true).columns(vec![
             Column::new("Holder", "string", ".spec.holderIdentity"),
         ]),
@@ -296,6 +349,7 @@ pub(crate) fn from_crd(crd: &Value) -> Vec<Resource> {
             status: version["subresources"]["status"].is_object(),
             columns,
             printer: Printer::Columns,
+            scale: false,
         });
     }
     out

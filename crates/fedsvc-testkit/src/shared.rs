@@ -1,6 +1,7 @@
 //! State shared by the emulator's connections and its test handle.
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Mutex, MutexGuard};
 
@@ -36,9 +37,11 @@ impl Shared {
         }
     }
 
-    /// The store, even if a panicking thread poisoned the lock.
-    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    /// The store, even if a panicking thread poisoned the lock. When the guard is dropped after
+    /// writes the cluster's controllers follow, they run before the lock is released
+    /// ([`crate::workloads::settle`]).
+    pub(crate) fn store(&self) -> StoreGuard<'_> {
+        StoreGuard(self.store.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Every served resource (built-ins and those of stored CRDs).
@@ -55,5 +58,30 @@ impl Shared {
                 && r.version == version
                 && (r.kind == kind || r.plural == kind || r.singular == kind)
         })
+    }
+}
+
+/// The locked store; see [`Shared::store`].
+pub(crate) struct StoreGuard<'a>(MutexGuard<'a, Store>);
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.0
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.has_changed() {
+            crate::workloads::settle(&mut self.0);
+        }
     }
 }

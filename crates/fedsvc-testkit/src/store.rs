@@ -73,6 +73,45 @@ pub(crate) struct Store {
     alloc: Allocator,
     /// Whether `alloc` may still count an address or port no service holds any more.
     alloc_stale: bool,
+    /// Objects written since the cluster's controllers last looked ([`crate::workloads`]).
+    changed: Vec<Changed>,
+    /// Pods made by ReplicaSets so far (their names and addresses derive from it).
+    pods_made: u64,
+    /// Whether pods the emulator makes are ready.
+    pods_ready: bool,
+}
+
+/// An object written that one of the cluster's controllers ([`crate::workloads`]) follows: a
+/// Deployment, ReplicaSet, Pod, Service or EndpointSlice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Changed {
+    /// The resource's store key, as [`Resource::key`].
+    pub(crate) res: String,
+    pub(crate) ns: String,
+    pub(crate) name: String,
+    /// The names of its controlling owners, before and after the change.
+    pub(crate) owners: Vec<String>,
+    /// An EndpointSlice's service (`kubernetes.io/service-name`), before and after.
+    pub(crate) services: Vec<String>,
+}
+
+/// The store keys of the resources [`Changed`] is recorded for.
+const FOLLOWED: [&str; 5] = [
+    "apps/deployments",
+    "apps/replicasets",
+    "/pods",
+    "/services",
+    "discovery.k8s.io/endpointslices",
+];
+
+/// The names of an object's controlling owners.
+fn controller_names(obj: &Value) -> impl Iterator<Item = String> + '_ {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["controller"].as_bool() == Some(true))
+        .filter_map(|o| o["name"].as_str().map(str::to_owned))
 }
 
 /// The cluster IP and node ports a stored service holds.
@@ -170,6 +209,9 @@ impl Store {
             tx,
             alloc: Allocator::default(),
             alloc_stale: true,
+            changed: Vec::new(),
+            pods_made: 0,
+            pods_ready: true,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let mut obj = json!({
@@ -233,6 +275,23 @@ impl Store {
         let old = self.objects.get(&key).cloned();
         if key.0 == "/services" {
             self.note_allocations(old.as_ref(), new.as_ref());
+        }
+        if FOLLOWED.contains(&key.0.as_str()) {
+            let both = || old.iter().chain(new.as_ref());
+            let mut owners: Vec<String> = both().flat_map(controller_names).collect();
+            owners.dedup();
+            let mut services: Vec<String> = both()
+                .filter_map(|o| o["metadata"]["labels"]["kubernetes.io/service-name"].as_str())
+                .map(str::to_owned)
+                .collect();
+            services.dedup();
+            self.changed.push(Changed {
+                res: key.0.clone(),
+                ns: key.1.clone(),
+                name: key.2.clone(),
+                owners,
+                services,
+            });
         }
         let (ty, object) = match new {
             Some(mut obj) => {
@@ -315,6 +374,7 @@ impl Store {
             }
             "/namespaces" => defaults::namespace(obj),
             "/secrets" => defaults::secret(obj),
+            "apps/deployments" => defaults::deployment(obj),
             "apiextensions.k8s.io/customresourcedefinitions" => {
                 let now = now();
                 defaults::crd(obj, &now);
@@ -386,6 +446,94 @@ impl Store {
             .take_while(move |((r, n, _), _)| *r == rk && ns.is_none_or(|ns| ns == n))
             .filter(|(_, o)| labels.matches_labels(o) && fields.matches_fields(o))
             .map(|(_, o)| o)
+    }
+
+    /// The objects written since the last call that the cluster's controllers follow.
+    pub(crate) fn take_changed(&mut self) -> Vec<Changed> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Whether objects the cluster's controllers follow were written since they last looked.
+    pub(crate) fn has_changed(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
+    /// A number for the next pod a ReplicaSet makes.
+    pub(crate) fn next_pod_number(&mut self) -> u64 {
+        self.pods_made += 1;
+        self.pods_made
+    }
+
+    /// Whether pods the emulator makes are ready.
+    pub(crate) fn pods_ready(&self) -> bool {
+        self.pods_ready
+    }
+
+    /// Makes the pods the emulator makes ready or not, those that exist and those to come.
+    pub(crate) fn set_pods_ready(&mut self, ready: bool) {
+        self.pods_ready = ready;
+        let flag = if ready { "True" } else { "False" };
+        let made: Vec<(ObjKey, Value)> = self
+            .objects
+            .range(("/pods".to_owned(), String::new(), String::new())..)
+            .take_while(|((r, _, _), _)| r == "/pods")
+            .filter(|(_, p)| p["metadata"]["ownerReferences"].is_array())
+            .filter(|(_, p)| crate::workloads::pod_ready(p) != ready)
+            .map(|(k, p)| (k.clone(), p.clone()))
+            .collect();
+        for (key, mut pod) in made {
+            for c in pod["status"]["conditions"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+                    c["status"] = json!(flag);
+                    c["lastTransitionTime"] = json!(now());
+                }
+            }
+            for c in pod["status"]["containerStatuses"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+            {
+                c["ready"] = json!(ready);
+            }
+            self.commit(key, Some(pod), None);
+        }
+    }
+
+    /// The name of the first stored node, if any.
+    pub(crate) fn first_node_name(&self) -> Option<String> {
+        self.objects
+            .range(("/nodes".to_owned(), String::new(), String::new())..)
+            .take_while(|((r, _, _), _)| r == "/nodes")
+            .map(|((_, _, name), _)| name.clone())
+            .next()
+    }
+
+    /// The objects of a resource in namespace `ns` whose names start with `prefix`.
+    pub(crate) fn with_prefix<'a>(
+        &'a self,
+        res: &Resource,
+        ns: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a Value> {
+        let rk = res.key();
+        let start = (rk.clone(), ns.to_owned(), prefix.to_owned());
+        self.objects
+            .range(start..)
+            .take_while(move |((r, n, name), _)| *r == rk && n == ns && name.starts_with(prefix))
+            .map(|(_, o)| o)
+    }
+
+    /// The objects of a resource in namespace `ns`.
+    pub(crate) fn in_namespace<'a>(
+        &'a self,
+        res: &Resource,
+        ns: &'a str,
+    ) -> impl Iterator<Item = &'a Value> {
+        self.with_prefix(res, ns, "")
     }
 
     /// Lists objects of a resource, in one namespace or all.

@@ -207,6 +207,175 @@ fn service_cells(obj: &Value) -> Vec<Value> {
     ]
 }
 
+/// A printer whose cells are computed from the whole object, as the API server's own
+/// printers for pods, deployments, replica sets and endpoints are.
+#[derive(Debug)]
+pub(crate) struct Custom {
+    /// Name, type and priority (1: shown by `-o wide` only) of each column after `Name`.
+    columns: &'static [(&'static str, &'static str, i64)],
+    /// The cells after `Name`.
+    cells: fn(&Value) -> Vec<Value>,
+}
+
+/// `kubectl get pods`: READY, STATUS, RESTARTS, AGE; with `-o wide` IP and NODE.
+pub(crate) static POD: Custom = Custom {
+    columns: &[
+        ("Ready", "string", 0),
+        ("Status", "string", 0),
+        ("Restarts", "string", 0),
+        ("Age", "string", 0),
+        ("IP", "string", 1),
+        ("Node", "string", 1),
+    ],
+    cells: pod_cells,
+};
+
+fn count(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn pod_cells(pod: &Value) -> Vec<Value> {
+    let statuses = pod["status"]["containerStatuses"].as_array();
+    let total = pod["spec"]["containers"].as_array().map_or(0, Vec::len);
+    let ready = statuses
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ready"] == true)
+        .count();
+    let restarts: i64 = statuses
+        .into_iter()
+        .flatten()
+        .map(|c| count(&c["restartCount"]))
+        .sum();
+    let status = if !pod["metadata"]["deletionTimestamp"].is_null() {
+        "Terminating"
+    } else {
+        pod["status"]["reason"]
+            .as_str()
+            .or_else(|| pod["status"]["phase"].as_str())
+            .unwrap_or("Pending")
+    };
+    let or_none = |v: &Value| json!(v.as_str().unwrap_or("<none>"));
+    vec![
+        json!(format!("{ready}/{total}")),
+        json!(status),
+        json!(restarts.to_string()),
+        age(&pod["metadata"]["creationTimestamp"]),
+        or_none(&pod["status"]["podIP"]),
+        or_none(&pod["spec"]["nodeName"]),
+    ]
+}
+
+/// `kubectl get deployments`: READY, UP-TO-DATE, AVAILABLE, AGE; with `-o wide` CONTAINERS,
+/// IMAGES and SELECTOR.
+pub(crate) static DEPLOYMENT: Custom = Custom {
+    columns: &[
+        ("Ready", "string", 0),
+        ("Up-to-date", "integer", 0),
+        ("Available", "integer", 0),
+        ("Age", "string", 0),
+        ("Containers", "string", 1),
+        ("Images", "string", 1),
+        ("Selector", "string", 1),
+    ],
+    cells: deployment_cells,
+};
+
+fn containers(template: &Value, field: &str) -> Value {
+    let names: Vec<&str> = template["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c[field].as_str())
+        .collect();
+    json!(names.join(","))
+}
+
+fn selector_text(selector: &Value) -> Value {
+    let labels: Vec<String> = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    json!(if labels.is_empty() {
+        "<none>".to_owned()
+    } else {
+        labels.join(",")
+    })
+}
+
+fn deployment_cells(d: &Value) -> Vec<Value> {
+    let status = &d["status"];
+    let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+    vec![
+        json!(format!("{}/{want}", count(&status["readyReplicas"]))),
+        json!(count(&status["updatedReplicas"])),
+        json!(count(&status["availableReplicas"])),
+        age(&d["metadata"]["creationTimestamp"]),
+        containers(&d["spec"]["template"], "name"),
+        containers(&d["spec"]["template"], "image"),
+        selector_text(&d["spec"]["selector"]),
+    ]
+}
+
+/// `kubectl get replicasets`: DESIRED, CURRENT, READY, AGE.
+pub(crate) static REPLICA_SET: Custom = Custom {
+    columns: &[
+        ("Desired", "integer", 0),
+        ("Current", "integer", 0),
+        ("Ready", "integer", 0),
+        ("Age", "string", 0),
+        ("Containers", "string", 1),
+        ("Images", "string", 1),
+        ("Selector", "string", 1),
+    ],
+    cells: replica_set_cells,
+};
+
+fn replica_set_cells(rs: &Value) -> Vec<Value> {
+    vec![
+        json!(rs["spec"]["replicas"].as_i64().unwrap_or(1)),
+        json!(count(&rs["status"]["replicas"])),
+        json!(count(&rs["status"]["readyReplicas"])),
+        age(&rs["metadata"]["creationTimestamp"]),
+        containers(&rs["spec"]["template"], "name"),
+        containers(&rs["spec"]["template"], "image"),
+        selector_text(&rs["spec"]["selector"]),
+    ]
+}
+
+/// `kubectl get endpoints`: ENDPOINTS (ready `ip:port` pairs, three and a count), AGE.
+pub(crate) static ENDPOINTS: Custom = Custom {
+    columns: &[("Endpoints", "string", 0), ("Age", "string", 0)],
+    cells: endpoints_cells,
+};
+
+fn endpoints_cells(ep: &Value) -> Vec<Value> {
+    let mut pairs = Vec::new();
+    for subset in ep["subsets"].as_array().into_iter().flatten() {
+        let ports: Vec<i64> = subset["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["port"].as_i64())
+            .collect();
+        for a in subset["addresses"].as_array().into_iter().flatten() {
+            let ip = a["ip"].as_str().unwrap_or_default();
+            if ports.is_empty() {
+                pairs.push(ip.to_owned());
+            }
+            pairs.extend(ports.iter().map(|p| format!("{ip}:{p}")));
+        }
+    }
+    let text = match pairs.len() {
+        0 => "<none>".to_owned(),
+        1..=3 => pairs.join(","),
+        n => format!("{} + {} more...", pairs[..3].join(","), n - 3),
+    };
+    vec![json!(text), age(&ep["metadata"]["creationTimestamp"])]
+}
+
 fn column_def(name: &str, type_: &str, format: &str, description: &str, priority: i64) -> Value {
     json!({"name": name, "type": type_, "format": format, "description": description, "priority": priority})
 }
@@ -226,6 +395,30 @@ pub(crate) fn render(res: &Resource, objects: &[Value], rv: u64, include: &str) 
             ],
             objects.iter().map(service_cells).collect(),
         ),
+        Printer::Custom(custom) => {
+            let mut defs = vec![column_def(
+                "Name",
+                "string",
+                "name",
+                "Name must be unique within a namespace.",
+                0,
+            )];
+            defs.extend(
+                custom
+                    .columns
+                    .iter()
+                    .map(|(name, ty, priority)| column_def(name, ty, "", "", *priority)),
+            );
+            let rows = objects
+                .iter()
+                .map(|o| {
+                    let mut cells = vec![o["metadata"]["name"].clone()];
+                    cells.extend((custom.cells)(o));
+                    cells
+                })
+                .collect();
+            (defs, rows)
+        }
         Printer::Columns => {
             let mut defs = vec![column_def(
                 "Name",

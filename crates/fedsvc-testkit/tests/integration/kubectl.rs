@@ -174,3 +174,135 @@ async fn typed_commands_send_protobuf_and_work() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_run_as_a_cluster_runs_them() {
+    if !tools_present(&["kubectl"]) {
+        return;
+    }
+    let server = std::sync::Arc::new(ApiServer::start().await);
+    let api = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let k = Kubectl::new(&api);
+        k.ok(&["create", "namespace", "demo"]);
+        k.ok(&[
+            "-n",
+            "demo",
+            "create",
+            "deployment",
+            "nginx",
+            "--image=nginx:1.27",
+            "--replicas=2",
+            "--port=80",
+        ]);
+
+        // A ReplicaSet and two running, ready pods, as `kubectl get` shows them.
+        let d = k.json(&["-n", "demo", "get", "deployment", "nginx"]);
+        assert_eq!(
+            d["spec"]["strategy"]["type"], "RollingUpdate",
+            "server defaults"
+        );
+        assert_eq!(d["status"]["readyReplicas"], 2, "{d}");
+        let pods = k.ok(&["-n", "demo", "get", "pods", "-o", "wide"]);
+        let lines: Vec<&str> = pods.lines().collect();
+        assert!(
+            lines[0]
+                .split_whitespace()
+                .eq(["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"])
+        );
+        assert_eq!(lines.len(), 3, "{pods}");
+        for l in &lines[1..] {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            assert!(cells[0].starts_with("nginx-"), "{l}");
+            assert_eq!(&cells[1..4], ["1/1", "Running", "0"], "{l}");
+            assert!(cells[5].starts_with("10.244."), "{l}");
+        }
+        let table = k.ok(&["-n", "demo", "get", "deployment", "nginx"]);
+        assert!(table.lines().nth(1).unwrap().contains("2/2"), "{table}");
+
+        // kubectl scale goes through the scale subresource.
+        k.ok(&["-n", "demo", "scale", "deployment", "nginx", "--replicas=3"]);
+        let d = k.json(&["-n", "demo", "get", "deployment", "nginx"]);
+        assert_eq!(d["status"]["availableReplicas"], 3, "{d}");
+        let rs = k.json(&["-n", "demo", "get", "replicasets"]);
+        assert_eq!(rs["items"].as_array().unwrap().len(), 1);
+
+        // A new template replaces the pods; the container keeps its port (merged by name).
+        k.ok(&[
+            "-n",
+            "demo",
+            "set",
+            "image",
+            "deployment/nginx",
+            "nginx=nginx:1.28",
+        ]);
+        let d = k.json(&["-n", "demo", "get", "deployment", "nginx"]);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "nginx:1.28");
+        assert_eq!(c["ports"][0]["containerPort"], 80, "{c}");
+        assert!(c.get("stdin").is_none(), "unset fields stay unset: {c}");
+        let pods = k.json(&["-n", "demo", "get", "pods"]);
+        let images: Vec<&str> = pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["spec"]["containers"][0]["image"].as_str().unwrap())
+            .collect();
+        assert_eq!(images, ["nginx:1.28"; 3]);
+
+        // Pods that are not ready show in the Deployment's status.
+        api.set_pods_ready(false);
+        let d = k.json(&["-n", "demo", "get", "deployment", "nginx"]);
+        assert!(d["status"].get("readyReplicas").is_none(), "{d}");
+        assert_eq!(d["status"]["unavailableReplicas"], 3, "{d}");
+        api.set_pods_ready(true);
+
+        // Core Endpoints follow the EndpointSlices.
+        k.ok(&["-n", "demo", "expose", "deployment", "nginx", "--port=80"]);
+        api.set_endpoints("demo", "nginx", 2, 1).unwrap();
+        let ep = k.ok(&["-n", "demo", "get", "endpoints", "nginx"]);
+        assert!(ep.contains("10.244.0.1:80,10.244.0.2:80"), "{ep}");
+        let described = k.ok(&["-n", "demo", "describe", "service", "nginx"]);
+        assert!(
+            described.contains("Endpoints:") && described.contains("10.244.0.1:80"),
+            "{described}"
+        );
+
+        // Deleting the Deployment deletes its ReplicaSets and pods.
+        k.ok(&["-n", "demo", "delete", "deployment", "nginx"]);
+        let left = k.json(&["-n", "demo", "get", "replicasets,pods"]);
+        assert_eq!(left["items"].as_array().unwrap().len(), 0, "{left}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deploy_folder_applies() {
+    if !tools_present(&["kubectl"]) {
+        return;
+    }
+    let server = ApiServer::start().await;
+    let kubectl = Kubectl::new(&server);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    tokio::task::spawn_blocking(move || {
+        for dir in ["deploy", "deploy/local-dns"] {
+            kubectl.ok(&["apply", "-k", &format!("{root}/{dir}")]);
+        }
+        let d = kubectl.json(&["-n", "fedsvc-system", "get", "deployments"]);
+        let ready: Vec<(&str, i64)> = d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["metadata"]["name"].as_str().unwrap(),
+                    d["status"]["readyReplicas"].as_i64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(ready, [("fedsvc-controller", 2), ("fedsvc-local-dns", 2)]);
+    })
+    .await
+    .unwrap();
+}
