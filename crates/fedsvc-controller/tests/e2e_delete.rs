@@ -184,7 +184,7 @@ async fn a_deleted_service_loses_its_finalizer_only_after_its_records() {
     .await;
     w.host.delete("v1", "Service", NS, "nginx").unwrap();
     // Whenever the service is seen gone, its records are gone already.
-    for _ in 0..600 {
+    for _ in 0..3000 {
         let gone = w.host.get("v1", "Service", NS, "nginx").is_err();
         if gone {
             break;
