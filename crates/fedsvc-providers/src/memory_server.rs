@@ -192,6 +192,15 @@ impl RequestHandler for Handler {
             counts: HeaderCounts::default(),
         });
         let (answer, ok_opcode) = match (queries, request.metadata.op_code) {
+            ([q], hickory_proto::op::OpCode::Query) if q.query_type() == hrr::RecordType::AXFR => {
+                let qname = q.name().to_string().to_ascii_lowercase();
+                let whole_zone =
+                    qname.trim_end_matches('.') == zone.origin_key.trim_end_matches('.');
+                if whole_zone && request.protocol() == hickory_server::net::xfer::Protocol::Tcp {
+                    return transfer(&zone, request, metadata, response_handle, fallback).await;
+                }
+                (Answer::refused(), true)
+            }
             ([q], hickory_proto::op::OpCode::Query) => {
                 let qname = q.name().to_string().to_ascii_lowercase();
                 let qname = if qname.ends_with('.') {
@@ -228,6 +237,50 @@ impl RequestHandler for Handler {
             }
         }
     }
+}
+
+/// Records per message of a zone transfer: well inside a TCP message's 64 KiB.
+const TRANSFER_CHUNK: usize = 200;
+
+/// Answers an AXFR (over TCP) with the whole zone: its SOA, every record, the SOA again, in
+/// messages of at most [`TRANSFER_CHUNK`] records, as `fedsvc records` and `dig AXFR` read it.
+async fn transfer<R: ResponseHandler>(
+    zone: &ServedZone,
+    request: &Request,
+    mut metadata: Metadata,
+    mut response_handle: R,
+    fallback: ResponseInfo,
+) -> ResponseInfo {
+    metadata.response_code = ResponseCode::NoError;
+    metadata.authoritative = true;
+    let mut all: Vec<&Record> = vec![&zone.soa];
+    all.extend(
+        zone.names
+            .values()
+            .flat_map(|types| types.iter())
+            .filter(|(t, _)| **t != hrr::RecordType::SOA)
+            .flat_map(|(_, records)| records.iter()),
+    );
+    all.push(&zone.soa);
+    let mut info = fallback;
+    for chunk in all.chunks(TRANSFER_CHUNK) {
+        let builder = MessageResponseBuilder::from_message_request(request);
+        let response = builder.build(
+            metadata,
+            chunk.iter().copied(),
+            std::iter::empty(),
+            std::iter::empty(),
+            std::iter::empty(),
+        );
+        match response_handle.send_response(response).await {
+            Ok(sent) => info = sent,
+            Err(e) => {
+                tracing::debug!(error = %e, "embedded DNS server could not send a transfer");
+                break;
+            }
+        }
+    }
+    info
 }
 
 /// A running embedded server; stops when dropped.

@@ -104,3 +104,32 @@ async fn built_from_config_serves_dns() {
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// The embedded server answers a zone transfer over TCP (in several messages for a large
+/// zone), so an RFC 2136 provider without a key can list what the memory provider holds:
+/// what `fedsvc records` does with the demo's DNS configuration.
+#[cfg(feature = "rfc2136")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_server_answers_a_zone_transfer() {
+    let mut p = MemoryProvider::new(n("example.com"));
+    let mut sets = foreign_records();
+    sets.extend((0..600).map(|i| {
+        conformance::a(
+            &format!("host{i}.example.com"),
+            60,
+            &[&format!("192.0.2.{}", i % 250 + 1)],
+        )
+    }));
+    p.seed(sets.clone());
+    let addr = p.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let reader = fedsvc_providers::Rfc2136Provider::new(n("example.com"), addr);
+    let mut listed = reader.list().await.unwrap();
+    // Beside the seeded sets, only the server's own apex records (NS) may be listed.
+    listed.retain(|rs| sets.contains(rs) || rs.name().as_str() != "example.com.");
+    let missing: Vec<_> = sets.iter().filter(|s| !listed.contains(s)).collect();
+    let extra: Vec<_> = listed.iter().filter(|s| !sets.contains(s)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+}
