@@ -6,7 +6,8 @@
 //! wrong make the whole snapshot unusable ([`SnapshotError`]); a wrong cluster, service, shard or
 //! address is dropped with a [`Diagnostic`] that names it, and the rest is kept.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -220,17 +221,18 @@ impl Snapshot {
                 "the document is empty (a snapshot needs at least federation and dnsSuffix)".into(),
             ));
         }
-        let doc: SnapshotDoc = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
-            .map_err(|e| SnapshotError::Parse(e.to_string()))?;
-        Self::from_doc(doc)
+        let raw: RawSnapshot<'_> =
+            serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+                .map_err(|e| SnapshotError::Parse(e.to_string()))?;
+        Self::validate(&raw)
     }
 
     /// Parses a JSON snapshot and validates it.
     #[cfg(feature = "json")]
     pub fn from_json(text: &str) -> Result<Validated, SnapshotError> {
-        let doc: SnapshotDoc =
+        let raw: RawSnapshot<'_> =
             serde_json::from_str(text).map_err(|e| SnapshotError::Parse(e.to_string()))?;
-        Self::from_doc(doc)
+        Self::validate(&raw)
     }
 
     /// Parses JSON when the text starts with `{`, YAML otherwise (JSON is YAML too, but the
@@ -246,6 +248,11 @@ impl Snapshot {
 
     /// Validates a parsed document.
     pub fn from_doc(doc: SnapshotDoc) -> Result<Validated, SnapshotError> {
+        Self::validate(&RawSnapshot::view(&doc))
+    }
+
+    /// Validates the file's shape, as parsed or as viewed from a [`SnapshotDoc`].
+    fn validate(doc: &RawSnapshot<'_>) -> Result<Validated, SnapshotError> {
         let federation = Label::parse(&doc.federation, LabelRules::Rfc1123, "federation name")
             .map_err(|e| field("federation", &e))?;
         let dns_suffix =
@@ -274,10 +281,22 @@ impl Snapshot {
             }
         }
 
+        // Shards name joined clusters: each shard shares its cluster's name (one lookup of the
+        // text as written, no new allocation), and a second shard in a cluster is found by
+        // the cluster's index.
+        let joined = Joined {
+            clusters: clusters.values().collect(),
+            by_name: clusters
+                .values()
+                .enumerate()
+                .map(|(i, c)| (c.name.as_str(), i))
+                .collect(),
+            seen: vec![usize::MAX; clusters.len()].into(),
+        };
         let mut services: BTreeMap<ServiceKey, Service> = BTreeMap::new();
         for (i, s) in doc.services.iter().enumerate() {
             let subject = format!("services[{i}] ({}/{})", s.namespace, s.name);
-            match validate_service(s, &clusters, &subject, &mut diagnostics) {
+            match validate_service(i, s, &joined, &subject, &mut diagnostics) {
                 Ok(service) => {
                     if services.contains_key(&service.key) {
                         diagnostics.push(Diagnostic::error(
@@ -295,6 +314,7 @@ impl Snapshot {
             }
         }
 
+        drop(joined);
         Ok(Validated {
             snapshot: Snapshot {
                 federation,
@@ -369,14 +389,14 @@ fn field(field: impl Into<String>, e: &crate::error::NameError) -> FieldError {
     FieldError::new(field, e.field_message())
 }
 
-fn validate_cluster(c: &ClusterDoc) -> Result<Cluster, FieldError> {
+fn validate_cluster(c: &RawCluster<'_>) -> Result<Cluster, FieldError> {
     let name = ClusterName::parse(&c.name).map_err(|e| field("name", &e))?;
     let region = Label::parse(&c.region, LabelRules::Rfc1123, "region label")
         .map_err(|e| field("region", &e))?;
     let mut zones = Vec::with_capacity(c.zones.len());
     for (j, z) in c.zones.iter().enumerate() {
         zones.push(
-            Label::parse(z, LabelRules::Rfc1123, "zone label")
+            Label::parse(&z.0, LabelRules::Rfc1123, "zone label")
                 .map_err(|e| field(format!("zones[{j}]"), &e))?,
         );
     }
@@ -384,9 +404,34 @@ fn validate_cluster(c: &ClusterDoc) -> Result<Cluster, FieldError> {
         .ok_or_else(|| FieldError::new("zones", "a cluster needs at least one zone"))
 }
 
+/// The joined clusters, for the shards of the services.
+struct Joined<'c> {
+    /// Sorted by name.
+    clusters: Vec<&'c Cluster>,
+    /// Index in `clusters` by name.
+    by_name: HashMap<&'c str, usize>,
+    /// For each cluster, the index of the last service that had a shard in it.
+    seen: std::cell::RefCell<Vec<usize>>,
+}
+
+impl Joined<'_> {
+    /// The index of the joined cluster that `text` names, or why there is none.
+    fn find(&self, text: &str) -> Result<usize, String> {
+        if let Some(i) = self.by_name.get(text) {
+            return Ok(*i);
+        }
+        let name = ClusterName::parse(text).map_err(|e| e.field_message())?;
+        self.by_name
+            .get(name.as_str())
+            .copied()
+            .ok_or_else(|| format!("{name} is not a joined cluster"))
+    }
+}
+
 fn validate_service(
-    s: &ServiceDoc,
-    clusters: &BTreeMap<ClusterName, Cluster>,
+    index: usize,
+    s: &RawService<'_>,
+    joined: &Joined<'_>,
     subject: &str,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Service, FieldError> {
@@ -399,58 +444,44 @@ fn validate_service(
         field(which, &e)
     })?;
     let ttl = s.ttl.map(|t| check_ttl(t, "ttl")).transpose()?;
+    let mut seen = joined.seen.borrow_mut();
     let mut shards: Vec<Shard> = Vec::with_capacity(s.shards.len());
     for (j, sh) in s.shards.iter().enumerate() {
-        let at = |field: &str| format!("shards[{j}].{field}");
-        let cluster = match ClusterName::parse(&sh.cluster) {
+        let c = match joined.find(&sh.cluster) {
             Ok(c) => c,
-            Err(e) => {
+            Err(why) => {
                 diagnostics.push(Diagnostic::error(
                     subject,
-                    format!(
-                        "{}: {}; the shard is ignored",
-                        at("cluster"),
-                        e.field_message()
-                    ),
+                    format!("shards[{j}].cluster: {why}; the shard is ignored"),
                 ));
                 continue;
             }
         };
-        if !clusters.contains_key(&cluster) {
+        let cluster = &joined.clusters[c].name;
+        if seen[c] == index {
             diagnostics.push(Diagnostic::error(
                 subject,
-                format!(
-                    "{}: {cluster} is not a joined cluster; the shard is ignored",
-                    at("cluster")
-                ),
+                format!("shards[{j}].cluster: a second shard in {cluster}; it is ignored"),
             ));
             continue;
         }
-        if shards.iter().any(|x| x.cluster == cluster) {
-            diagnostics.push(Diagnostic::error(
-                subject,
-                format!(
-                    "{}: a second shard in {cluster}; it is ignored",
-                    at("cluster")
-                ),
-            ));
-            continue;
-        }
+        seen[c] = index;
         let mut addresses: Vec<IpAddr> = Vec::with_capacity(sh.addresses.len());
         for (k, a) in sh.addresses.iter().enumerate() {
-            match a.trim().parse::<IpAddr>() {
+            match a.0.trim().parse::<IpAddr>() {
                 Ok(ip) => addresses.push(ip),
                 Err(_) => diagnostics.push(Diagnostic::error(
                     subject,
                     format!(
-                        "shards[{j}].addresses[{k}]: {a:?} is not an IP address; it is ignored"
+                        "shards[{j}].addresses[{k}]: {:?} is not an IP address; it is ignored",
+                        a.0
                     ),
                 )),
             }
         }
         let mut hostnames = Vec::with_capacity(sh.hostnames.len());
         for (k, h) in sh.hostnames.iter().enumerate() {
-            match DnsName::parse(h) {
+            match DnsName::parse(&h.0) {
                 Ok(n) => hostnames.push(n),
                 Err(e) => diagnostics.push(Diagnostic::error(
                     subject,
@@ -462,7 +493,7 @@ fn validate_service(
             }
         }
         shards.push(Shard::new(
-            cluster,
+            cluster.clone(),
             addresses,
             hostnames,
             sh.ready_endpoints,
@@ -470,6 +501,117 @@ fn validate_service(
     }
     Service::new(key, ttl, shards)
         .map_err(|c| FieldError::new("shards", format!("two shards for cluster {c}")))
+}
+
+/// A string of the file, borrowed from the text when it holds no escape.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    fn view(s: &'a str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+}
+
+/// The file's shape as [`SnapshotDoc`], with its strings borrowed from the text where they can
+/// be: parsing a snapshot of 200 000 shards makes no string per shard.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawSnapshot<'a> {
+    #[serde(borrow)]
+    federation: Cow<'a, str>,
+    #[serde(borrow)]
+    dns_suffix: Cow<'a, str>,
+    #[serde(default)]
+    zone_naming: ZoneNaming,
+    #[serde(default)]
+    ttl: Option<u32>,
+    #[serde(default, borrow)]
+    clusters: Vec<RawCluster<'a>>,
+    #[serde(default, borrow)]
+    services: Vec<RawService<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawCluster<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    region: Cow<'a, str>,
+    #[serde(default, borrow)]
+    zones: Vec<Text<'a>>,
+    #[serde(default = "yes")]
+    ready: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawShard<'a> {
+    #[serde(borrow)]
+    cluster: Cow<'a, str>,
+    #[serde(default, borrow)]
+    addresses: Vec<Text<'a>>,
+    #[serde(default, borrow)]
+    hostnames: Vec<Text<'a>>,
+    #[serde(default)]
+    ready_endpoints: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawService<'a> {
+    #[serde(borrow)]
+    namespace: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    ttl: Option<u32>,
+    #[serde(default, borrow)]
+    shards: Vec<RawShard<'a>>,
+}
+
+impl<'a> RawSnapshot<'a> {
+    /// A view of `doc`, borrowing its strings.
+    fn view(doc: &'a SnapshotDoc) -> Self {
+        let texts = |v: &'a [String]| v.iter().map(|s| Text::view(s)).collect();
+        RawSnapshot {
+            federation: Cow::Borrowed(&doc.federation),
+            dns_suffix: Cow::Borrowed(&doc.dns_suffix),
+            zone_naming: doc.zone_naming,
+            ttl: doc.ttl,
+            clusters: doc
+                .clusters
+                .iter()
+                .map(|c| RawCluster {
+                    name: Cow::Borrowed(&c.name),
+                    region: Cow::Borrowed(&c.region),
+                    zones: texts(&c.zones),
+                    ready: c.ready,
+                })
+                .collect(),
+            services: doc
+                .services
+                .iter()
+                .map(|s| RawService {
+                    namespace: Cow::Borrowed(&s.namespace),
+                    name: Cow::Borrowed(&s.name),
+                    ttl: s.ttl,
+                    shards: s
+                        .shards
+                        .iter()
+                        .map(|sh| RawShard {
+                            cluster: Cow::Borrowed(&sh.cluster),
+                            addresses: texts(&sh.addresses),
+                            hostnames: texts(&sh.hostnames),
+                            ready_endpoints: sh.ready_endpoints,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -654,6 +796,27 @@ services:
                 "error: services[0] (a/ok): shards[2].cluster: a second shard in c1; it is ignored",
             ]
         );
+    }
+
+    /// Strings are borrowed from the text when they can be; escaped ones are still read, and a
+    /// shard may name its cluster in another case.
+    #[cfg(feature = "json")]
+    #[test]
+    fn escaped_strings_and_folded_cluster_names_are_read() {
+        let text = r#"{"federation": "f", "dnsSuffix": "example.com",
+            "clusters": [{"name": "c\u0031", "region": "r", "zones": ["\u007a"]}],
+            "services": [{"namespace": "a", "name": "web", "shards": [
+                {"cluster": "C1", "addresses": ["10.0.0.\u0031"], "readyEndpoints": 1}]}]}"#;
+        let v = Snapshot::from_json(text).unwrap();
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+        let s = &v.snapshot;
+        assert_eq!(s.clusters[0].name.as_str(), "c1");
+        assert_eq!(s.clusters[0].zones[0].as_str(), "z");
+        let shard = &s.services[0].shards[0];
+        assert_eq!(shard.cluster, s.clusters[0].name);
+        assert_eq!(shard.addresses, ["10.0.0.1".parse::<IpAddr>().unwrap()]);
+        // The document form validates the same.
+        assert_eq!(Snapshot::from_doc(s.to_doc()).unwrap().snapshot, *s);
     }
 
     /// serde-saphyr's default budget refused this (a million events); JSON parsed it.
