@@ -80,16 +80,62 @@ pub(crate) fn write_zone_line(
     rs: &RecordSet,
     d: &RData,
 ) -> std::io::Result<()> {
-    write!(
-        out,
-        "{prefix}{}\t{}\tIN\t{}\t",
-        rs.name(),
-        rs.ttl(),
-        rs.rtype()
-    )?;
+    out.write_all(prefix.as_bytes())?;
+    out.write_all(rs.name().as_str().as_bytes())?;
+    out.write_all(b"\t")?;
+    write_u32(out, rs.ttl())?;
+    out.write_all(b"\tIN\t")?;
+    out.write_all(rs.rtype().as_str().as_bytes())?;
+    out.write_all(b"\t")?;
     match d {
-        RData::Txt(_) => writeln!(out, "{}", d.to_zone_text()),
-        _ => writeln!(out, "{d}"),
+        RData::Txt(_) => out.write_all(d.to_zone_text().as_bytes())?,
+        _ => write_datum(out, d)?,
+    }
+    out.write_all(b"\n")
+}
+
+/// Writes `n` in decimal (the formatting machinery costs more than the digits, and a plan
+/// writes a TTL and an address per line).
+fn write_u32(out: &mut dyn Write, mut n: u32) -> std::io::Result<()> {
+    let mut buf = [0u8; 10];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.write_all(&buf[at..])
+}
+
+/// Writes a datum as its `Display` text, IPv4 addresses without the formatting machinery.
+fn write_datum(out: &mut dyn Write, d: &RData) -> std::io::Result<()> {
+    match d {
+        RData::A(ip) => {
+            let mut buf = [0u8; 15];
+            let mut len = 0;
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf[len] = b'.';
+                    len += 1;
+                }
+                if octet >= 100 {
+                    buf[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    buf[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                buf[len] = b'0' + octet % 10;
+                len += 1;
+            }
+            out.write_all(&buf[..len])
+        }
+        RData::Cname(name) => out.write_all(name.as_str().as_bytes()),
+        other => write!(out, "{other}"),
     }
 }
 
@@ -99,7 +145,7 @@ pub(crate) fn write_data(out: &mut dyn Write, rs: &RecordSet) -> std::io::Result
         if i > 0 {
             out.write_all(b", ")?;
         }
-        write!(out, "{d}")?;
+        write_datum(out, d)?;
     }
     Ok(())
 }
@@ -125,14 +171,23 @@ fn write_table(
         "{:<name_w$}  {:<type_w$}  {:>ttl_w$}  DATA",
         "NAME", "TYPE", "TTL"
     )?;
+    const SPACES: &[u8] = &[b' '; 256];
+    let pad = |out: &mut dyn Write, mut n: usize| -> std::io::Result<()> {
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            out.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    };
     for rs in records {
-        write!(
-            out,
-            "{:<name_w$}  {:<type_w$}  {:>ttl_w$}  ",
-            rs.name().as_str(),
-            rs.rtype().as_str(),
-            rs.ttl(),
-        )?;
+        let (name, rtype) = (rs.name().as_str(), rs.rtype().as_str());
+        out.write_all(name.as_bytes())?;
+        pad(out, name_w - name.len() + 2)?;
+        out.write_all(rtype.as_bytes())?;
+        pad(out, type_w - rtype.len() + 2 + ttl_w - digits(rs.ttl()))?;
+        write_u32(out, rs.ttl())?;
+        out.write_all(b"  ")?;
         write_data(out, rs)?;
         out.write_all(b"\n")?;
         for line in explain_lines(rs) {
@@ -153,6 +208,51 @@ pub(crate) fn write_diagnostics(err: &mut dyn Write, diags: &[Diagnostic]) -> st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_paths_write_what_display_writes() {
+        for n in [0, 7, 10, 180, 99_999, u32::MAX] {
+            let mut out = Vec::new();
+            write_u32(&mut out, n).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+        for ip in ["0.0.0.0", "10.0.100.9", "255.255.255.255", "1.20.199.250"] {
+            let d = RData::A(ip.parse().unwrap());
+            let mut out = Vec::new();
+            write_datum(&mut out, &d).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), d.to_string());
+        }
+        let name = fedsvc_model::DnsName::parse("Web.Example.com").unwrap();
+        let d = RData::Cname(name);
+        let mut out = Vec::new();
+        write_datum(&mut out, &d).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), d.to_string());
+    }
+
+    #[test]
+    fn table_rows_are_aligned() {
+        let long = fedsvc_model::DnsName::parse("a-long-name.example.com").unwrap();
+        let short = fedsvc_model::DnsName::parse("b.example.com").unwrap();
+        let a = vec![RData::A("10.0.0.1".parse().unwrap())];
+        let records = [
+            RecordSet::new(long, fedsvc_model::RecordType::A, 5, a).unwrap(),
+            RecordSet::new(
+                short.clone(),
+                fedsvc_model::RecordType::Cname,
+                86_400,
+                vec![RData::Cname(short)],
+            )
+            .unwrap(),
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &records, &|_| Vec::new()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "NAME                      TYPE     TTL  DATA\n\
+             a-long-name.example.com.  A          5  10.0.0.1\n\
+             b.example.com.            CNAME  86400  b.example.com.\n"
+        );
+    }
 
     #[test]
     fn digits_of_ttls() {

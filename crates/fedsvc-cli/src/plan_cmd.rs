@@ -10,6 +10,9 @@ use fedsvc_model::{Diagnostic, Severity, Snapshot};
 use crate::output::{RecordsDoc, write_diagnostics, write_records};
 use crate::{EXIT_PARTIAL, PlanArgs, show_size};
 
+/// How much of the input is read at a time before it is checked.
+const CHUNK: u64 = 1 << 20;
+
 /// Reads at most `limit` bytes of `input` (named `what` in errors) as text.
 ///
 /// The input is read in chunks through `take(limit + 1)`, so an endless or oversized input
@@ -33,21 +36,23 @@ pub(crate) fn read_bounded(
     let capacity = size_hint.unwrap_or(0).min(limit).saturating_add(1);
     let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(usize::MAX));
     let mut input = input.take(limit.saturating_add(1));
-    let mut chunk = vec![0u8; 256 * 1024];
     loop {
-        let n = match input.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {what}"))),
-        };
-        if let Some(at) = chunk[..n].iter().position(|b| *b == 0) {
+        // Straight into the buffer, a chunk at a time, each checked for NUL bytes.
+        let start = buf.len();
+        let n = (&mut input)
+            .take(CHUNK)
+            .read_to_end(&mut buf)
+            .with_context(|| format!("cannot read {what}"))?;
+        if buf[start..].contains(&0) {
+            let at = buf[start..].iter().position(|b| *b == 0).unwrap_or(0);
             bail!(
                 "{what} is not a YAML or JSON text: it holds a NUL byte at offset {}",
-                buf.len() + at
+                start + at
             );
         }
-        buf.extend_from_slice(&chunk[..n]);
+        if n == 0 {
+            break;
+        }
     }
     if buf.len() as u64 > limit {
         return Err(too_large());

@@ -176,8 +176,7 @@ pub(crate) fn run(args: &ResolveArgs, out: &mut dyn Write) -> anyhow::Result<u8>
         };
         let c = chain(&resolver, &name).await;
         if args.json {
-            serde_json::to_writer_pretty(&mut *out, &c)?;
-            writeln!(out)?;
+            crate::output::write_json(out, &c)?;
         } else {
             print_chain(out, &c)?;
         }
