@@ -748,8 +748,11 @@ impl ControllerConfig {
         let mut out = Vec::new();
         let federation = self.federation_label().map_err(|e| out.push(e)).ok();
         let suffix = self.suffix().map_err(|e| out.push(e)).ok();
+        // How long one DNS write attempt may last: it must fit in a lease.
+        let mut attempt = None;
         match self.provider_source() {
             Ok(dns) => {
+                attempt = Some(crate::leader::attempt_timeout(&dns.provider));
                 if let Some(suffix) = &suffix
                     && !suffix.is_subdomain_of(&dns.zone)
                 {
@@ -870,6 +873,14 @@ impl ControllerConfig {
                 positive(&mut out, field, d);
             }
             if !any_zero && let Err(message) = le.timing().validate() {
+                out.push(ConfigError::Invalid {
+                    field: "leaderElection",
+                    message,
+                });
+            } else if !any_zero
+                && let Some(attempt) = attempt
+                && let Err(message) = le.timing().check_attempt(attempt)
+            {
                 out.push(ConfigError::Invalid {
                     field: "leaderElection",
                     message,
@@ -1023,6 +1034,30 @@ leaderElection: {enabled: false}
             "{problems:?}"
         );
         assert_eq!((c.members.qps, c.workers), (20.0, 16));
+    }
+
+    #[test]
+    fn a_dns_write_attempt_must_fit_in_a_lease() {
+        let dns = fedsvc_providers::Config::from_yaml(
+            "zone: example.com\nprovider: {kind: rfc2136, server: 127.0.0.1:53, timeoutSeconds: 5}\n",
+        )
+        .unwrap();
+        let mut c = ControllerConfig::new("fed", "example.com", dns);
+        c.validate().unwrap();
+        c.leader_election.lease_duration = Duration::from_secs(6);
+        c.leader_election.renew_deadline = Duration::from_secs(4);
+        c.leader_election.retry_period = Duration::from_secs(1);
+        let e = c.validate().unwrap_err().to_string();
+        for field in [
+            "leaderElection",
+            "leaseDuration",
+            "retryPeriod",
+            "timeoutSeconds",
+        ] {
+            assert!(e.contains(field), "{e}");
+        }
+        c.leader_election.enabled = false;
+        c.validate().unwrap();
     }
 
     #[test]
