@@ -34,11 +34,16 @@ use tokio::sync::Mutex;
 const SYSTEM: &str = "fedsvc-system";
 const NS: &str = "mynamespace";
 const ZONE_C: &str = "nginx.mynamespace.myfederation.svc.us-central1-c.example.com.";
-/// How long the proxy holds each of A's messages to BIND while slow.
+/// How long the proxy holds each of A's messages to BIND while slow, when A is stopped: less
+/// than the provider's 5 s timeout, so that the UPDATE is answered.
 const DELAY: Duration = Duration::from_secs(4);
 
+/// How long the proxy holds each of A's messages when A is cut off from the federation API:
+/// more than the 5 s timeout, so that every attempt is given up and retried, and lands later.
+const LONG_DELAY: Duration = Duration::from_secs(6);
+
 /// A proxy in front of BIND (UDP and TCP on one port) that holds what the client sends for
-/// [`DELAY`] while `slow` is set; answers come back at once.
+/// its delay while `slow` is set; answers come back at once.
 struct Proxy {
     addr: SocketAddr,
     slow: Arc<AtomicBool>,
@@ -47,7 +52,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    async fn start(upstream: SocketAddr) -> Proxy {
+    async fn start(upstream: SocketAddr, delay: Duration) -> Proxy {
         let slow = Arc::new(AtomicBool::new(false));
         let held = Arc::new(AtomicU32::new(0));
         // A port free for both protocols.
@@ -59,6 +64,7 @@ impl Proxy {
         };
         let addr = udp.local_addr().unwrap();
         let udp = Arc::new(udp);
+        let hold = delay;
         {
             let (slow, held) = (slow.clone(), held.clone());
             tokio::spawn(async move {
@@ -94,7 +100,7 @@ impl Proxy {
                     }
                     tokio::spawn(async move {
                         if delay {
-                            tokio::time::sleep(DELAY).await;
+                            tokio::time::sleep(hold).await;
                         }
                         let _ = up.send(&msg).await;
                     });
@@ -122,7 +128,7 @@ impl Proxy {
                             }
                             if slow.load(Ordering::SeqCst) {
                                 held.fetch_add(1, Ordering::SeqCst);
-                                tokio::time::sleep(DELAY).await;
+                                tokio::time::sleep(delay).await;
                             }
                             if sw.write_all(&buf[..n]).await.is_err() {
                                 break;
@@ -137,6 +143,39 @@ impl Proxy {
     }
 }
 
+/// A TCP proxy in front of the federation API that can cut the replica behind it off: when
+/// cut, its connections are closed and new ones closed at once.
+struct ApiProxy {
+    url: String,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl ApiProxy {
+    async fn start(upstream: SocketAddr) -> ApiProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (cut, cut_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut cut_rx = cut_rx.clone();
+                if *cut_rx.borrow() {
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut_rx.wait_for(|c| *c) => {}
+                    }
+                });
+            }
+        });
+        ApiProxy { url, cut }
+    }
+}
+
 /// A controller process, killed if still running when dropped.
 struct Replica {
     child: Child,
@@ -145,14 +184,19 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(dir: &Path, host: &ApiServer, id: &str, dns_yaml: &str) -> Replica {
+    fn start(dir: &Path, host: &ApiServer, api_url: &str, id: &str, dns_yaml: &str) -> Replica {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
         let kubeconfig = dir.join(format!("{id}.kubeconfig"));
-        std::fs::write(&kubeconfig, host.kubeconfig_yaml("federation")).unwrap();
+        std::fs::write(
+            &kubeconfig,
+            host.kubeconfig_yaml("federation")
+                .replace(&host.url(), api_url),
+        )
+        .unwrap();
         let dns = dir.join(format!("{id}.dns.yaml"));
         std::fs::write(&dns, dns_yaml).unwrap();
         let config = dir.join(format!("{id}.yaml"));
@@ -338,11 +382,24 @@ fn bind_events(log: &str) -> Vec<Logged> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
-    let Some(bind) = Bind::start_with_keys_or_skip(&[], &["replica-a", "replica-b"]) else {
-        return;
-    };
+/// Everything the scenarios share: BIND with a key per replica, the federation API and two
+/// members in us-central1 (b and c), the nginx service served; replica A leading through its
+/// DNS proxy (delaying by `delay` when slow) and its API proxy, replica B standing by.
+struct World {
+    bind: Bind,
+    _host: ApiServer,
+    c_member: ApiServer,
+    _b_member: ApiServer,
+    proxy: Proxy,
+    api_proxy: ApiProxy,
+    _dir: tempfile::TempDir,
+    a: Replica,
+    b: Replica,
+    r: TokioResolver,
+}
+
+async fn world(delay: Duration) -> Option<World> {
+    let bind = Bind::start_with_keys_or_skip(&[], &["replica-a", "replica-b"])?;
     fedsvc_testkit::install_crypto_provider();
     let host = ApiServer::start().await;
     for ns in [SYSTEM, NS] {
@@ -351,7 +408,8 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
     }
     let b_member = member(&host, "gce-us-central1-b", "us-central1-b").await;
     let c_member = member(&host, "gce-us-central1-c", "us-central1-c").await;
-    let proxy = Proxy::start(bind.addr).await;
+    let proxy = Proxy::start(bind.addr, delay).await;
+    let api_proxy = ApiProxy::start(host.addr()).await;
     let dir = tempfile::tempdir().unwrap();
     let yaml = |server: SocketAddr, key: &str| {
         rfc2136_yaml_with_key(&server.to_string(), key, bind.key_secret(key).unwrap())
@@ -359,6 +417,7 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
     let a = Replica::start(
         dir.path(),
         &host,
+        &api_proxy.url,
         "replica-a",
         &yaml(proxy.addr, "replica-a"),
     );
@@ -369,6 +428,7 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
     let b = Replica::start(
         dir.path(),
         &host,
+        &host.url(),
         "replica-b",
         &yaml(bind.addr, "replica-b"),
     );
@@ -400,42 +460,48 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
         answer(&r, ZONE_C).await == "A 10.3.0.1"
     })
     .await;
-
-    // The pod in us-central1-c goes: A's UPDATE (a CNAME to the region) is held on its way.
-    proxy.slow.store(true, Ordering::SeqCst);
-    c_member.set_endpoints(NS, "nginx", 0, 0).unwrap();
-    until("A's UPDATE held", Duration::from_secs(10), || async {
-        proxy.held.load(Ordering::SeqCst) > 0
+    Some(World {
+        bind,
+        _host: host,
+        c_member,
+        _b_member: b_member,
+        proxy,
+        api_proxy,
+        _dir: dir,
+        a,
+        b,
+        r,
     })
-    .await;
-    // SIGTERM while it is held; the pod is back at once.
-    let stopped = Instant::now();
-    a.sigterm();
-    c_member.set_endpoints(NS, "nginx", 2, 0).unwrap();
+}
 
+/// Follows the handover from `since` until us-central1-c has been right again for `settle`
+/// (or `limit` passed), then checks BIND's log: no UPDATE signed by A after B's first
+/// listing, B the leader, the name right, `fedsvc_leader` never 1 on both.
+async fn follow_handover(w: &World, since: Instant, settle: Duration, limit: Duration) {
+    let (a, b, r) = (&w.a, &w.b, &w.r);
     let mut b_leads = None;
     let mut right = None;
     let mut wrong_seen = false;
     let mut both = false;
-    while stopped.elapsed() < Duration::from_secs(40) {
+    while since.elapsed() < limit {
         let (ga, gb) = (a.leader_gauge().await, b.leader_gauge().await);
         both |= ga == Some(1) && gb == Some(1);
         if b_leads.is_none() && gb == Some(1) {
-            b_leads = Some(stopped.elapsed());
+            b_leads = Some(since.elapsed());
         }
-        let now = answer(&r, ZONE_C).await;
+        let now = answer(r, ZONE_C).await;
         if now != "A 10.3.0.1" {
             wrong_seen = true;
             right = None;
-        } else if wrong_seen && right.is_none() {
-            right = Some(stopped.elapsed());
+        } else if (wrong_seen || b_leads.is_some()) && right.is_none() {
+            right = Some(since.elapsed());
         }
-        if right.is_some_and(|t| stopped.elapsed() > t + DELAY + Duration::from_secs(2)) {
+        if b_leads.is_some() && right.is_some_and(|t| since.elapsed() > t + settle) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let log = bind.log();
+    let log = w.bind.log();
     let events = bind_events(&log);
     let first_b_listing = events.iter().find(|e| e.key == "replica-b" && !e.update);
     let first_b_update = events.iter().find(|e| e.key == "replica-b" && e.update);
@@ -444,8 +510,9 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
         .rev()
         .find(|e| e.key == "replica-a" && e.update);
     println!(
-        "SIGTERM -> B's gauge 1: {b_leads:?}; SIGTERM -> DNS right again: {right:?}; \
-         A's last UPDATE -> B's first listing: {:?} s; B's first listing -> B's first UPDATE: {:?} s",
+        "since the trigger: B's gauge 1 after {b_leads:?}, DNS right again after {right:?}; \
+         A's last UPDATE -> B's first listing: {:?} s; B's first listing -> B's first UPDATE: \
+         {:?} s",
         first_b_listing.zip(last_a_update).map(|(l, u)| l.at - u.at),
         first_b_update
             .zip(first_b_listing)
@@ -488,12 +555,57 @@ async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
         context()
     );
     assert_eq!(
-        answer(&r, ZONE_C).await,
+        answer(r, ZONE_C).await,
         "A 10.3.0.1",
         "DNS is left wrong (until a resync)\n{}",
         context()
     );
-    // Never 1 on both: A is gone, B leads.
-    assert_eq!(b.leader_gauge().await, Some(1));
     assert!(!both, "fedsvc_leader was 1 on both replicas at once");
+    assert_eq!(b.leader_gauge().await, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_write_of_a_stopping_leader_lands_before_the_new_leader_lists() {
+    let Some(w) = world(DELAY).await else { return };
+    let (proxy, c_member, a) = (&w.proxy, &w.c_member, &w.a);
+    // The pod in us-central1-c goes: A's UPDATE (a CNAME to the region) is held on its way.
+    proxy.slow.store(true, Ordering::SeqCst);
+    c_member.set_endpoints(NS, "nginx", 0, 0).unwrap();
+    until("A's UPDATE held", Duration::from_secs(10), || async {
+        proxy.held.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    // SIGTERM while it is held; the pod is back at once.
+    let stopped = Instant::now();
+    a.sigterm();
+    c_member.set_endpoints(NS, "nginx", 2, 0).unwrap();
+
+    follow_handover(
+        &w,
+        stopped,
+        DELAY + Duration::from_secs(2),
+        Duration::from_secs(40),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_cut_off_from_the_api_stops_its_retried_write_in_time() {
+    let Some(w) = world(LONG_DELAY).await else {
+        return;
+    };
+    // A can no longer renew, and each of its DNS attempts is held longer than its timeout:
+    // given up, retried, and landing later.
+    w.proxy.slow.store(true, Ordering::SeqCst);
+    let cut = Instant::now();
+    w.api_proxy.cut.send(true).unwrap();
+    w.c_member.set_endpoints(NS, "nginx", 0, 0).unwrap();
+    until("A's UPDATE held", Duration::from_secs(10), || async {
+        w.proxy.held.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    // The pod is back before B can take over (15 s after A's last renewal).
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    w.c_member.set_endpoints(NS, "nginx", 2, 0).unwrap();
+    follow_handover(&w, cut, LONG_DELAY * 3, Duration::from_secs(60)).await;
 }
