@@ -120,8 +120,12 @@ fn default_owner_id() -> String {
 }
 
 /// The backend, selected by `provider.kind`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+///
+/// Deserialized from a mapping holding `kind` and the kind's settings. When `kind` comes
+/// first, the settings are read as they stream by, so an error keeps the place of the key at
+/// fault; otherwise they are read whole first. Either way the message of an error never holds
+/// the value of a secret key. ([`Config::from_yaml`] gives the place for any order.)
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProviderConfig {
     /// `kind: memory`.
@@ -146,6 +150,109 @@ impl ProviderConfig {
             ProviderConfig::Route53(_) => "route53",
             ProviderConfig::Clouddns(_) => "clouddns",
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ProviderVisitor)
+    }
+}
+
+struct ProviderVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ProviderVisitor {
+    type Value = ProviderConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping with `kind` and the kind's settings")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(A::Error::missing_field("kind"));
+        };
+        if first == "kind" {
+            let kind: String = map.next_value()?;
+            return kind_section(&kind, WithoutKind(map));
+        }
+        // `kind` comes later: read the settings whole, then as the kind's.
+        let mut settings = serde_json::Map::new();
+        let mut kind = None;
+        let mut key = Some(first);
+        while let Some(k) = key {
+            if k == "kind" {
+                kind = Some(map.next_value::<String>()?);
+            } else {
+                let value: serde_json::Value = map.next_value()?;
+                settings.insert(k, value);
+            }
+            key = map.next_key::<String>()?;
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+        let mut secrets = Vec::new();
+        secret_leaves(&settings, false, &mut secrets);
+        let settings = serde_json::Value::Object(settings);
+        let parsed = match kind.as_str() {
+            "memory" => serde_json::from_value(settings).map(ProviderConfig::Memory),
+            "rfc2136" => serde_json::from_value(settings).map(ProviderConfig::Rfc2136),
+            "powerdns" => serde_json::from_value(settings).map(ProviderConfig::Powerdns),
+            "route53" => serde_json::from_value(settings).map(ProviderConfig::Route53),
+            "clouddns" => serde_json::from_value(settings).map(ProviderConfig::Clouddns),
+            other => return Err(A::Error::unknown_variant(other, &KINDS)),
+        };
+        parsed.map_err(|e| A::Error::custom(mask_values(&e.to_string(), secrets)))
+    }
+}
+
+/// The settings of `kind`, read from `map` as it streams by.
+fn kind_section<'de, M: serde::de::MapAccess<'de>>(
+    kind: &str,
+    map: M,
+) -> Result<ProviderConfig, M::Error> {
+    let settings = serde::de::value::MapAccessDeserializer::new(map);
+    Ok(match kind {
+        "memory" => ProviderConfig::Memory(Deserialize::deserialize(settings)?),
+        "rfc2136" => ProviderConfig::Rfc2136(Deserialize::deserialize(settings)?),
+        "powerdns" => ProviderConfig::Powerdns(Deserialize::deserialize(settings)?),
+        "route53" => ProviderConfig::Route53(Deserialize::deserialize(settings)?),
+        "clouddns" => ProviderConfig::Clouddns(Deserialize::deserialize(settings)?),
+        other => return Err(serde::de::Error::unknown_variant(other, &KINDS)),
+    })
+}
+
+/// Whether `key` names a secret (compared without case, `-` and `_`).
+fn is_secret_key(key: &str) -> bool {
+    let key: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_KEYS.contains(&key.as_str())
+}
+
+/// Every scalar under a secret key of `settings` (all of them when `inside` one).
+fn secret_leaves(
+    settings: &serde_json::Map<String, serde_json::Value>,
+    inside: bool,
+    out: &mut Vec<String>,
+) {
+    fn leaves(value: &serde_json::Value, inside: bool, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => secret_leaves(map, inside, out),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    leaves(item, inside, out);
+                }
+            }
+            serde_json::Value::String(s) if inside => out.push(s.clone()),
+            serde_json::Value::Number(n) if inside => out.push(n.to_string()),
+            _ => {}
+        }
+    }
+    for (key, value) in settings {
+        leaves(value, inside || is_secret_key(key), out);
     }
 }
 
@@ -215,6 +322,7 @@ impl Rfc2136Config {
     }
 
     /// The limits of one zone transfer: `maxListRecords` and `maxListBytes`, or their defaults.
+    #[cfg(feature = "rfc2136")]
     pub(crate) fn list_limits(&self) -> ListLimits {
         let default = ListLimits::default();
         ListLimits {
@@ -232,6 +340,7 @@ impl Rfc2136Config {
 /// measured with (620 001 record sets: roughly 1.3 million records, on the order of 100 MB of
 /// transfer), and below what would exhaust a typical host: 10 million record sets held as the
 /// controller holds them take a few GB.
+#[cfg(feature = "rfc2136")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ListLimits {
     /// The most records (the zone's SOA included).
@@ -240,6 +349,7 @@ pub(crate) struct ListLimits {
     pub(crate) max_bytes: u64,
 }
 
+#[cfg(feature = "rfc2136")]
 impl Default for ListLimits {
     fn default() -> Self {
         ListLimits {
@@ -252,13 +362,16 @@ impl Default for ListLimits {
 /// The default most bytes of one PowerDNS answer (`maxResponseBytes`): 1 GiB, ten times the
 /// whole-zone `GET` of the largest zone fedsvc is measured with (620 001 record sets, on the
 /// order of 100 MB of JSON).
+#[cfg(feature = "powerdns")]
 pub(crate) const DEFAULT_POWERDNS_MAX_RESPONSE: u64 = 1 << 30;
 
 /// The default most bytes of one Cloud DNS answer (`maxResponseBytes`): 64 MiB, far above a
 /// page of 1 000 record sets.
+#[cfg(feature = "clouddns")]
 pub(crate) const DEFAULT_CLOUDDNS_MAX_RESPONSE: u64 = 64 << 20;
 
 /// A size in bytes in words: `2 GiB`, `64 MiB`, `1000 bytes`.
+#[cfg(any(feature = "rfc2136", feature = "powerdns", feature = "clouddns"))]
 pub(crate) fn bytes_in_words(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (unit, name) in UNITS {
@@ -752,12 +865,7 @@ pub(crate) fn mask_secrets(text: &str, message: &str) -> String {
             let key_start = before
                 .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
                 .map_or(0, |i| i + 1);
-            let key: String = before[key_start..]
-                .chars()
-                .filter(|c| *c != '_' && *c != '-')
-                .map(|c| c.to_ascii_lowercase())
-                .collect();
-            if !SECRET_KEYS.contains(&key.as_str()) {
+            if !is_secret_key(&before[key_start..]) {
                 continue;
             }
             if bytes
@@ -782,9 +890,16 @@ pub(crate) fn mask_secrets(text: &str, message: &str) -> String {
             values.push(value);
         }
     }
+    mask_values(message, values)
+}
+
+/// `message` with each of `values` (at least [`MIN_MASKED_LEN`] long), as it is or escaped,
+/// and the user information of URLs replaced by `***`.
+fn mask_values<S: AsRef<str>>(message: &str, mut values: Vec<S>) -> String {
     let mut out = strip_userinfo(message);
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    for value in values {
+    values.sort_by_key(|v| std::cmp::Reverse(v.as_ref().len()));
+    for value in &values {
+        let value = value.as_ref();
         if value.len() >= MIN_MASKED_LEN {
             out = out.replace(value, "***");
             let quoted = format!("{value:?}");
@@ -1033,6 +1148,60 @@ mod tests {
             e.to_string(),
             "provider configuration: provider.kind: missing; one of memory, rfc2136, powerdns, route53, clouddns"
         );
+    }
+
+    /// The `Deserialize` of a [`Config`] embedded in another document (the controller's
+    /// `dns:`), without [`Config::from_yaml`]'s masking.
+    fn embedded(text: &str) -> Result<Config, String> {
+        #[derive(Deserialize)]
+        struct Outer {
+            dns: Config,
+        }
+        serde_saphyr::from_str::<Outer>(text)
+            .map(|o| o.dns)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn embedded_configurations_keep_places_and_secrets() {
+        let head = "dns:\n  zone: example.com\n  provider:\n";
+        // `kind` first: read as it streams by; the error is at the key at fault.
+        let e = embedded(&format!(
+            "{head}    kind: rfc2136\n    server: 127.0.0.1:53\n    tsig: {SECRET}\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("line 6 column"), "{e}");
+        let e = embedded(&format!(
+            "{head}    kind: rfc2136\n    server: x\n    batchSise: 3\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("line 6 column 5"), "{e}");
+        assert!(e.contains("unknown field `batchSise`"), "{e}");
+        // `kind` later: read whole first; the message shows no secret value.
+        for bad in [
+            format!("    server: x\n    tsig: {SECRET}\n    kind: rfc2136\n"),
+            format!(
+                "    server: x\n    tsig: {{name: k, secret: [{SECRET}]}}\n    kind: rfc2136\n"
+            ),
+            format!("    url: http://h\n    apiKey: [{SECRET}]\n    kind: powerdns\n"),
+        ] {
+            let e = embedded(&format!("{head}{bad}")).unwrap_err();
+            let message = e.lines().next().unwrap();
+            assert!(!message.contains(SECRET), "{message}");
+        }
+        let c = embedded(&format!(
+            "{head}    server: 127.0.0.1:53\n    tsig: {{name: k, secret: {SECRET}}}\n    kind: rfc2136\n"
+        ))
+        .unwrap();
+        let ProviderConfig::Rfc2136(r) = &c.provider else {
+            panic!("{c:?}")
+        };
+        assert_eq!(
+            r.tsig.as_ref().unwrap().secret.as_ref().unwrap().expose(),
+            SECRET
+        );
+        let e = embedded(&format!("{head}    kind: bind\n")).unwrap_err();
+        assert!(e.contains("unknown variant `bind`"), "{e}");
     }
 
     #[test]
