@@ -362,9 +362,9 @@ impl ApiServer {
             .update(&res, namespace, name, svc, true, false)?)
     }
 
-    /// Whether the pods this emulator's ReplicaSets make are ready (the default) or not: a
-    /// failure to inject. Pods that exist follow at once, as do their ReplicaSets' and
-    /// Deployments' statuses.
+    /// Whether the pods this emulator runs (made by ReplicaSets or created directly) are ready
+    /// (the default) or not: a failure to inject. Running pods follow at once, as do their
+    /// ReplicaSets' and Deployments' statuses.
     pub fn set_pods_ready(&self, ready: bool) {
         self.shared.store().set_pods_ready(ready);
     }

@@ -469,7 +469,7 @@ impl Store {
         self.pods_ready
     }
 
-    /// Makes the pods the emulator makes ready or not, those that exist and those to come.
+    /// Makes the pods the emulator runs ready or not, those that run and those to come.
     pub(crate) fn set_pods_ready(&mut self, ready: bool) {
         self.pods_ready = ready;
         let flag = if ready { "True" } else { "False" };
@@ -477,7 +477,7 @@ impl Store {
             .objects
             .range(("/pods".to_owned(), String::new(), String::new())..)
             .take_while(|((r, _, _), _)| r == "/pods")
-            .filter(|(_, p)| p["metadata"]["ownerReferences"].is_array())
+            .filter(|(_, p)| p["status"]["phase"] == "Running")
             .filter(|(_, p)| crate::workloads::pod_ready(p) != ready)
             .map(|(k, p)| (k.clone(), p.clone()))
             .collect();

@@ -1,6 +1,7 @@
 //! The controllers a cluster runs, as far as the emulator plays them: Deployments make
-//! ReplicaSets, ReplicaSets make Pods (scheduled and ready at once), deleting an owner deletes
-//! what it owns, and every Service's core `Endpoints` mirror its EndpointSlices.
+//! ReplicaSets, ReplicaSets make Pods, every pod is scheduled and running (ready unless told
+//! otherwise) as soon as it exists, deleting an owner deletes what it owns, and every Service's
+//! core `Endpoints` mirror its EndpointSlices.
 //!
 //! They run synchronously: whenever the store lock is released after a write to a Deployment,
 //! ReplicaSet, Pod, Service or EndpointSlice ([`crate::shared::StoreGuard`]), [`settle`] looks
@@ -71,6 +72,7 @@ pub(crate) fn settle(store: &mut Store) {
         let mut deployments = BTreeSet::new();
         let mut replicasets = BTreeSet::new();
         let mut services = BTreeSet::new();
+        let mut pods = BTreeSet::new();
         for c in changed {
             let here = |name: &String| (c.ns.clone(), name.clone());
             match c.res.as_str() {
@@ -83,6 +85,7 @@ pub(crate) fn settle(store: &mut Store) {
                 }
                 "/pods" => {
                     replicasets.extend(c.owners.iter().map(here));
+                    pods.insert(here(&c.name));
                 }
                 "/services" => {
                     services.insert(here(&c.name));
@@ -97,6 +100,9 @@ pub(crate) fn settle(store: &mut Store) {
         }
         for (ns, name) in &replicasets {
             replica_set(store, k, ns, name);
+        }
+        for (ns, name) in &pods {
+            kubelet(store, k, ns, name);
         }
         for (ns, name) in &services {
             endpoints(store, k, ns, name);
@@ -366,21 +372,51 @@ pub(crate) fn pod_ready(pod: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
-/// A pod of ReplicaSet `rs`, on the emulated node, running, and ready unless
-/// [`Store::pods_ready`] says otherwise.
+/// A pod of ReplicaSet `rs`, as its template says; [`kubelet`] starts it.
 fn new_pod(store: &mut Store, rs: &Value, ns: &str, rs_name: &str) -> Value {
     let template = &rs["spec"]["template"];
     let n = store.next_pod_number();
-    let name = format!("{rs_name}-{}", pod_suffix(n));
+    let mut metadata = template["metadata"].clone();
+    if !metadata.is_object() {
+        metadata = Value::Object(Map::new());
+    }
+    metadata["name"] = json!(format!("{rs_name}-{}", pod_suffix(n)));
+    metadata["namespace"] = json!(ns);
+    metadata["ownerReferences"] = owner_reference(rs);
+    let mut pod = json!({"metadata": metadata, "spec": template["spec"].clone()});
+    start(store, &mut pod);
+    pod
+}
+
+/// Plays the scheduler and the kubelet for a pod that has no status yet (one made by a
+/// ReplicaSet, or created directly as `kubectl run` does): on the emulated node, running, and
+/// ready unless [`Store::pods_ready`] says otherwise.
+fn kubelet(store: &mut Store, k: &Kinds, ns: &str, name: &str) {
+    let Ok(pod) = store.get(&k.pods, ns, name) else {
+        return;
+    };
+    if deleting(&pod) || !pod["status"]["phase"].is_null() {
+        return;
+    }
+    let mut next = pod.clone();
+    start(store, &mut next);
+    store.put_raw(&k.pods, next);
+}
+
+/// Gives `pod` a node, an address and a running status.
+fn start(store: &mut Store, pod: &mut Value) {
+    let n = store.next_pod_number();
     let ip = format!("10.244.{}.{}", (n / 250) % 256, n % 250 + 1);
     let ready = store.pods_ready();
     let now = now();
-    let node = store
-        .first_node_name()
-        .unwrap_or_else(|| "emulated-node".to_owned());
-    let mut spec = template["spec"].clone();
-    spec["nodeName"] = json!(node);
-    let containers: Vec<Value> = spec["containers"]
+    if pod["spec"]["nodeName"].is_null() {
+        pod["spec"]["nodeName"] = json!(
+            store
+                .first_node_name()
+                .unwrap_or_else(|| "emulated-node".to_owned())
+        );
+    }
+    let containers: Vec<Value> = pod["spec"]["containers"]
         .as_array()
         .into_iter()
         .flatten()
@@ -394,29 +430,18 @@ fn new_pod(store: &mut Store, rs: &Value, ns: &str, rs_name: &str) -> Value {
         .collect();
     let flag = if ready { "True" } else { "False" };
     let cond = |t: &str, s: &str| json!({"type": t, "status": s, "lastTransitionTime": now});
-    let mut metadata = template["metadata"].clone();
-    if !metadata.is_object() {
-        metadata = Value::Object(Map::new());
-    }
-    metadata["name"] = json!(name);
-    metadata["namespace"] = json!(ns);
-    metadata["ownerReferences"] = owner_reference(rs);
-    json!({
-        "metadata": metadata,
-        "spec": spec,
-        "status": {
-            "phase": "Running",
-            "podIP": ip, "podIPs": [{"ip": ip}],
-            "hostIP": "10.0.0.1", "hostIPs": [{"ip": "10.0.0.1"}],
-            "startTime": now,
-            "conditions": [
-                cond("PodScheduled", "True"), cond("Initialized", "True"),
-                cond("ContainersReady", flag), cond("Ready", flag),
-            ],
-            "containerStatuses": containers,
-            "qosClass": "BestEffort",
-        },
-    })
+    pod["status"] = json!({
+        "phase": "Running",
+        "podIP": ip, "podIPs": [{"ip": ip}],
+        "hostIP": "10.0.0.1", "hostIPs": [{"ip": "10.0.0.1"}],
+        "startTime": now,
+        "conditions": [
+            cond("PodScheduled", "True"), cond("Initialized", "True"),
+            cond("ContainersReady", flag), cond("Ready", flag),
+        ],
+        "containerStatuses": containers,
+        "qosClass": "BestEffort",
+    });
 }
 
 /// Five characters from a pod's number, as the real controller's random suffixes look.
