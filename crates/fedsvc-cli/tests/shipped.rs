@@ -150,7 +150,7 @@ fn create_hosted_zone(endpoint: &str) -> String {
 
 /// The environment of a Route53 run: the given credentials, and nothing the SDK could fetch
 /// from outside (instance metadata off, no profile files).
-fn aws_env<'a>(home: &'a str, credentials: bool) -> Vec<(&'a str, &'a str)> {
+fn aws_env(home: &str, credentials: bool) -> Vec<(&str, &str)> {
     let mut env = vec![
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),

@@ -2,9 +2,9 @@
 //! do in each member cluster.
 //!
 //! Every LoadBalancer service gets an external address (the next one from the member's
-//! range), and every service's ready endpoints are the pods in its namespace that match its
-//! selector — so `kubectl --context=<member> run nginx --image=nginx` makes a shard healthy, as
-//! in the user guide.
+//! range), and every service's endpoints are the pods in its namespace that match its selector,
+//! ready when the pod is — so `kubectl --context=<member> run nginx --image=nginx` (or a
+//! Deployment) makes a shard healthy, as in the user guide.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -28,7 +28,8 @@ struct MemberCloud {
     api: Arc<ApiServer>,
     next_ip: u32,
     assigned: BTreeMap<(String, String), String>,
-    endpoints: BTreeMap<(String, String), u32>,
+    /// The (ready, not ready) endpoints last published per service.
+    endpoints: BTreeMap<(String, String), (u32, u32)>,
 }
 
 fn selector_matches(selector: &Value, labels: &Value) -> bool {
@@ -37,6 +38,16 @@ fn selector_matches(selector: &Value, labels: &Value) -> bool {
         Some(sel) if sel.is_empty() => false,
         Some(sel) => sel.iter().all(|(k, v)| labels.get(k) == Some(v)),
     }
+}
+
+/// Whether a pod's `Ready` condition is true (the emulator runs every pod, ready unless a
+/// test says otherwise).
+fn pod_ready(pod: &serde_json::Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 impl MemberCloud {
@@ -73,17 +84,22 @@ impl MemberCloud {
                     .api
                     .set_load_balancer_ingress(&ns, &name, &[ip.as_str()], &[]);
             }
-            let ready = pods
+            let backends: Vec<&serde_json::Value> = pods
                 .iter()
                 .filter(|p| p["metadata"]["namespace"] == ns.as_str())
                 .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
                 .filter(|p| selector_matches(&svc["spec"]["selector"], &p["metadata"]["labels"]))
-                .count();
-            let ready = u32::try_from(ready).unwrap_or(u32::MAX);
-            if self.endpoints.get(&key) != Some(&ready)
-                && self.api.set_endpoints(&ns, &name, ready, 0).is_ok()
+                .collect();
+            let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            let ready = backends.iter().filter(|p| pod_ready(p)).count();
+            let counts = (count(ready), count(backends.len() - ready));
+            if self.endpoints.get(&key) != Some(&counts)
+                && self
+                    .api
+                    .set_endpoints(&ns, &name, counts.0, counts.1)
+                    .is_ok()
             {
-                self.endpoints.insert(key, ready);
+                self.endpoints.insert(key, counts);
             }
         }
     }

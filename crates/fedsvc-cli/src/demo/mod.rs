@@ -91,6 +91,8 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("fedsvc-demo.kubeconfig"));
         world.write_kubeconfig(&kubeconfig)?;
+        let dns_config = kubeconfig.with_extension("dns.yaml");
+        world.write_dns_config(&dns_config)?;
         ensure_member_namespaces(&world);
         let code = if args.tour {
             tour::run(
@@ -101,7 +103,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
             )
             .await?
         } else {
-            live(&world, args, out, &kubeconfig).await?
+            live(&world, args, out, &kubeconfig, &dns_config).await?
         };
         world.stop().await;
         Ok(code)
@@ -113,6 +115,7 @@ async fn live(
     args: &DemoArgs,
     out: &mut dyn Write,
     kubeconfig: &std::path::Path,
+    dns_config: &std::path::Path,
 ) -> anyhow::Result<u8> {
     if !args.empty {
         create_nginx(world)?;
@@ -127,14 +130,17 @@ async fn live(
         }
     }
     let k = kubeconfig.display();
+    let d = dns_config.display();
     let header = format!(
-        "fedsvc demo: federation {FEDERATION_CONTEXT} and {} member clusters; DNS on {}\n\
+        "fedsvc demo: federation {FEDERATION_CONTEXT} and {} member clusters; DNS on {} \
+         (records with a TTL of 30 s, for quick failover)\n\
          \n  export KUBECONFIG={k}\n\
          \x20 kubectl --context={FEDERATION_CONTEXT} get services -n mynamespace\n\
          \x20 kubectl --context=gce-us-central1-a delete pod -n mynamespace -l run=nginx    # fail a zone\n\
          \x20 kubectl --context=gce-us-central1-f run nginx -n mynamespace --image=nginx --labels=run=nginx\n\
          \x20 dig @{} -p {} nginx.mynamespace.myfederation.svc.us-central1-f.example.com\n\
          \x20 fedsvc resolve --server {} nginx.mynamespace.myfederation.svc.europe-west1-d.example.com\n\
+         \x20 fedsvc records --dns {d}\n\
          \nPress Ctrl-C to stop.\n",
         world.members.len(),
         world.dns_addr,

@@ -215,6 +215,29 @@ impl World {
             .with_context(|| format!("cannot write {}", path.display()))
     }
 
+    /// The provider configuration of the demo's zone (`fedsvc records --dns FILE`): its embedded
+    /// server answers zone transfers, so an RFC 2136 provider without a key can list it. It
+    /// refuses updates: the controller alone writes the zone.
+    pub fn dns_config(&self) -> String {
+        let addr = self.dns_addr;
+        [
+            format!("# The zone of `fedsvc demo`, served by its embedded DNS server on {addr}."),
+            "# Read it with: fedsvc records --dns THIS_FILE (the server refuses updates).".into(),
+            "zone: example.com".into(),
+            "provider:".into(),
+            "  kind: rfc2136".into(),
+            format!("  server: {addr}"),
+            String::new(),
+        ]
+        .join("\n")
+    }
+
+    /// Writes [`World::dns_config`] to `path`.
+    pub fn write_dns_config(&self, path: &Path) -> anyhow::Result<()> {
+        std::fs::write(path, self.dns_config())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
     /// The member called `name`.
     pub fn member(&self, name: &str) -> anyhow::Result<&ApiServer> {
         self.members
