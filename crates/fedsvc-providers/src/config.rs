@@ -592,10 +592,12 @@ impl Config {
     /// no `*` wildcard, no `_`). [`from_yaml`](Self::from_yaml) and [`build`](Self::build)
     /// call it.
     pub fn check(&self) -> Result<(), ConfigError> {
-        check_host_name(&self.zone).map_err(|message| ConfigError::Invalid {
-            field: "zone".into(),
-            message,
-        })
+        DnsName::parse_host_name(self.zone.as_str())
+            .map(drop)
+            .map_err(|e| ConfigError::Invalid {
+                field: "zone".into(),
+                message: e.to_string(),
+            })
     }
 
     /// Reads and parses a configuration file.
@@ -935,21 +937,6 @@ pub(crate) fn strip_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Refuses a zone that is not a host name: each label letters, digits and `-` (a `-` at
-/// either end of a label is refused already by [`DnsName`]).
-fn check_host_name(zone: &DnsName) -> Result<(), String> {
-    for label in zone.labels() {
-        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-';
-        if let Some(c) = label.chars().find(|c| !allowed(*c)) {
-            return Err(format!(
-                "{:?} is not a host name: label {label:?} holds {c:?} (only letters, digits and '-' are allowed)",
-                zone.as_str().trim_end_matches('.')
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

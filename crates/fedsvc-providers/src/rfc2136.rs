@@ -1027,6 +1027,39 @@ mod tests {
     }
 
     #[test]
+    fn list_limits_come_from_the_configuration() {
+        let config = Rfc2136Config {
+            server: "127.0.0.1:53".into(),
+            tsig: None,
+            timeout_seconds: None,
+            batch_size: None,
+            max_list_records: Some(7),
+            max_list_bytes: Some(4096),
+        };
+        let p = Rfc2136Provider::from_config(n("example.com"), &config).unwrap();
+        assert_eq!(
+            p.list_limits,
+            ListLimits {
+                max_records: 7,
+                max_bytes: 4096
+            }
+        );
+        let defaults = Rfc2136Config {
+            max_list_records: None,
+            max_list_bytes: None,
+            ..config
+        };
+        let p = Rfc2136Provider::from_config(n("example.com"), &defaults).unwrap();
+        assert_eq!(
+            p.list_limits,
+            ListLimits {
+                max_records: 10_000_000,
+                max_bytes: 2 << 30
+            }
+        );
+    }
+
+    #[test]
     fn a_transfer_over_the_limits_names_the_limit() {
         let p = provider();
         for (exceeded, words) in [
