@@ -609,3 +609,25 @@ async fn a_leader_cut_off_from_the_api_stops_its_retried_write_in_time() {
     w.c_member.set_endpoints(NS, "nginx", 2, 0).unwrap();
     follow_handover(&w, cut, LONG_DELAY * 3, Duration::from_secs(60)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_write_under_way_the_handover_stays_fast() {
+    let Some(w) = world(DELAY).await else { return };
+    // SIGTERM with nothing under way, then the pod goes: the new leader writes the CNAME.
+    let stopped = Instant::now();
+    w.a.sigterm();
+    w.c_member.set_endpoints(NS, "nginx", 0, 0).unwrap();
+    until("B wrote the CNAME", Duration::from_secs(20), || async {
+        answer(&w.r, ZONE_C).await.starts_with("CNAME")
+    })
+    .await;
+    let took = stopped.elapsed();
+    println!("SIGTERM -> the new leader's first write served: {took:?}");
+    let events = bind_events(&w.bind.log());
+    assert!(
+        events.iter().any(|e| e.key == "replica-b" && e.update),
+        "B wrote it"
+    );
+    // The lease is released at once: B takes over within its retry period (1 s).
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
