@@ -474,3 +474,100 @@ async fn bind_group_too_large_for_one_message_is_invalid() {
     assert_eq!(p.list().await.unwrap(), before);
     println!("oversized group: {text}");
 }
+
+/// A primary on 127.0.0.1 that answers every AXFR with the zone's SOA and then A records
+/// forever, never the closing SOA; its address.
+async fn endless_primary() -> std::net::SocketAddr {
+    use hickory_proto::op::{Message, OpCode};
+    use hickory_proto::rr::rdata::{A, SOA};
+    use hickory_proto::rr::{Name, RData, Record};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut len = [0u8; 2];
+                if conn.read_exact(&mut len).await.is_err() {
+                    return;
+                }
+                let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                if conn.read_exact(&mut query).await.is_err() {
+                    return;
+                }
+                let query = Message::from_vec(&query).unwrap();
+                let zone = Name::from_ascii(format!("{ZONE}.")).unwrap();
+                let frame = |m: Message| {
+                    let wire = m.to_vec().unwrap();
+                    let mut framed = (wire.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&wire);
+                    framed
+                };
+                let mut first = Message::response(query.metadata.id, OpCode::Query);
+                first.add_queries(query.queries.clone());
+                first.add_answer(Record::from_rdata(
+                    zone.clone(),
+                    300,
+                    RData::SOA(SOA::new(
+                        Name::from_ascii("ns.example.com.").unwrap(),
+                        Name::from_ascii("hostmaster.example.com.").unwrap(),
+                        1,
+                        3600,
+                        600,
+                        86400,
+                        60,
+                    )),
+                ));
+                let mut more = Message::response(query.metadata.id, OpCode::Query);
+                more.add_answers((0..50u8).map(|i| {
+                    Record::from_rdata(
+                        Name::from_ascii(format!("n{i}.{ZONE}.")).unwrap(),
+                        60,
+                        RData::A(A::new(10, 0, 0, i)),
+                    )
+                }));
+                if conn.write_all(&frame(first)).await.is_err() {
+                    return;
+                }
+                let more = frame(more);
+                while conn.write_all(&more).await.is_ok() {}
+            });
+        }
+    });
+    addr
+}
+
+/// A listing (with retries, as `fedsvc records` and the controller list) against a server
+/// streaming an endless zone transfer: it stops
+/// at the configured limit, promptly, with an error naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_transfer_stops_at_the_configured_limit() {
+    let addr = endless_primary().await;
+    for (settings, words) in [
+        (
+            "maxListRecords: 5000",
+            "goes on past 5000 records, the limit of one listing (provider.maxListRecords)",
+        ),
+        (
+            "maxListBytes: 1048576",
+            "goes on past 1 MiB, the limit of one listing (provider.maxListBytes)",
+        ),
+    ] {
+        let config = Config::from_yaml(&format!(
+            "zone: {ZONE}\nprovider:\n  kind: rfc2136\n  server: {addr}\n  {settings}\n"
+        ))
+        .unwrap();
+        let p = fedsvc_providers::Retrying::new(config.build().await.unwrap());
+        let started = std::time::Instant::now();
+        let err = p.list().await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ProviderError::Invalid { .. }), "{text}");
+        assert!(text.contains(words), "{text}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}
