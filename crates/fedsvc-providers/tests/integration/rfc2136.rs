@@ -538,9 +538,8 @@ async fn endless_primary() -> std::net::SocketAddr {
     addr
 }
 
-/// A listing (with retries, as `fedsvc records` and the controller list) against a server
-/// streaming an endless zone transfer: it stops
-/// at the configured limit, promptly, with an error naming it.
+/// A listing through the retry layer, against a server streaming an endless zone transfer:
+/// it stops at the configured limit, promptly, with an error naming it, and is not retried.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_transfer_stops_at_the_configured_limit() {
     let addr = endless_primary().await;
