@@ -52,6 +52,5 @@ pub mod members;
 pub mod memory;
 pub mod metrics;
 pub mod resolve_hostnames;
-pub mod selector;
 pub mod services;
 pub mod state;

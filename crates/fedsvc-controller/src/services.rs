@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 
 use crate::dns_loop::Shared;
 use crate::members::ClusterManager;
-use crate::selector::Selector;
+use fedsvc_model::Selector;
 
 /// The finalizer fedsvc puts on federated services.
 pub const FINALIZER: &str = "fedsvc.io/cleanup";
@@ -288,7 +288,7 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
         .clone();
     let mut failures = Vec::new();
     for m in ctx.clusters.members() {
-        if selector.matches(&m.labels) {
+        if selector.matches_labels(&m.labels) {
             if !m.ready {
                 continue;
             }

@@ -39,6 +39,7 @@ mod label;
 mod names;
 mod packing;
 mod record_set;
+mod selector;
 mod service;
 mod snapshot;
 
@@ -51,6 +52,7 @@ pub use label::{Label, LabelRules, MAX_LABEL_LEN};
 pub use names::{ClusterName, ServiceKey};
 pub use packing::repack;
 pub use record_set::{RData, RecordSet, RecordSetError, RecordType};
+pub use selector::{Selector, SelectorError};
 pub use service::{Service, Shard};
 pub use snapshot::{
     ClusterDoc, DEFAULT_TTL, MAX_TTL, ServiceDoc, ShardDoc, Snapshot, SnapshotDoc, Validated,
