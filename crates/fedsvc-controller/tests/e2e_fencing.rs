@@ -9,6 +9,10 @@
 //! land), so that it sees what A wrote and puts it right without waiting for a resync; and no
 //! UPDATE signed by A may land after B's first listing.
 //!
+//! A leader cut off from the federation API while its write is retried (each attempt held
+//! longer than its timeout) must stop before B can take over: the same checks. And without a
+//! write under way, the handover stays as fast as the release makes it.
+//!
 //! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND the
 //! test skips with a reason, unless FEDSVC_REQUIRE_REAL=1. `FEDSVC_CONTROLLER_BIN` runs
 //! another build of the controller (to check the test against an older one).
