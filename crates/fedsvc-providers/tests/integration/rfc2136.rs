@@ -157,6 +157,55 @@ async fn bind_refusals_name_their_cause() {
     }
 }
 
+/// Knot: a zone it does not serve and a wrong secret are named as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knot_refusals_name_their_cause() {
+    let Some(server) = Server::knot(&[]) else {
+        return;
+    };
+    conformance::wait_listable(&provider(&server, 50)).await;
+    let change = |name: &str| {
+        vec![conformance::create(vec![conformance::a(
+            name,
+            60,
+            &["10.0.0.1"],
+        )])]
+    };
+    let other = Rfc2136Provider::new(n("other.org"), server.addr)
+        .with_tsig(KEY_NAME, "hmac-sha256", &server.secret)
+        .unwrap();
+    for err in [
+        other.apply(&change("x.other.org")).await.unwrap_err(),
+        other.list().await.unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(matches!(err, ProviderError::Invalid { .. }), "{text}");
+        assert!(
+            text.contains("the server does not serve zone other.org ("),
+            "{text}"
+        );
+    }
+    let wrong = Rfc2136Provider::new(n(ZONE), server.addr)
+        .with_tsig(
+            KEY_NAME,
+            "hmac-sha256",
+            "d3Jvbmcgc2VjcmV0IHdyb25nIHNlY3JldCB3cm9uZyE=",
+        )
+        .unwrap();
+    for err in [
+        wrong.apply(&change("x.example.com")).await.unwrap_err(),
+        wrong.list().await.unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "the server rejected TSIG key {KEY_NAME} (BADSIG): wrong secret or algorithm"
+            )),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bind_conformance() {
     conformance_on(Server::bind(&foreign_zone_lines())).await;
