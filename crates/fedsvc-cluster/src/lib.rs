@@ -10,8 +10,8 @@
 //!   that carries only the fields fedsvc owns ([`member_service`]), so the member's defaults
 //!   (cluster IP, node ports, `externalTrafficPolicy`, …) never cause update loops. Shards are
 //!   watched, not polled, with kube-runtime watchers that re-list after `410 Gone`.
-//! - [`SimMember`]: in memory and scriptable (endpoints, ingress, health, outages, latency),
-//!   for tests, the demo and embedders.
+//! - `SimMember` (cargo feature `sim`, off by default): in memory and scriptable (endpoints,
+//!   ingress, health, outages, latency), for tests and embedders; no binary carries it.
 //!
 //! The crate also defines the [`Cluster`] custom resource (`clusters.fedsvc.io/v1alpha1`)
 //! by which members are joined; its CRD is generated from the Rust type
@@ -57,6 +57,7 @@ mod member_service;
 mod rate_limiter;
 mod shard_event;
 mod shard_tracker;
+#[cfg(feature = "sim")]
 mod sim_member;
 mod stored_kubeconfig;
 
@@ -77,6 +78,7 @@ pub use member_service::{
     MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed, member_service,
 };
 pub use shard_event::{ShardEvent, ShardObservation};
+#[cfg(feature = "sim")]
 pub use sim_member::SimMember;
 pub use stored_kubeconfig::{
     ALLOWED_CREDENTIALS, MAX_STORED_KUBECONFIG_BYTES, UnsafeKubeconfig, check_stored_kubeconfig,

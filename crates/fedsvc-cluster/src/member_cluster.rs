@@ -14,7 +14,7 @@ use crate::shard_event::ShardEvent;
 /// A member cluster, as the federation controller uses it.
 ///
 /// Implemented by [`KubeMember`](crate::KubeMember) (a real API server through kube-rs) and
-/// [`SimMember`](crate::SimMember) (in memory, scriptable).
+/// `SimMember` (in memory, scriptable; cargo feature `sim`).
 #[async_trait]
 pub trait MemberCluster: Send + Sync {
     /// The member's name (the `Cluster` object's name).

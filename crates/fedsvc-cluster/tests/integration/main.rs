@@ -5,5 +5,6 @@ mod crd;
 mod kube_member;
 mod kubectl;
 mod real_clusters;
+#[cfg(feature = "sim")]
 mod sim_member;
 mod util;
