@@ -19,19 +19,31 @@ pub(crate) struct RecordsDoc<'a, E: Serialize> {
     pub(crate) explain: Option<E>,
 }
 
+/// A small buffer of a concrete type in front of `out`: serializers write many small pieces,
+/// and each piece written to a `&mut dyn Write` is a call that cannot be inlined. The pieces
+/// are gathered here and reach `out` (the command's buffered standard output) 64 KiB at a
+/// time.
+fn staged(out: &mut dyn Write) -> std::io::BufWriter<&mut dyn Write> {
+    std::io::BufWriter::with_capacity(64 * 1024, out)
+}
+
 /// Writes `value` as pretty JSON followed by a newline.
 pub(crate) fn write_json<T: Serialize>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
+    let mut w = staged(out);
     // As an io::Error, a closed pipe is seen as one (a serde_json::Error hides it from the
     // error's source chain) and ends the command quietly.
-    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
-    writeln!(out)?;
+    serde_json::to_writer_pretty(&mut w, value).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
     Ok(())
 }
 
 /// Writes `value` as YAML.
 pub(crate) fn write_yaml<T: Serialize>(out: &mut dyn Write, value: &T) -> anyhow::Result<()> {
+    let mut w = staged(out);
     // An I/O error stays the error's source, so a closed pipe still ends the command quietly.
-    serde_saphyr::to_io_writer(&mut &mut *out, value)?;
+    serde_saphyr::to_io_writer(&mut w, value)?;
+    w.flush()?;
     Ok(())
 }
 
@@ -47,14 +59,20 @@ pub(crate) fn write_records<E: Serialize>(
         Format::Json => write_json(out, doc)?,
         Format::Yaml => write_yaml(out, doc)?,
         Format::Zone => {
+            let mut w = staged(out);
             for rs in doc.records {
                 for line in explain_lines(rs) {
-                    writeln!(out, "; {line}")?;
+                    writeln!(w, "; {line}")?;
                 }
-                write_zone_lines(out, "", rs)?;
+                write_zone_lines(&mut w, "", rs)?;
             }
+            w.flush()?;
         }
-        Format::Table => write_table(out, doc.records, explain_lines)?,
+        Format::Table => {
+            let mut w = staged(out);
+            write_table(&mut w, doc.records, explain_lines)?;
+            w.flush()?;
+        }
     }
     Ok(())
 }
@@ -62,8 +80,8 @@ pub(crate) fn write_records<E: Serialize>(
 /// One RFC 1035 zone-file line per record of `rs`, `prefix` first:
 /// `PREFIXname<TAB>ttl<TAB>IN<TAB>type<TAB>data` (the text of
 /// [`RecordSet::to_zone_lines`], without building it).
-pub(crate) fn write_zone_lines(
-    out: &mut dyn Write,
+pub(crate) fn write_zone_lines<W: Write + ?Sized>(
+    out: &mut W,
     prefix: &str,
     rs: &RecordSet,
 ) -> std::io::Result<()> {
@@ -74,8 +92,8 @@ pub(crate) fn write_zone_lines(
 }
 
 /// The zone-file line of the record of `rs` holding `d`, `prefix` first.
-pub(crate) fn write_zone_line(
-    out: &mut dyn Write,
+pub(crate) fn write_zone_line<W: Write + ?Sized>(
+    out: &mut W,
     prefix: &str,
     rs: &RecordSet,
     d: &RData,
@@ -96,7 +114,7 @@ pub(crate) fn write_zone_line(
 
 /// Writes `n` in decimal (the formatting machinery costs more than the digits, and a plan
 /// writes a TTL and an address per line).
-fn write_u32(out: &mut dyn Write, mut n: u32) -> std::io::Result<()> {
+fn write_u32<W: Write + ?Sized>(out: &mut W, mut n: u32) -> std::io::Result<()> {
     let mut buf = [0u8; 10];
     let mut at = buf.len();
     loop {
@@ -111,7 +129,7 @@ fn write_u32(out: &mut dyn Write, mut n: u32) -> std::io::Result<()> {
 }
 
 /// Writes a datum as its `Display` text, IPv4 addresses without the formatting machinery.
-fn write_datum(out: &mut dyn Write, d: &RData) -> std::io::Result<()> {
+fn write_datum<W: Write + ?Sized>(out: &mut W, d: &RData) -> std::io::Result<()> {
     match d {
         RData::A(ip) => {
             let mut buf = [0u8; 15];
@@ -140,7 +158,7 @@ fn write_datum(out: &mut dyn Write, d: &RData) -> std::io::Result<()> {
 }
 
 /// Writes the data of `rs` separated by `, `.
-pub(crate) fn write_data(out: &mut dyn Write, rs: &RecordSet) -> std::io::Result<()> {
+pub(crate) fn write_data<W: Write + ?Sized>(out: &mut W, rs: &RecordSet) -> std::io::Result<()> {
     for (i, d) in rs.data().iter().enumerate() {
         if i > 0 {
             out.write_all(b", ")?;
@@ -155,8 +173,8 @@ fn digits(n: u32) -> usize {
     n.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
-fn write_table(
-    out: &mut dyn Write,
+fn write_table<W: Write + ?Sized>(
+    out: &mut W,
     records: &[RecordSet],
     explain_lines: &dyn Fn(&RecordSet) -> Vec<String>,
 ) -> std::io::Result<()> {
@@ -172,7 +190,7 @@ fn write_table(
         "NAME", "TYPE", "TTL"
     )?;
     const SPACES: &[u8] = &[b' '; 256];
-    let pad = |out: &mut dyn Write, mut n: usize| -> std::io::Result<()> {
+    let pad = |out: &mut W, mut n: usize| -> std::io::Result<()> {
         while n > 0 {
             let k = n.min(SPACES.len());
             out.write_all(&SPACES[..k])?;
