@@ -507,8 +507,8 @@ impl PowerDnsConfig {
     }
 }
 
-/// Settings of the Route53 backend.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Settings of the Route53 backend. `Debug` shows `endpointUrl` without its user information.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Route53Config {
     /// The hosted zone's id; looked up by the zone name when absent.
@@ -522,8 +522,9 @@ pub struct Route53Config {
     pub endpoint_url: Option<String>,
 }
 
-/// Settings of the Google Cloud DNS backend.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Settings of the Google Cloud DNS backend. `Debug` shows `endpointUrl` without its user
+/// information.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CloudDnsConfig {
     /// The Google Cloud project.
@@ -540,6 +541,34 @@ pub struct CloudDnsConfig {
     /// limit.
     #[serde(default)]
     pub max_response_bytes: Option<u64>,
+}
+
+impl fmt::Debug for Route53Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route53Config")
+            .field("hosted_zone_id", &self.hosted_zone_id)
+            .field("region", &self.region)
+            .field(
+                "endpoint_url",
+                &self.endpoint_url.as_deref().map(strip_userinfo),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for CloudDnsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudDnsConfig")
+            .field("project", &self.project)
+            .field("managed_zone", &self.managed_zone)
+            .field("credentials_file", &self.credentials_file)
+            .field(
+                "endpoint_url",
+                &self.endpoint_url.as_deref().map(strip_userinfo),
+            )
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl Config {
@@ -1227,6 +1256,16 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("http://***@h:8081"), "{debug}");
+        for provider in [
+            "{kind: route53, endpointUrl: 'http://admin:hunter22@h:5000'}",
+            "{kind: clouddns, project: p, managedZone: z, endpointUrl: 'http://admin:hunter22@h:1'}",
+        ] {
+            let c =
+                Config::from_yaml(&format!("zone: example.com\nprovider: {provider}\n")).unwrap();
+            let debug = format!("{c:?}");
+            assert!(!debug.contains("hunter22"), "{debug}");
+            assert!(debug.contains("http://***@h:"), "{debug}");
+        }
     }
 
     #[test]
