@@ -10,8 +10,10 @@
 //! UPDATE signed by A may land after B's first listing.
 //!
 //! A leader cut off from the federation API while its write is retried (each attempt held
-//! longer than its timeout) must stop before B can take over: the same checks. And without a
-//! write under way, the handover stays as fast as the release makes it.
+//! longer than its timeout) must stop before B can take over: the same checks. So must a
+//! leader stopped while its write is held longer than its timeout (given up unanswered: the
+//! released Lease holds B back until it can no longer land). And without a write under way,
+//! the handover stays as fast as the release makes it.
 //!
 //! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND the
 //! test skips with a reason, unless FEDSVC_REQUIRE_REAL=1. `FEDSVC_CONTROLLER_BIN` runs
@@ -634,4 +636,29 @@ async fn without_a_write_under_way_the_handover_stays_fast() {
     );
     // The lease is released at once: B takes over within its retry period (1 s).
     assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_given_up_at_shutdown_holds_the_next_leader_back_until_it_cannot_land() {
+    // Held longer than A's 5 s timeout: A gives its UPDATE up unanswered, releases the lease
+    // saying until when it might still land, and the UPDATE lands after that release.
+    let Some(w) = world(LONG_DELAY).await else {
+        return;
+    };
+    w.proxy.slow.store(true, Ordering::SeqCst);
+    w.c_member.set_endpoints(NS, "nginx", 0, 0).unwrap();
+    until("A's UPDATE held", Duration::from_secs(10), || async {
+        w.proxy.held.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    let stopped = Instant::now();
+    w.a.sigterm();
+    w.c_member.set_endpoints(NS, "nginx", 2, 0).unwrap();
+    follow_handover(
+        &w,
+        stopped,
+        LONG_DELAY + Duration::from_secs(2),
+        Duration::from_secs(40),
+    )
+    .await;
 }
