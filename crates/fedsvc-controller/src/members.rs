@@ -654,6 +654,12 @@ impl ClusterManager {
         self.shared.dirty.notify_one();
         let _ = self.ready_tx.unbounded_send(());
         for key in keys {
+            // Only the leader writes members: a standby (or a replica that lost the Lease)
+            // leaves the unjoined member's services to the leader, which unjoins it too.
+            if !self.shared.leader.may_write() {
+                info!(cluster = %name, "not the leader: the services in the unjoined member are left to the leader");
+                break;
+            }
             match entry
                 .member
                 .delete_service(key.namespace.as_str(), key.name.as_str())

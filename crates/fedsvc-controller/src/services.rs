@@ -288,6 +288,11 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
         .clone();
     let mut failures = Vec::new();
     for m in ctx.clusters.members() {
+        // Every member write is fenced, not only the reconcile's start: a replica that lost
+        // the Lease (or has too little of it left) while earlier writes ran starts no more.
+        if !ctx.shared.leader.may_write() {
+            return Ok(Action::requeue(Duration::from_secs(2)));
+        }
         if selector.matches_labels(&m.labels) {
             if !m.ready {
                 continue;
@@ -412,6 +417,10 @@ async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<bool,
                     .await;
                 }
                 continue;
+            }
+            if !ctx.shared.leader.may_write() {
+                failures.push("this replica no longer holds the Lease".to_owned());
+                break;
             }
             if let Err(e) = m
                 .member
