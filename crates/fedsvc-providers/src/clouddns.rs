@@ -1,36 +1,46 @@
-//! Google Cloud DNS through its REST API (feature `clouddns`).
+//! Google Cloud DNS through Google's official client library (feature `clouddns`).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
-use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
+use google_cloud_auth::credentials::{self as gauth, Credentials};
+use google_cloud_dns_v1::client::{Changes, ResourceRecordSets};
+use google_cloud_dns_v1::model::{Change, ResourceRecordSet, change::Status};
+use google_cloud_gax::retry_policy::NeverRetry;
 use tokio::time::Instant;
 
-use crate::config::{
-    CloudDnsConfig, ConfigError, DEFAULT_CLOUDDNS_MAX_RESPONSE, bytes_in_words, strip_userinfo,
-};
+use crate::config::{CloudDnsConfig, ConfigError, strip_userinfo};
 use crate::error::ProviderError;
-use crate::http_body;
 use crate::provider::{DnsProvider, RateHint};
 use crate::zone_state::check_batch;
 
-const DEFAULT_ENDPOINT: &str = "https://dns.googleapis.com";
-const SCOPE: &str = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
+/// How long one HTTP call (token requests included) may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A Cloud DNS managed zone, through the REST API (`dns/v1`).
+/// A Cloud DNS managed zone, through Google's client library `google-cloud-dns-v1` with
+/// credentials from `google-cloud-auth`.
 ///
-/// The zone is listed with `GET …/rrsets` (paged); each batch is one `POST …/changes` whose
-/// `deletions` (deleted and replaced record sets, exactly as they are) and `additions` Cloud
-/// DNS applies atomically; the provider waits until the change is `done`. Cloud DNS itself
-/// refuses deletions that do not match, additions that exist and CNAMEs beside other data;
-/// those refusals come back as [`ProviderError::Conflict`] or [`ProviderError::Invalid`].
+/// The zone is listed with `resourceRecordSets.list` (paged); each batch is one
+/// `changes.create` whose `deletions` (deleted and replaced record sets, exactly as they are)
+/// and `additions` Cloud DNS applies atomically; the provider waits until the change is
+/// `done`. Cloud DNS itself refuses deletions that do not match, additions that exist and
+/// CNAMEs beside other data; those refusals come back as [`ProviderError::Conflict`] or
+/// [`ProviderError::Invalid`]. The library's own retries are off: [`Retrying`](crate::Retrying)
+/// retries what can be retried.
 ///
-/// Authentication: an OAuth token obtained with a service-account key file (`credentialsFile`,
-/// else `GOOGLE_APPLICATION_CREDENTIALS`), by the JWT bearer flow against the key's
-/// `token_uri`. Without a key file, requests carry no token (for local emulators only).
+/// Credentials: `credentialsFile` when given (any credentials file Google's tools write: a
+/// service-account key, an external-account (workload identity federation) configuration,
+/// gcloud user credentials, service-account impersonation), else Application Default
+/// Credentials: the file named by `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+/// `~/.config/gcloud/application_default_credentials.json`, then the metadata server (GCE,
+/// GKE with Workload Identity). Errors name the source that was tried.
+///
+/// Answers are read whole by the library: unlike the other HTTP backend, no cap on the size
+/// of one answer can be set (`maxResponseBytes` is refused); each call is bounded in time
+/// (30 s), and a listing page holds at most 1 000 record sets.
 ///
 /// ```no_run
 /// use fedsvc_providers::{CloudDnsConfig, CloudDnsProvider, DnsProvider};
@@ -38,161 +48,242 @@ const SCOPE: &str = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
 /// let config = CloudDnsConfig {
 ///     project: "my-project".into(),
 ///     managed_zone: "example-com".into(),
-///     credentials_file: Some("/etc/fedsvc/sa.json".into()),
+///     credentials_file: None, // Application Default Credentials
 ///     endpoint_url: None,
 ///     max_response_bytes: None,
 /// };
-/// let p = CloudDnsProvider::from_config("example.com".parse()?, &config)?;
+/// let p = CloudDnsProvider::from_config("example.com".parse()?, &config).await?;
 /// println!("{} holds {} record sets", p.zone(), p.list().await?.len());
 /// # Ok(()) }
 /// ```
 pub struct CloudDnsProvider {
     name: String,
     zone: DnsName,
-    base: String,
-    client: reqwest::Client,
-    account: Option<ServiceAccount>,
-    token: Mutex<Option<(String, Instant)>>,
+    project: String,
+    managed_zone: String,
+    endpoint: Option<String>,
+    /// Where the credentials come from, in words (for errors and `Debug`).
+    source: String,
+    rrsets: ResourceRecordSets,
+    changes: Changes,
     limits: BatchLimits,
-    /// The most bytes of one answer.
-    max_response: u64,
 }
 
-/// Shows neither the access token nor the service account's key.
+/// Shows no token and no key: only where credentials come from.
 impl std::fmt::Debug for CloudDnsProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CloudDnsProvider")
             .field("name", &self.name)
             .field("zone", &self.zone)
-            .field("base", &strip_userinfo(&self.base))
-            .field("account", &self.account)
+            .field("endpoint", &self.endpoint.as_deref().map(strip_userinfo))
+            .field("credentials", &self.source)
             .field("limits", &self.limits)
-            .field("max_response", &self.max_response)
             .finish_non_exhaustive()
     }
 }
 
-/// A service-account key: who signs, with what, and where tokens come from.
-struct ServiceAccount {
-    email: String,
-    key: ring::signature::RsaKeyPair,
-    token_uri: String,
+/// A credentials file, read: its `type`, and the account it names, if any.
+struct CredentialsFile {
+    path: PathBuf,
+    json: serde_json::Value,
 }
 
-impl std::fmt::Debug for ServiceAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceAccount")
-            .field("email", &self.email)
-            .field("token_uri", &strip_userinfo(&self.token_uri))
-            .finish_non_exhaustive()
+impl CredentialsFile {
+    fn read(path: &Path, field: &str) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
+                field: field.into(),
+                message: format!("{}: not a JSON credentials file: {e}", path.display()),
+            })?;
+        Ok(CredentialsFile {
+            path: path.to_owned(),
+            json,
+        })
+    }
+
+    fn kind(&self) -> &str {
+        self.json["type"].as_str().unwrap_or("")
+    }
+
+    /// The source in words: `service-account key /etc/sa.json (sa@p.iam.gserviceaccount.com)`.
+    fn describe(&self) -> String {
+        let what = match self.kind() {
+            "service_account" => "service-account key",
+            "authorized_user" => "gcloud user credentials",
+            "external_account" => "external-account (workload identity federation) file",
+            "external_account_authorized_user" => "external-account user credentials",
+            "impersonated_service_account" => "service-account impersonation file",
+            _ => "credentials file",
+        };
+        let account = self.json["client_email"]
+            .as_str()
+            .or_else(|| {
+                self.json["service_account_impersonation_url"]
+                    .as_str()
+                    .and_then(|u| u.rsplit('/').next())
+                    .and_then(|s| s.strip_suffix(":generateAccessToken"))
+            })
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        format!("{what} {}{account}", self.path.display())
+    }
+
+    /// The credentials, built by `google-cloud-auth` for the file's type.
+    fn build(self, field: &str) -> Result<Credentials, ConfigError> {
+        let kind = self.kind().to_owned();
+        let description = self.describe();
+        let json = self.json;
+        let built = match kind.as_str() {
+            "service_account" => gauth::service_account::Builder::new(json).build(),
+            "authorized_user" => gauth::user_account::Builder::new(json).build(),
+            "external_account" => gauth::external_account::Builder::new(json).build(),
+            "external_account_authorized_user" => {
+                gauth::external_account_authorized_user::Builder::new(json).build()
+            }
+            "impersonated_service_account" => gauth::impersonated::Builder::new(json).build(),
+            other => {
+                return Err(ConfigError::Invalid {
+                    field: field.into(),
+                    message: format!(
+                        "{}: credentials of type {other:?} are not supported; expected \
+                         service_account, authorized_user, external_account, \
+                         external_account_authorized_user or impersonated_service_account",
+                        self.path.display()
+                    ),
+                });
+            }
+        };
+        built.map_err(|e| ConfigError::Invalid {
+            field: field.into(),
+            message: format!("{description}: {}", error_chain(&e)),
+        })
     }
 }
 
-#[derive(Deserialize)]
-struct KeyFile {
-    client_email: String,
-    private_key: String,
-    #[serde(default)]
-    token_uri: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenDoc {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct RrsetDoc {
-    name: String,
-    #[serde(rename = "type")]
-    rtype: String,
-    ttl: u32,
-    rrdatas: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RrsetPage {
-    #[serde(default)]
-    rrsets: Vec<RrsetDoc>,
-    #[serde(default)]
-    next_page_token: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ChangeDoc {
-    additions: Vec<RrsetDoc>,
-    deletions: Vec<RrsetDoc>,
-}
-
-#[derive(Deserialize)]
-struct ChangeStatus {
-    id: String,
-    #[serde(default)]
-    status: String,
-}
-
-#[derive(Deserialize)]
-struct GoogleError {
-    error: GoogleErrorBody,
-}
-
-#[derive(Deserialize)]
-struct GoogleErrorBody {
-    #[serde(default)]
-    message: String,
-}
-
-fn rrset_doc(rs: &RecordSet) -> RrsetDoc {
-    RrsetDoc {
-        name: rs.name().to_string(),
-        rtype: rs.rtype().to_string(),
-        ttl: rs.ttl(),
-        rrdatas: rs.data().iter().map(RData::to_zone_text).collect(),
+/// Where Application Default Credentials will come from, in the order the library tries them.
+fn adc_source() -> Result<String, ConfigError> {
+    if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
+        let file = CredentialsFile::read(Path::new(&path), "GOOGLE_APPLICATION_CREDENTIALS")?;
+        return Ok(format!(
+            "{} (from GOOGLE_APPLICATION_CREDENTIALS)",
+            file.describe()
+        ));
     }
+    if let Some(home) = std::env::var_os("HOME") {
+        let path = PathBuf::from(home).join(".config/gcloud/application_default_credentials.json");
+        if path.exists() {
+            let file = CredentialsFile::read(&path, "application default credentials")?;
+            return Ok(file.describe());
+        }
+    }
+    Ok(match std::env::var("GCE_METADATA_HOST") {
+        Ok(host) => format!("the metadata server at {host} (GCE_METADATA_HOST)"),
+        Err(_) => "the metadata server (metadata.google.internal)".to_owned(),
+    })
+}
+
+/// An error and its causes, joined by `: `, without repeats and without the credentials
+/// library's boilerplate.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    const NOISE: [&str; 5] = [
+        "cannot create the authentication headers",
+        "Request to fetch the token failed. Subsequent calls with this credential will also fail.",
+        "Fetching the token resulted in transient errors. Subsequent calls with this credential might succeed.",
+        " and future attempts will not succeed",
+        " but future attempts may succeed",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let mut text = c.to_string();
+        for noise in NOISE {
+            text = text.replace(noise, "");
+        }
+        let text = text.trim().to_owned();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    strip_userinfo(&parts.join(": "))
+}
+
+fn rrset(rs: &RecordSet) -> ResourceRecordSet {
+    ResourceRecordSet::new()
+        .set_name(rs.name().to_string())
+        .set_type(rs.rtype().to_string())
+        .set_ttl(i32::try_from(rs.ttl()).unwrap_or(i32::MAX))
+        .set_rrdatas(rs.data().iter().map(RData::to_zone_text))
 }
 
 impl CloudDnsProvider {
-    /// Builds a provider from its configuration section (reads the key file now).
-    pub fn from_config(zone: DnsName, config: &CloudDnsConfig) -> Result<Self, ConfigError> {
-        let endpoint = config
-            .endpoint_url
-            .as_deref()
-            .unwrap_or(DEFAULT_ENDPOINT)
-            .trim_end_matches('/');
-        let key_path = config.credentials_file.clone().or_else(|| {
-            std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS").map(std::path::PathBuf::from)
-        });
-        let account = match key_path {
-            Some(path) => Some(read_key_file(&path)?),
-            None => None,
-        };
-        // reqwest is built without a default TLS crypto provider: use ring, once per process.
+    /// Builds a provider from its configuration section: finds and loads the credentials now
+    /// (a file that cannot be read or used is an error naming it); tokens are fetched on first
+    /// use.
+    pub async fn from_config(zone: DnsName, config: &CloudDnsConfig) -> Result<Self, ConfigError> {
+        if config.max_response_bytes.is_some() {
+            return Err(ConfigError::Invalid {
+                field: "provider.maxResponseBytes".into(),
+                message: "not supported by the clouddns backend: Google's client library reads \
+                          each answer whole and offers no cap on its size"
+                    .into(),
+            });
+        }
+        // The library is built without a TLS crypto provider of its own: use ring, once per
+        // process (service-account keys are signed with it too).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| ConfigError::Invalid {
-                field: "provider".into(),
-                message: format!("cannot build an HTTP client: {e}"),
-            })?;
+        let (credentials, source) = match &config.credentials_file {
+            Some(path) => {
+                let file = CredentialsFile::read(path, "provider.credentialsFile")?;
+                let source = file.describe();
+                (file.build("provider.credentialsFile")?, source)
+            }
+            None => {
+                let source = adc_source()?;
+                let credentials =
+                    gauth::Builder::default()
+                        .build()
+                        .map_err(|e| ConfigError::Invalid {
+                            field: "provider.credentialsFile".into(),
+                            message: format!(
+                                "application default credentials ({source}): {}",
+                                error_chain(&e)
+                            ),
+                        })?;
+                (credentials, source)
+            }
+        };
+        let start = |e: google_cloud_gax::client_builder::Error| ConfigError::Start {
+            kind: "clouddns".into(),
+            message: format!("cannot build the Cloud DNS client: {}", error_chain(&e)),
+        };
+        macro_rules! client {
+            ($client:ty) => {{
+                let mut b = <$client>::builder()
+                    .with_credentials(credentials.clone())
+                    .with_retry_policy(NeverRetry)
+                    .with_attempt_timeout(ATTEMPT_TIMEOUT);
+                if let Some(endpoint) = &config.endpoint_url {
+                    b = b.with_endpoint(endpoint.trim_end_matches('/'));
+                }
+                b.build().await.map_err(start)?
+            }};
+        }
+        let rrsets = client!(ResourceRecordSets);
+        let changes = client!(Changes);
         Ok(CloudDnsProvider {
             name: format!("clouddns {}/{}", config.project, config.managed_zone),
             zone,
-            base: format!(
-                "{endpoint}/dns/v1/projects/{}/managedZones/{}",
-                config.project, config.managed_zone
-            ),
-            client,
-            account,
-            token: Mutex::new(None),
-            max_response: config
-                .max_response_bytes
-                .unwrap_or(DEFAULT_CLOUDDNS_MAX_RESPONSE)
-                .max(1),
+            project: config.project.clone(),
+            managed_zone: config.managed_zone.clone(),
+            endpoint: config.endpoint_url.clone(),
+            source,
+            rrsets,
+            changes,
             limits: BatchLimits {
                 max_changes: 1000,
                 update_cost: 2,
@@ -208,125 +299,80 @@ impl CloudDnsProvider {
         self
     }
 
-    /// A valid access token, fetched or refreshed when needed.
-    async fn token(&self) -> Result<Option<String>, ProviderError> {
-        let Some(account) = &self.account else {
-            return Ok(None);
-        };
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(Some(token.clone()));
-        }
-        let jwt = account.assertion().map_err(|e| {
-            ProviderError::unauthorized(&self.name, format!("cannot sign the token request: {e}"))
-        })?;
-        let what = "token request";
-        let body = format!(
-            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}"
-        );
-        let response = self
-            .client
-            .post(&account.token_uri)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(what, e))?;
-        let status = response.status();
-        if status.is_client_error() {
-            let text = http_body::error_text(response).await;
-            return Err(ProviderError::unauthorized(
-                &self.name,
-                format!(
-                    "{what}: service account {} rejected (HTTP {status}): {}",
-                    account.email,
-                    text.trim().chars().take(200).collect::<String>()
-                ),
-            ));
-        }
-        if !status.is_success() {
-            return Err(self.status_error(what, response).await);
-        }
-        let doc: TokenDoc = self.json_body(what, response).await?;
-        let lifetime = Duration::from_secs(doc.expires_in.unwrap_or(3600).saturating_sub(60));
-        *cached = Some((doc.access_token.clone(), Instant::now() + lifetime));
-        Ok(Some(doc.access_token))
+    /// Where the credentials come from, in words (for example `the metadata server
+    /// (metadata.google.internal)`).
+    pub fn credentials_source(&self) -> &str {
+        &self.source
     }
 
-    async fn request(
-        &self,
-        what: &str,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let builder = match self.token().await? {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        };
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport_error(what, e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(self.status_error(what, response).await)
-        }
-    }
-
-    fn transport_error(&self, what: &str, e: reqwest::Error) -> ProviderError {
-        let cause = if e.is_timeout() {
-            "no answer in time".to_owned()
-        } else if e.is_connect() {
-            "cannot connect to the API".to_owned()
-        } else {
-            strip_userinfo(&e.without_url().to_string())
-        };
-        ProviderError::unavailable(&self.name, format!("{what}: {cause}"))
-    }
-
-    /// The JSON document of a successful answer, read up to the response limit.
-    async fn json_body<T: serde::de::DeserializeOwned>(
-        &self,
-        what: &str,
-        response: reqwest::Response,
-    ) -> Result<T, ProviderError> {
-        let body = http_body::read_capped(response, self.max_response)
-            .await
-            .map_err(|e| match e {
-                http_body::BodyError::TooLarge { limit } => ProviderError::invalid(
-                    &self.name,
-                    format!(
-                        "{what}: the answer is larger than {} (provider.maxResponseBytes)",
-                        bytes_in_words(limit)
-                    ),
-                ),
-                http_body::BodyError::Transport(e) => self.transport_error(what, e),
-            })?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
-        })
-    }
-
-    async fn status_error(&self, what: &str, response: reqwest::Response) -> ProviderError {
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = http_body::error_text(response).await;
-        let detail = serde_json::from_str::<GoogleError>(&body)
-            .map(|e| e.error.message)
-            .unwrap_or_else(|_| body.trim().chars().take(200).collect());
+    /// A [`ProviderError`] for a failed call `what`.
+    fn api_error(&self, what: &str, e: &google_cloud_dns_v1::Error) -> ProviderError {
         let name = &self.name;
-        let detail = format!("{what}: HTTP {status}: {detail}");
-        match status.as_u16() {
+        if e.is_authentication() {
+            // No token: the source refused (not retried), or could not be reached (retried).
+            let transient =
+                std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |c| {
+                    c.source()
+                })
+                .find_map(|c| c.downcast_ref::<google_cloud_auth::errors::CredentialsError>())
+                .is_some_and(|c| c.is_transient());
+            let hint = if self.source.starts_with("the metadata server") {
+                " (outside Google Cloud, set provider.credentialsFile or \
+                 GOOGLE_APPLICATION_CREDENTIALS)"
+            } else {
+                ""
+            };
+            let message = format!(
+                "{what}: no token from {}: {}{hint}",
+                self.source,
+                error_chain(e)
+            );
+            return if transient {
+                ProviderError::unavailable(name, message)
+            } else {
+                ProviderError::unauthorized(name, message)
+            };
+        }
+        if e.is_timeout() {
+            return ProviderError::unavailable(name, format!("{what}: no answer in time"));
+        }
+        if e.is_connect() {
+            return ProviderError::unavailable(name, format!("{what}: cannot connect to the API"));
+        }
+        let Some(status) = e.http_status_code() else {
+            if e.is_io() || e.is_transport() || e.is_exhausted() {
+                return ProviderError::unavailable(name, format!("{what}: {}", error_chain(e)));
+            }
+            if e.is_deserialization() {
+                return ProviderError::other(
+                    name,
+                    format!("{what}: unexpected answer: {}", error_chain(e)),
+                );
+            }
+            return ProviderError::other(name, format!("{what}: {}", error_chain(e)));
+        };
+        let message = e
+            .status()
+            .map(|s| s.message.clone())
+            .or_else(|| {
+                e.http_payload().map(|b| {
+                    String::from_utf8_lossy(b)
+                        .trim()
+                        .chars()
+                        .take(200)
+                        .collect()
+                })
+            })
+            .unwrap_or_default();
+        let detail = format!("{what}: HTTP {status}: {message}");
+        match status {
             401 | 403 => ProviderError::unauthorized(
                 name,
-                format!("{detail} (check credentialsFile and the account's DNS permissions)"),
+                format!(
+                    "{detail} (credentials: {}; the account needs roles/dns.admin or the \
+                     permissions listed in docs/providers.md)",
+                    self.source
+                ),
             ),
             404 if what == "list" => ProviderError::invalid(
                 name,
@@ -335,7 +381,12 @@ impl CloudDnsProvider {
             404 | 409 | 412 => ProviderError::conflict(name, detail),
             429 => ProviderError::Throttled {
                 provider: name.clone(),
-                retry_after,
+                retry_after: e
+                    .http_headers()
+                    .and_then(|h| h.get("retry-after"))
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
                 message: detail,
             },
             500..=599 => ProviderError::unavailable(name, detail),
@@ -344,85 +395,43 @@ impl CloudDnsProvider {
         }
     }
 
-    async fn wait_done(&self, mut change: ChangeStatus) -> Result<(), ProviderError> {
+    async fn wait_done(&self, mut change: Change) -> Result<(), ProviderError> {
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut pause = Duration::from_millis(100);
-        while change.status != "done" {
+        let id = change.id.clone().unwrap_or_default();
+        while change.status != Some(Status::Done) {
+            let status = change
+                .status
+                .as_ref()
+                .and_then(Status::name)
+                .unwrap_or("without status")
+                .to_owned();
+            if id.is_empty() {
+                return Err(ProviderError::other(
+                    &self.name,
+                    format!("create change: the answer names no change ({status})"),
+                ));
+            }
             if Instant::now() > deadline {
                 return Err(ProviderError::unavailable(
                     &self.name,
-                    format!("change {} still {} after 120 s", change.id, change.status),
+                    format!("change {id} still {status} after 120 s"),
                 ));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
-            let url = format!("{}/changes/{}", self.base, change.id);
-            let response = self.request("get change", self.client.get(url)).await?;
-            change = self.json_body("get change", response).await?;
+            change = self
+                .changes
+                .get()
+                .set_project(&self.project)
+                .set_managed_zone(&self.managed_zone)
+                .set_change_id(&id)
+                .send()
+                .await
+                .map_err(|e| self.api_error("get change", &e))?;
         }
         Ok(())
     }
-}
-
-impl ServiceAccount {
-    /// A signed JWT asserting the account, for the token endpoint (RFC 7523).
-    fn assertion(&self) -> Result<String, String> {
-        let b64 = |data: &[u8]| data_encoding::BASE64URL_NOPAD.encode(data);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?
-            .as_secs();
-        let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
-        let claims = serde_json::json!({
-            "iss": self.email,
-            "scope": SCOPE,
-            "aud": self.token_uri,
-            "iat": now,
-            "exp": now + 3600,
-        });
-        let claims = b64(claims.to_string().as_bytes());
-        let signing_input = format!("{header}.{claims}");
-        let mut signature = vec![0u8; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                signing_input.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| "RSA signing failed".to_owned())?;
-        Ok(format!("{signing_input}.{}", b64(&signature)))
-    }
-}
-
-fn read_key_file(path: &std::path::Path) -> Result<ServiceAccount, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        field: "provider.credentialsFile".into(),
-        message: format!("{}: {message}", path.display()),
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let key: KeyFile = serde_json::from_str(&text)
-        .map_err(|e| invalid(format!("not a service-account key file: {e}")))?;
-    let body: String = key
-        .private_key
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    let der = data_encoding::BASE64
-        .decode(body.trim().as_bytes())
-        .map_err(|e| invalid(format!("private_key is not PEM: {e}")))?;
-    let pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
-        .map_err(|e| invalid(format!("private_key is not an RSA PKCS#8 key: {e}")))?;
-    Ok(ServiceAccount {
-        email: key.client_email,
-        key: pair,
-        token_uri: key
-            .token_uri
-            .unwrap_or_else(|| "https://oauth2.googleapis.com/token".to_owned()),
-    })
 }
 
 #[async_trait]
@@ -439,18 +448,21 @@ impl DnsProvider for CloudDnsProvider {
         let mut sets = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
-            let mut url = format!("{}/rrsets?maxResults=1000", self.base);
-            if let Some(t) = &page_token {
-                url.push_str("&pageToken=");
-                url.push_str(t);
-            }
-            let response = self.request("list", self.client.get(url)).await?;
-            let page: RrsetPage = self.json_body("list", response).await?;
+            let page = self
+                .rrsets
+                .list()
+                .set_project(&self.project)
+                .set_managed_zone(&self.managed_zone)
+                .set_max_results(1000)
+                .set_or_clear_page_token(page_token.take())
+                .send()
+                .await
+                .map_err(|e| self.api_error("list", &e))?;
             for rr in page.rrsets {
-                let Ok(name) = DnsName::parse(&rr.name) else {
+                let Some(Ok(name)) = rr.name.as_deref().map(DnsName::parse) else {
                     continue;
                 };
-                let rtype = RecordType::parse(&rr.rtype);
+                let rtype = RecordType::parse(rr.r#type.as_deref().unwrap_or_default());
                 if matches!(&rtype, RecordType::Other(t) if t == "SOA" || (t == "NS" && name == self.zone))
                 {
                     continue;
@@ -460,7 +472,8 @@ impl DnsProvider for CloudDnsProvider {
                     .iter()
                     .filter_map(|d| RData::parse(&rtype, d).ok())
                     .collect();
-                if let Ok(rs) = RecordSet::new(name, rtype, rr.ttl, data) {
+                let ttl = u32::try_from(rr.ttl.unwrap_or(0)).unwrap_or(0);
+                if let Ok(rs) = RecordSet::new(name, rtype, ttl, data) {
                     sets.push(rs);
                 }
             }
@@ -478,23 +491,28 @@ impl DnsProvider for CloudDnsProvider {
         if batch.iter().all(ChangeGroup::is_empty) {
             return Ok(());
         }
-        let doc = ChangeDoc {
-            deletions: batch
-                .iter()
-                .flat_map(|g| g.delete.iter().chain(&g.update_old))
-                .map(rrset_doc)
-                .collect(),
-            additions: batch
-                .iter()
-                .flat_map(|g| g.update_new.iter().chain(&g.create))
-                .map(rrset_doc)
-                .collect(),
-        };
-        let url = format!("{}/changes", self.base);
-        let response = self
-            .request("create change", self.client.post(url).json(&doc))
-            .await?;
-        let change: ChangeStatus = self.json_body("create change", response).await?;
+        let change = Change::new()
+            .set_deletions(
+                batch
+                    .iter()
+                    .flat_map(|g| g.delete.iter().chain(&g.update_old))
+                    .map(rrset),
+            )
+            .set_additions(
+                batch
+                    .iter()
+                    .flat_map(|g| g.update_new.iter().chain(&g.create))
+                    .map(rrset),
+            );
+        let change = self
+            .changes
+            .create()
+            .set_project(&self.project)
+            .set_managed_zone(&self.managed_zone)
+            .set_body(change)
+            .send()
+            .await
+            .map_err(|e| self.api_error("create change", &e))?;
         self.wait_done(change).await
     }
 

@@ -365,13 +365,8 @@ impl Default for ListLimits {
 #[cfg(feature = "powerdns")]
 pub(crate) const DEFAULT_POWERDNS_MAX_RESPONSE: u64 = 1 << 30;
 
-/// The default most bytes of one Cloud DNS answer (`maxResponseBytes`): 64 MiB, far above a
-/// page of 1 000 record sets.
-#[cfg(feature = "clouddns")]
-pub(crate) const DEFAULT_CLOUDDNS_MAX_RESPONSE: u64 = 64 << 20;
-
 /// A size in bytes in words: `2 GiB`, `64 MiB`, `1000 bytes`.
-#[cfg(any(feature = "rfc2136", feature = "powerdns", feature = "clouddns"))]
+#[cfg(any(feature = "rfc2136", feature = "powerdns"))]
 pub(crate) fn bytes_in_words(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (unit, name) in UNITS {
@@ -531,14 +526,15 @@ pub struct CloudDnsConfig {
     pub project: String,
     /// The managed zone's name.
     pub managed_zone: String,
-    /// A service-account JSON key file.
+    /// A credentials file (service-account key, external account, gcloud user credentials,
+    /// impersonation); without it, Application Default Credentials.
     #[serde(default)]
     pub credentials_file: Option<PathBuf>,
     /// Another endpoint than Google's (a local fake).
     #[serde(default)]
     pub endpoint_url: Option<String>,
-    /// The most bytes of one answer (default 64 MiB); a longer one is an error naming the
-    /// limit.
+    /// Refused when set: Google's client library reads each answer whole and offers no cap
+    /// on its size.
     #[serde(default)]
     pub max_response_bytes: Option<u64>,
 }
@@ -671,7 +667,7 @@ impl Config {
             )),
             #[cfg(feature = "clouddns")]
             ProviderConfig::Clouddns(c) => Ok(Box::new(
-                crate::clouddns::CloudDnsProvider::from_config(zone(), c)?,
+                crate::clouddns::CloudDnsProvider::from_config(zone(), c).await?,
             )),
             #[allow(unreachable_patterns)]
             other => Err(ConfigError::NotCompiled {

@@ -43,7 +43,7 @@
 //! | `rfc2136` | `Rfc2136Provider`: DNS UPDATE signed with TSIG, listing by AXFR | BIND 9, Knot |
 //! | `powerdns` | `PowerDnsProvider`: the PowerDNS HTTP API | pdns-server (sqlite) |
 //! | `route53` | `Route53Provider`: Amazon Route53 through the AWS SDK | moto's server |
-//! | `clouddns` | `CloudDnsProvider`: Google Cloud DNS through its REST API | a local fake of the API (no emulator exists) |
+//! | `clouddns` | `CloudDnsProvider`: Google Cloud DNS through Google's client library, Application Default Credentials | a local fake of the API and of Google's credential services (no emulator exists) |
 //!
 //! The configuration file ([`Config`], DESIGN §5) selects a backend by `provider.kind`;
 //! [`Config::build`] returns a boxed provider, or a clear error when the kind's feature is
@@ -82,7 +82,7 @@ mod clouddns;
 #[cfg(any(feature = "memory", feature = "rfc2136"))]
 #[cfg_attr(not(feature = "rfc2136"), allow(dead_code))]
 mod hickory_conv;
-#[cfg(any(feature = "powerdns", feature = "clouddns"))]
+#[cfg(feature = "powerdns")]
 mod http_body;
 #[cfg(feature = "memory")]
 mod memory;

@@ -6,7 +6,7 @@ mod support;
 
 #[cfg(feature = "clouddns")]
 mod clouddns;
-#[cfg(all(feature = "powerdns", feature = "clouddns"))]
+#[cfg(feature = "powerdns")]
 mod http_limits;
 #[cfg(feature = "memory")]
 mod memory;

@@ -1,7 +1,15 @@
-//! A local fake of the Google Cloud DNS REST API (`dns/v1`) and of Google's OAuth token
-//! endpoint, strict like the real service: deletions must match exactly, additions must not
-//! exist, a CNAME stands alone, names lie in the zone, and a change applies all or nothing.
-//! No emulator of Cloud DNS exists; this fake follows the documented API.
+//! A local fake of the Google Cloud DNS REST API (`dns/v1`), strict like the real service:
+//! deletions must match exactly, additions must not exist, a CNAME stands alone, names lie in
+//! the zone, and a change applies all or nothing. No emulator of Cloud DNS exists; this fake
+//! follows the documented API.
+//!
+//! It also plays the parts of Google that hand out credentials, so that every credential source
+//! is tested for real: an OAuth token endpoint (`/token`: refresh tokens of gcloud user
+//! credentials, and the STS token exchange of external accounts), the IAM credentials API
+//! (`…:generateAccessToken`, service-account impersonation) and the GCE/GKE metadata server
+//! (`/computeMetadata/v1/…`). Service-account keys sign their own tokens (self-signed JWTs):
+//! the fake checks their RSA signature against the public keys it trusts. Every request's
+//! `Authorization` header is recorded.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,6 +28,13 @@ pub(crate) struct FakeState {
     pub(crate) sets: Sets,
     pub(crate) changes: u64,
     pub(crate) lists: u64,
+    /// Service accounts whose self-signed tokens are accepted: (email, RSA public key, PKCS#1
+    /// DER).
+    pub(crate) keys: Vec<(String, Vec<u8>)>,
+    /// The `Authorization` header of every DNS API request, in order.
+    pub(crate) auths: Vec<String>,
+    /// The paths of every credential request (token endpoint, IAM, metadata server).
+    pub(crate) token_requests: Vec<String>,
 }
 
 /// A running fake; stops when dropped.
@@ -38,7 +53,18 @@ impl Drop for CloudDnsFake {
 pub(crate) const PROJECT: &str = "fedsvc-test";
 pub(crate) const MANAGED_ZONE: &str = "example-com";
 pub(crate) const ACCOUNT: &str = "fedsvc@fedsvc-test.iam.gserviceaccount.com";
+/// The access token of the token endpoint (gcloud user credentials).
 pub(crate) const TOKEN: &str = "fake-access-token";
+/// The refresh token the token endpoint accepts.
+pub(crate) const REFRESH_TOKEN: &str = "fake-refresh-token";
+/// The access token of the STS exchange (external accounts).
+pub(crate) const STS_TOKEN: &str = "fake-sts-token";
+/// The subject token (an OIDC token of another identity provider) the STS exchange accepts.
+pub(crate) const SUBJECT_TOKEN: &str = "fake-subject-token";
+/// The access token of the metadata server (GCE, GKE Workload Identity).
+pub(crate) const MDS_TOKEN: &str = "fake-metadata-token";
+/// The access token of impersonation (IAM `generateAccessToken`).
+pub(crate) const IMPERSONATED_TOKEN: &str = "fake-impersonated-token";
 
 impl CloudDnsFake {
     /// Starts the fake for zone `example.com.` holding SOA, NS and `seed`.
@@ -83,6 +109,26 @@ impl CloudDnsFake {
     pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// Accepts the self-signed tokens of `email`, signed by the key whose public half is `der`
+    /// (RSA, PKCS#1 DER).
+    pub(crate) fn trust(&self, email: &str, der: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .keys
+            .push((email.to_owned(), der));
+    }
+
+    /// The `Authorization` headers the DNS API saw.
+    pub(crate) fn auths(&self) -> Vec<String> {
+        self.state.lock().unwrap().auths.clone()
+    }
+
+    /// The paths of the credential requests the fake answered.
+    pub(crate) fn token_requests(&self) -> Vec<String> {
+        self.state.lock().unwrap().token_requests.clone()
+    }
 }
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<FakeState>>) -> std::io::Result<()> {
@@ -103,11 +149,13 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<FakeState>>) -> std::io::
     let request_line = lines.next().unwrap_or_default().to_owned();
     let mut length = 0usize;
     let mut auth = String::new();
+    let mut flavor = String::new();
     for l in lines {
         if let Some((k, v)) = l.split_once(':') {
             match k.trim().to_ascii_lowercase().as_str() {
                 "content-length" => length = v.trim().parse().unwrap_or(0),
                 "authorization" => auth = v.trim().to_owned(),
+                "metadata-flavor" => flavor = v.trim().to_owned(),
                 _ => {}
             }
         }
@@ -123,10 +171,14 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<FakeState>>) -> std::io::
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let target = parts.next().unwrap_or_default().to_owned();
-    let (status, reply) = route(&method, &target, &auth, &body, &state);
-    let text = reply.to_string();
+    let (status, reply) = route(&method, &target, &auth, &flavor, &body, &state);
+    // A string is sent as plain text (the metadata server's answers), anything else as JSON.
+    let (kind, text) = match reply {
+        Value::String(text) => ("text/plain", text),
+        reply => ("application/json", reply.to_string()),
+    };
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
     stream.write_all(response.as_bytes()).await?;
@@ -144,14 +196,51 @@ fn route(
     method: &str,
     target: &str,
     auth: &str,
+    flavor: &str,
     body: &str,
     state: &Mutex<FakeState>,
 ) -> (String, Value) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path == "/token"
+        || path.starts_with("/computeMetadata/")
+        || path.ends_with(":generateAccessToken")
+    {
+        state.lock().unwrap().token_requests.push(path.to_owned());
+    }
     if method == "POST" && path == "/token" {
         return token(body);
     }
-    if auth != format!("Bearer {TOKEN}") {
+    if method == "POST" && path.ends_with(":generateAccessToken") {
+        if auth != format!("Bearer {TOKEN}") {
+            return error(
+                401,
+                "unauthenticated",
+                "The caller has no valid credentials.",
+            );
+        }
+        return (
+            "200 OK".into(),
+            json!({"accessToken": IMPERSONATED_TOKEN, "expireTime": "2099-01-01T00:00:00Z"}),
+        );
+    }
+    if let Some(md) = path.strip_prefix("/computeMetadata/v1/") {
+        if flavor != "Google" {
+            return (
+                "403 Forbidden".into(),
+                json!("Missing Metadata-Flavor:Google header."),
+            );
+        }
+        return match md {
+            "instance/service-accounts/default/token" => (
+                "200 OK".into(),
+                json!({"access_token": MDS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}),
+            ),
+            "universe/universe-domain" => ("200 OK".into(), json!("googleapis.com")),
+            _ => ("404 Not Found".into(), json!("Not Found")),
+        };
+    }
+    state.lock().unwrap().auths.push(auth.to_owned());
+    if !authorized(auth, state) {
         return error(
             401,
             "unauthorized",
@@ -213,24 +302,83 @@ fn route(
     }
 }
 
-fn token(body: &str) -> (String, Value) {
-    let Some(jwt) = body.split('&').find_map(|kv| kv.strip_prefix("assertion=")) else {
-        return error(400, "invalid_request", "no assertion");
+/// Whether `auth` carries a token the fake handed out, or a self-signed token of a trusted
+/// service account whose signature verifies.
+fn authorized(auth: &str, state: &Mutex<FakeState>) -> bool {
+    let Some(token) = auth.strip_prefix("Bearer ") else {
+        return false;
     };
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let claims = parts
-        .get(1)
-        .and_then(|c| data_encoding_decode(c))
-        .and_then(|c| serde_json::from_slice::<Value>(&c).ok());
-    match claims {
-        Some(c) if parts.len() == 3 && c["iss"] == ACCOUNT && !parts[2].is_empty() => (
-            "200 OK".into(),
-            json!({"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}),
-        ),
-        _ => (
+    if [TOKEN, STS_TOKEN, MDS_TOKEN, IMPERSONATED_TOKEN].contains(&token) {
+        return true;
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, claims, signature] = parts[..] else {
+        return false;
+    };
+    let Some(claims) =
+        data_encoding_decode(claims).and_then(|c| serde_json::from_slice::<Value>(&c).ok())
+    else {
+        return false;
+    };
+    let Some(signature) = data_encoding_decode(signature) else {
+        return false;
+    };
+    let signed = format!("{header}.{}", parts[1]);
+    let st = state.lock().unwrap();
+    st.keys.iter().any(|(email, der)| {
+        claims["iss"] == email.as_str()
+            && ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                der,
+            )
+            .verify(signed.as_bytes(), &signature)
+            .is_ok()
+    })
+}
+
+/// The value of `key` in a form-encoded body (the fake's values need no decoding).
+fn form<'a>(body: &'a str, key: &str) -> Option<&'a str> {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// The OAuth token endpoint: refresh tokens (gcloud user credentials) and the STS token
+/// exchange (external accounts).
+fn token(body: &str) -> (String, Value) {
+    let invalid = |description: &str| {
+        (
             "400 Bad Request".into(),
-            json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}),
-        ),
+            json!({"error": "invalid_grant", "error_description": description}),
+        )
+    };
+    // A refresh comes as JSON, the STS exchange form-encoded.
+    let refresh: Value = serde_json::from_str(body).unwrap_or_default();
+    let grant = refresh["grant_type"]
+        .as_str()
+        .or_else(|| form(body, "grant_type"));
+    match grant {
+        Some("refresh_token") => match refresh["refresh_token"].as_str() {
+            Some(REFRESH_TOKEN) => (
+                "200 OK".into(),
+                json!({"access_token": TOKEN, "expires_in": 3599, "token_type": "Bearer"}),
+            ),
+            _ => invalid("Token has been expired or revoked."),
+        },
+        Some("urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange") => {
+            match form(body, "subject_token") {
+                Some(SUBJECT_TOKEN) => (
+                    "200 OK".into(),
+                    json!({
+                        "access_token": STS_TOKEN,
+                        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                        "token_type": "Bearer",
+                        "expires_in": 3599,
+                    }),
+                ),
+                _ => invalid("The subject token is invalid."),
+            }
+        }
+        _ => invalid("unsupported grant"),
     }
 }
 
