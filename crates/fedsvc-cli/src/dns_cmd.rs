@@ -49,11 +49,9 @@ fn registry(config: &Config, snapshot: &Snapshot) -> anyhow::Result<Registry> {
             config.zone
         );
     }
-    Ok(match config.registry {
-        fedsvc_providers::Registry::None => Registry::none(&Naming::from_snapshot(snapshot)),
-        _ => Registry::txt_with("_fedsvc", &config.owner_id, snapshot.federation.clone())
-            .context("ownerId")?,
-    })
+    config
+        .registry(&Naming::from_snapshot(snapshot))
+        .context("ownerId")
 }
 
 /// What a diff found, ready to print or apply.

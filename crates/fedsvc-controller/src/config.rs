@@ -766,7 +766,11 @@ impl ControllerConfig {
                 }
                 if dns.registry != fedsvc_providers::Registry::None
                     && let Some(f) = &federation
-                    && let Err(e) = Registry::txt_with("_fedsvc", &dns.owner_id, f.clone())
+                    && let Err(e) = Registry::txt_with(
+                        fedsvc_dns_plan::DEFAULT_PREFIX,
+                        &dns.owner_id,
+                        f.clone(),
+                    )
                 {
                     out.push(ConfigError::provider("ownerId", e.to_string()));
                 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedsvc_dns_plan::{Naming, Registry};
+use fedsvc_dns_plan::Naming;
 use fedsvc_model::Snapshot;
 use fedsvc_providers::{DnsProvider, Retrying};
 use futures::StreamExt;
@@ -122,15 +122,12 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     let mut base = Snapshot::new(federation.clone(), suffix);
     base.zone_naming = config.zone_naming;
     base.ttl = config.ttl;
-    let registry = match dns.registry {
-        fedsvc_providers::Registry::None => Registry::none(&Naming::from_snapshot(&base)),
-        _ => Registry::txt_with("_fedsvc", &dns.owner_id, federation.clone()).map_err(|e| {
-            ConfigError::Invalid {
+    let registry =
+        dns.registry(&Naming::from_snapshot(&base))
+            .map_err(|e| ConfigError::Invalid {
                 field: "dns.ownerId",
                 message: e.to_string(),
-            }
-        })?,
-    };
+            })?;
     let leader = if config.leader_election.enabled {
         fenced_leader(config, &dns)?
     } else {

@@ -568,6 +568,24 @@ impl fmt::Debug for CloudDnsConfig {
 }
 
 impl Config {
+    /// The ownership registry this configuration asks for, for the federation and names of
+    /// `naming`: with `registry: txt`, TXT records `_fedsvc.<name>` carrying `ownerId`; with
+    /// `registry: none`, everything under the federation's names. Both binaries build their
+    /// registry here.
+    pub fn registry(
+        &self,
+        naming: &fedsvc_dns_plan::Naming,
+    ) -> Result<fedsvc_dns_plan::Registry, fedsvc_dns_plan::RegistryError> {
+        match self.registry {
+            Registry::None => Ok(fedsvc_dns_plan::Registry::none(naming)),
+            Registry::Txt => fedsvc_dns_plan::Registry::txt_with(
+                fedsvc_dns_plan::DEFAULT_PREFIX,
+                &self.owner_id,
+                naming.federation().clone(),
+            ),
+        }
+    }
+
     /// Parses a configuration from YAML (JSON is YAML too).
     ///
     /// The document is read in two steps: first `provider.kind`, then the whole document with
