@@ -22,6 +22,7 @@
 //! ```
 
 mod cluster_cmd;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod dns_cmd;
 mod output;
@@ -79,6 +80,7 @@ pub enum Command {
     },
     /// Run the whole system on this machine: a federation of simulated clusters, the controller
     /// and a DNS server, with a live record table.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
 }
 
@@ -377,10 +379,12 @@ pub fn run_on_stdio(cli: Cli) -> u8 {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
-    let interactive = matches!(
-        cli.command,
-        Command::Apply(_) | Command::Join(_) | Command::Unjoin(_) | Command::Demo(_)
-    );
+    let interactive = match cli.command {
+        Command::Apply(_) | Command::Join(_) | Command::Unjoin(_) => true,
+        #[cfg(feature = "demo")]
+        Command::Demo(_) => true,
+        _ => false,
+    };
     let mut reached = 0;
     let outcome = if interactive {
         run(cli, &mut stdout.lock(), &mut err)
@@ -413,6 +417,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Apply(args) => dns_cmd::run_apply(&args, out, err),
         Command::Records(args) => dns_cmd::run_records(&args, out),
         Command::Resolve(args) => resolve_cmd::run(&args, out),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(&args, out),
         Command::Status(args) => block_on(status_cmd::run(&args, out)),
         Command::Completions { shell } => {

@@ -11,6 +11,8 @@
 //! kubectl and dig are needed; without them the test skips with a reason, unless
 //! FEDSVC_REQUIRE_REAL=1.
 
+#![cfg(feature = "demo")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
