@@ -243,6 +243,33 @@ pub fn provider_from_file(path: &Path) -> Result<fedsvc_providers::Config, Confi
     parse_yaml(path, &read_limited(path)?)
 }
 
+/// A secret given inline or in a file: exactly one of the two, the inline one not empty, the
+/// file readable. `(parent, inline, file)` name the fields, as `("provider.tsig", "secret",
+/// "secretFile")`.
+fn check_secret_source(
+    (parent, inline, file): (&str, &str, &str),
+    value: Option<&fedsvc_providers::Secret>,
+    path: Option<&Path>,
+    out: &mut Vec<ConfigError>,
+) {
+    match (value, path) {
+        (Some(v), None) if v.expose().trim().is_empty() => out.push(ConfigError::provider(
+            &format!("{parent}.{inline}"),
+            "must not be empty",
+        )),
+        (Some(_), None) => {}
+        (None, Some(path)) => check_secret_file(&format!("{parent}.{file}"), path, out),
+        (Some(_), Some(_)) => out.push(ConfigError::provider(
+            parent,
+            format!("give either {inline} or {file}, not both"),
+        )),
+        (None, None) => out.push(ConfigError::provider(
+            parent,
+            format!("{inline} or {file} is required"),
+        )),
+    }
+}
+
 /// Checks that a file named by the configuration can be read and is not empty, without
 /// keeping (or ever printing) what it holds.
 fn check_secret_file(field: &str, path: &Path, out: &mut Vec<ConfigError>) {
@@ -352,45 +379,24 @@ fn provider_problems(dns: &fedsvc_providers::Config, out: &mut Vec<ConfigError>)
                         "must not be empty",
                     ));
                 }
-                match (&t.secret, &t.secret_file) {
-                    (Some(s), None) if s.expose().trim().is_empty() => out.push(
-                        ConfigError::provider("provider.tsig.secret", "must not be empty"),
-                    ),
-                    (Some(_), None) => {}
-                    (None, Some(path)) => {
-                        check_secret_file("provider.tsig.secretFile", path, out);
-                    }
-                    (Some(_), Some(_)) => out.push(ConfigError::provider(
-                        "provider.tsig",
-                        "give either secret or secretFile, not both",
-                    )),
-                    (None, None) => out.push(ConfigError::provider(
-                        "provider.tsig",
-                        "secret or secretFile is required",
-                    )),
-                }
+                check_secret_source(
+                    ("provider.tsig", "secret", "secretFile"),
+                    t.secret.as_ref(),
+                    t.secret_file.as_deref(),
+                    out,
+                );
             }
         }
         ProviderConfig::Powerdns(c) => {
             if let Err(e) = check_url(&c.url) {
                 out.push(ConfigError::provider("provider.url", e));
             }
-            match (&c.api_key, &c.api_key_file) {
-                (Some(k), None) if k.expose().trim().is_empty() => out.push(ConfigError::provider(
-                    "provider.apiKey",
-                    "must not be empty",
-                )),
-                (Some(_), None) => {}
-                (None, Some(path)) => check_secret_file("provider.apiKeyFile", path, out),
-                (Some(_), Some(_)) => out.push(ConfigError::provider(
-                    "provider",
-                    "give either apiKey or apiKeyFile, not both",
-                )),
-                (None, None) => out.push(ConfigError::provider(
-                    "provider",
-                    "apiKey or apiKeyFile is required",
-                )),
-            }
+            check_secret_source(
+                ("provider", "apiKey", "apiKeyFile"),
+                c.api_key.as_ref(),
+                c.api_key_file.as_deref(),
+                out,
+            );
         }
         ProviderConfig::Route53(c) => {
             if let Some(Err(e)) = c.endpoint_url.as_deref().map(check_url) {
