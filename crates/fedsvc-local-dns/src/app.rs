@@ -138,9 +138,19 @@ async fn connect(flags: &Flags) -> Result<KubeMember, LocalDnsError> {
             .map_err(|e| LocalDnsError::Kube(format!("cannot read {}: {e}", path.display())))?;
         return Ok(KubeMember::from_kubeconfig_yaml(name, &yaml, &options).await?);
     }
-    let config = kube::Config::infer()
+    let config = match &flags.context {
+        // A context names an entry of a kubeconfig ($KUBECONFIG, else ~/.kube/config): never
+        // fall back to the in-cluster account or the current context (another cluster).
+        Some(context) => kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
+            context: Some(context.clone()),
+            ..Default::default()
+        })
         .await
-        .map_err(|e| LocalDnsError::Kube(e.to_string()))?;
+        .map_err(|e| LocalDnsError::Kube(format!("context {context:?}: {e}")))?,
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| LocalDnsError::Kube(e.to_string()))?,
+    };
     let client = kube::Client::try_from(config).map_err(|e| LocalDnsError::Kube(e.to_string()))?;
     Ok(KubeMember::new(name, client, &options))
 }

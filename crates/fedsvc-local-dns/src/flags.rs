@@ -45,7 +45,8 @@ pub struct Flags {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Kubeconfig context.
+    /// Kubeconfig context: of `--kubeconfig`, else of $KUBECONFIG or ~/.kube/config (never the
+    /// in-cluster account); an unknown context is an error.
     #[arg(long)]
     pub context: Option<String>,
 

@@ -267,3 +267,52 @@ async fn without_a_listing_the_port_opens_at_the_sync_timeout_with_federated_ans
     terminate(child).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--context` alone picks a context of `$KUBECONFIG`: an unknown one is an error naming it,
+/// never the current context (another cluster) or the in-cluster account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_alone_is_honoured() {
+    let api = ApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, api.kubeconfig_yaml("member")).unwrap();
+    let addr = free_port();
+    let listen = addr.to_string();
+    let base = [
+        "--listen",
+        listen.as_str(),
+        "--federation",
+        "myfederation=example.com",
+        "--upstream",
+        "none",
+        "--zone",
+        "z",
+        "--region",
+        "r",
+    ];
+
+    let out = Command::new(BIN)
+        .args(base)
+        .args(["--context", "nonexistent"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("\"nonexistent\""), "{stderr}");
+
+    let mut child = Command::new(BIN)
+        .args(base)
+        .args(["--context", "member", "--sync-timeout", "10"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    wait_listening(addr, &mut child).await;
+    terminate(child).await;
+}
