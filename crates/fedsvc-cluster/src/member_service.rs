@@ -155,4 +155,28 @@ mod tests {
         assert!(is_managed(&m));
         assert_eq!(federation_of(&m), Some("myfed"));
     }
+
+    /// Traffic policies are the user's choice (`Local` keeps clients' source addresses), not
+    /// allocations: they go to every member as the federated service has them.
+    #[test]
+    fn traffic_policies_are_propagated() {
+        let fed = Service {
+            metadata: ObjectMeta {
+                name: Some("nginx".into()),
+                namespace: Some("web".into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some("LoadBalancer".into()),
+                external_traffic_policy: Some("Local".into()),
+                internal_traffic_policy: Some("Local".into()),
+                ..ServiceSpec::default()
+            }),
+            status: None,
+        };
+        let f = Label::parse("myfed", LabelRules::Rfc1123, "federation").unwrap();
+        let spec = member_service(&fed, &f).unwrap().spec.unwrap();
+        assert_eq!(spec.external_traffic_policy.as_deref(), Some("Local"));
+        assert_eq!(spec.internal_traffic_policy.as_deref(), Some("Local"));
+    }
 }
