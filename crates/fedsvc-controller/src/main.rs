@@ -55,8 +55,8 @@ struct Flags {
     /// Run without leader election (a single replica).
     #[arg(long)]
     no_leader_election: bool,
-    /// The kubeconfig context of the federation API (default: in-cluster, then the current
-    /// context).
+    /// The kubeconfig context of the federation API (default: the current context of
+    /// $KUBECONFIG or ~/.kube/config when there is one, else the in-cluster account).
     #[arg(long, env = "FEDSVC_HOST_CONTEXT")]
     host_context: Option<String>,
     /// Log as JSON lines.
