@@ -105,19 +105,22 @@ fn member_role() -> ClusterRole {
     ClusterRole {
         metadata: meta(MEMBER_ACCOUNT, None),
         rules: Some(vec![
+            // Server-side apply (patch; create when the copy is new), reads before adopting,
+            // deletion, and the shard watch.
             rule(
                 &[""],
                 &["services"],
-                &[
-                    "get", "list", "watch", "create", "update", "patch", "delete",
-                ],
+                &["get", "list", "watch", "create", "patch", "delete"],
             ),
+            // The service's namespace, made when it is missing.
             rule(&[""], &["namespaces"], &["get", "create"]),
-            rule(&[""], &["nodes"], &["get", "list", "watch"]),
+            // Locality: the zone and region labels of the nodes.
+            rule(&[""], &["nodes"], &["list"]),
+            // The shard watch: ready endpoints.
             rule(
                 &["discovery.k8s.io"],
                 &["endpointslices"],
-                &["get", "list", "watch"],
+                &["list", "watch"],
             ),
         ]),
         ..Default::default()

@@ -296,3 +296,149 @@ async fn the_stored_kubeconfig_is_one_the_controller_accepts() {
     let user = parsed.auth_infos[0].auth_info.as_ref().unwrap();
     assert!(user.exec.is_none() && user.token_file.is_none());
 }
+
+/// The verbs a request of the emulator's log stands for, as `(group, resource, verb)`;
+/// discovery, health and version requests stand for none.
+fn verb_of(r: &fedsvc_testkit::RequestRecord) -> Option<(String, String, String)> {
+    let segs: Vec<&str> = r.path.trim_matches('/').split('/').collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", group, _version, rest @ ..] => (*group, rest),
+        _ => return None,
+    };
+    // namespaces/NS/RESOURCE[/NAME[/SUB]] or RESOURCE[/NAME[/SUB]]
+    let (resource, name) = match rest {
+        ["namespaces", _, resource, name, ..] => (*resource, Some(*name)),
+        ["namespaces", _, resource] => (*resource, None),
+        [resource, name, ..] => (*resource, Some(*name)),
+        [resource] => (*resource, None),
+        [] => return None,
+    };
+    let watch = r
+        .query
+        .split('&')
+        .any(|p| p == "watch=true" || p == "watch=1");
+    let verb = match (r.method.as_str(), name, watch) {
+        ("GET", _, true) => "watch",
+        ("GET", Some(_), false) => "get",
+        ("GET", None, false) => "list",
+        ("POST", ..) => "create",
+        ("PUT", ..) => "update",
+        ("PATCH", ..) => "patch",
+        ("DELETE", Some(_), _) => "delete",
+        ("DELETE", None, _) => "deletecollection",
+        _ => return None,
+    };
+    Some((group.to_owned(), resource.to_owned(), verb.to_owned()))
+}
+
+/// The member role `fedsvc join` grants is exactly what the controller's member client uses
+/// over a service's whole life: probe, locality, propagation (creating the namespace), update,
+/// deletion, and the shard watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_member_role_grants_exactly_what_the_controller_uses() {
+    use std::collections::BTreeSet;
+
+    use fedsvc_cluster::{KubeMember, KubeMemberOptions, LocalityOverride, MemberCluster};
+    use fedsvc_model::{ClusterName, Label, LabelRules};
+    use futures::StreamExt;
+
+    fedsvc_testkit::install_crypto_provider();
+    let host = ApiServer::start().await;
+    let member = ApiServer::start().await;
+    member
+        .add_node("node-a", Some("us-east1-b"), Some("us-east1"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, kubeconfig(&host, &member)).unwrap();
+    let o = fedsvc(&[
+        "join",
+        "member-a",
+        "--cluster-context",
+        "member-a",
+        "--host-context",
+        "host",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let role = member
+        .get(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "",
+            "fedsvc-member",
+        )
+        .unwrap();
+    let mut granted = BTreeSet::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for g in rule["apiGroups"].as_array().unwrap() {
+            for r in rule["resources"].as_array().unwrap() {
+                for v in rule["verbs"].as_array().unwrap() {
+                    granted.insert((
+                        g.as_str().unwrap().to_owned(),
+                        r.as_str().unwrap().to_owned(),
+                        v.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+
+    // A service's whole life in the member, through the controller's client.
+    member.clear_requests();
+    let client = KubeMember::from_kubeconfig_yaml(
+        ClusterName::parse("member-a").unwrap(),
+        &member.kubeconfig_yaml("member-a"),
+        &KubeMemberOptions::default(),
+    )
+    .await
+    .unwrap();
+    let _ = client.probe_health().await;
+    client.locality(&LocalityOverride::default()).await.unwrap();
+    let federation = Label::parse("myfederation", LabelRules::Rfc1123, "federation").unwrap();
+    let mut svc: k8s_openapi::api::core::v1::Service = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "nginx", "namespace": "mynamespace"},
+        "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80}]},
+    }))
+    .unwrap();
+    client.ensure_service(&svc, &federation).await.unwrap();
+    svc.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = 8080;
+    client.ensure_service(&svc, &federation).await.unwrap();
+    let mut shards = client.watch_shards();
+    let drain = tokio::spawn(async move { while shards.next().await.is_some() {} });
+    let watching = |resource: &str| {
+        member
+            .requests()
+            .iter()
+            .filter_map(verb_of)
+            .any(|(_, r, v)| r == resource && v == "watch")
+    };
+    for _ in 0..200 {
+        if watching("services") && watching("endpointslices") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    drain.abort();
+    client.delete_service("mynamespace", "nginx").await.unwrap();
+
+    let mut used: BTreeSet<(String, String, String)> =
+        member.requests().iter().filter_map(verb_of).collect();
+    // A server-side apply that creates the object is also authorized as `create` by a real
+    // API server, though the request is a PATCH.
+    used.insert(("".into(), "services".into(), "create".into()));
+    assert!(
+        used.is_subset(&granted),
+        "used but not granted: {:?}",
+        used.difference(&granted).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        granted,
+        used,
+        "granted but never used: {:?}",
+        granted.difference(&used).collect::<Vec<_>>()
+    );
+}
