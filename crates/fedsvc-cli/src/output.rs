@@ -47,6 +47,87 @@ pub(crate) fn write_yaml<T: Serialize>(out: &mut dyn Write, value: &T) -> anyhow
     Ok(())
 }
 
+/// Writes `doc` as YAML, byte for byte as [`write_yaml`] would: the record sets, the bulk of a
+/// large plan, by a writer of their own (serde-saphyr spends most of its time deciding how to
+/// quote each value), then the rest of the document by serde-saphyr. A value that is not
+/// plainly safe to write as it is (see [`plain`]) is handed to serde-saphyr alone, so the two
+/// agree on every value.
+fn write_records_yaml<E: Serialize>(
+    out: &mut dyn Write,
+    doc: &RecordsDoc<'_, E>,
+) -> anyhow::Result<()> {
+    if doc.records.is_empty() || doc.records.iter().any(|rs| rs.data().is_empty()) {
+        return write_yaml(out, doc);
+    }
+    #[derive(Serialize)]
+    struct Rest<'a, E: Serialize> {
+        diagnostics: &'a [Diagnostic],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        explain: &'a Option<E>,
+    }
+    let mut w = staged(out);
+    w.write_all(b"records:\n")?;
+    let mut text = String::new();
+    for rs in doc.records {
+        w.write_all(b"- name: ")?;
+        yaml_scalar(&mut w, rs.name().as_str())?;
+        w.write_all(b"\n  type: ")?;
+        yaml_scalar(&mut w, rs.rtype().as_str())?;
+        w.write_all(b"\n  ttl: ")?;
+        write_u32(&mut w, rs.ttl())?;
+        w.write_all(b"\n  data:\n")?;
+        for d in rs.data() {
+            w.write_all(b"  - ")?;
+            match d {
+                RData::A(_) => {
+                    w.write_all(b"\"")?;
+                    write_datum(&mut w, d)?;
+                    w.write_all(b"\"")?;
+                }
+                other => {
+                    use std::fmt::Write as _;
+                    text.clear();
+                    write!(text, "{other}")?;
+                    yaml_scalar(&mut w, &text)?;
+                }
+            }
+            w.write_all(b"\n")?;
+        }
+    }
+    serde_saphyr::to_io_writer(
+        &mut w,
+        &Rest {
+            diagnostics: doc.diagnostics,
+            explain: &doc.explain,
+        },
+    )?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Whether serde-saphyr writes `s` as it is, unquoted: a name or a word of letters, digits,
+/// dots and hyphens that starts with a letter and cannot be read as anything but a string.
+fn plain(s: &str) -> bool {
+    const WORDS: [&str; 11] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
+    ];
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// One scalar, as serde-saphyr writes it.
+fn yaml_scalar(w: &mut impl Write, s: &str) -> anyhow::Result<()> {
+    if plain(s) {
+        w.write_all(s.as_bytes())?;
+    } else {
+        let quoted = serde_saphyr::to_string(&s)?;
+        w.write_all(quoted.trim_end_matches('\n').as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Writes `doc` in `format`; `explain` lines (name → reasons) are appended under each table row
 /// and as comments in zone output.
 pub(crate) fn write_records<E: Serialize>(
@@ -57,7 +138,7 @@ pub(crate) fn write_records<E: Serialize>(
 ) -> anyhow::Result<()> {
     match format {
         Format::Json => write_json(out, doc)?,
-        Format::Yaml => write_yaml(out, doc)?,
+        Format::Yaml => write_records_yaml(out, doc)?,
         Format::Zone => {
             let mut w = staged(out);
             for rs in doc.records {
@@ -226,6 +307,82 @@ pub(crate) fn write_diagnostics(err: &mut dyn Write, diags: &[Diagnostic]) -> st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_of_records_is_serde_saphyrs_byte_for_byte() {
+        use fedsvc_model::{DnsName, RecordType};
+        let n = |s: &str| DnsName::parse(s).unwrap();
+        let mut records = Vec::new();
+        for (i, name) in [
+            "nginx.mynamespace.myfederation.svc.us-central1-a.example.com",
+            "1a.example.com",
+            "yes.example.com",
+            "y",
+            "xn--bcher-kva.example.com",
+            "_fedsvc.nginx.example.com",
+            "a-b.c-d.example.com",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let ttl = [0, 5, 180, 86_400, u32::MAX][i % 5];
+            records.push(
+                RecordSet::new(
+                    n(name),
+                    RecordType::A,
+                    ttl,
+                    vec![
+                        RData::A("10.0.0.1".parse().unwrap()),
+                        RData::A("255.255.255.255".parse().unwrap()),
+                    ],
+                )
+                .unwrap(),
+            );
+            records.push(
+                RecordSet::new(
+                    n(name),
+                    RecordType::Aaaa,
+                    ttl,
+                    vec![RData::Aaaa("2001:db8::1".parse().unwrap())],
+                )
+                .unwrap(),
+            );
+            records.push(
+                RecordSet::new(n(name), RecordType::Cname, ttl, vec![RData::Cname(n("no"))])
+                    .unwrap(),
+            );
+            records.push(
+                RecordSet::new(
+                    n(name),
+                    RecordType::Txt,
+                    ttl,
+                    vec![RData::Txt("heritage=fedsvc,owner=\"x\": 1".into())],
+                )
+                .unwrap(),
+            );
+        }
+        let diagnostics = [fedsvc_model::Diagnostic::warning(
+            "cluster c1",
+            "no zones; #skipped",
+        )];
+        for explain in [None, Some(vec!["a: b", "- c"])] {
+            for diagnostics in [&diagnostics[..], &[]] {
+                let doc = RecordsDoc {
+                    records: &records,
+                    diagnostics,
+                    explain: explain.clone(),
+                };
+                let mut fast = Vec::new();
+                write_records_yaml(&mut fast, &doc).unwrap();
+                let mut reference = Vec::new();
+                write_yaml(&mut reference, &doc).unwrap();
+                assert_eq!(
+                    String::from_utf8(fast).unwrap(),
+                    String::from_utf8(reference).unwrap()
+                );
+            }
+        }
+    }
 
     #[test]
     fn fast_paths_write_what_display_writes() {
