@@ -655,22 +655,8 @@ impl ControllerConfig {
     /// A configuration with defaults for everything but the federation, suffix and provider.
     pub fn new(federation: &str, dns_suffix: &str, dns: fedsvc_providers::Config) -> Self {
         Self {
-            federation: federation.into(),
-            dns_suffix: dns_suffix.into(),
-            zone_naming: ZoneNaming::default(),
-            ttl: default_ttl(),
             dns: Some(dns),
-            dns_config_file: None,
-            namespace: default_namespace(),
-            namespaces: Vec::new(),
-            exclude_namespaces: default_excluded(),
-            health: HealthConfig::default(),
-            sync: SyncConfig::default(),
-            members: MembersConfig::default(),
-            workers: default_workers(),
-            leader_election: LeaderElectionConfig::default(),
-            listen: default_listen(),
-            readiness: ReadinessConfig::default(),
+            ..Self::defaults(federation, dns_suffix)
         }
     }
 
@@ -678,12 +664,20 @@ impl ControllerConfig {
     /// provider is read from `dns_config_file` (flags without a configuration file).
     pub fn with_dns_file(federation: &str, dns_suffix: &str, dns_config_file: &Path) -> Self {
         Self {
+            dns_config_file: Some(dns_config_file.to_owned()),
+            ..Self::defaults(federation, dns_suffix)
+        }
+    }
+
+    /// Defaults for everything but the federation and suffix, with no provider yet.
+    fn defaults(federation: &str, dns_suffix: &str) -> Self {
+        Self {
             federation: federation.into(),
             dns_suffix: dns_suffix.into(),
             zone_naming: ZoneNaming::default(),
             ttl: default_ttl(),
             dns: None,
-            dns_config_file: Some(dns_config_file.to_owned()),
+            dns_config_file: None,
             namespace: default_namespace(),
             namespaces: Vec::new(),
             exclude_namespaces: default_excluded(),
