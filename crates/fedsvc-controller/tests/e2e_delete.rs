@@ -8,9 +8,7 @@ use std::time::Duration;
 mod common;
 
 use fedsvc_cluster::SimMember;
-use fedsvc_controller::config::ControllerConfig;
-use fedsvc_controller::controller::{Parts, Running, start};
-use fedsvc_controller::members::StaticMembers;
+use fedsvc_controller::controller::Running;
 use fedsvc_model::{RecordSet, RecordType};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider};
 use fedsvc_testkit::ApiServer;
@@ -36,31 +34,10 @@ async fn world() -> World {
     let dns = Arc::new(Counting::new(MemoryProvider::new(
         "example.com".parse().unwrap(),
     )));
-    let dns_config =
-        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
-            .unwrap();
-    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
-    config.leader_election.enabled = false;
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.health.period = Duration::from_millis(100);
+    let mut config = common::config();
     config.health.timeout = Duration::from_millis(150);
     config.health.failure_threshold = 2;
-    config.sync.coalesce = Duration::from_millis(20);
-    let mut factory = StaticMembers::default();
-    for m in &members {
-        factory.insert(Arc::new(m.clone()));
-    }
-    let running = start(
-        &config,
-        Parts {
-            host: host.client(),
-            members: Arc::new(factory),
-            provider: Some(dns.clone()),
-            resolver: None,
-        },
-    )
-    .await
-    .unwrap();
+    let running = common::start_over(&config, &host, &members, dns.clone()).await;
     World {
         host,
         members,

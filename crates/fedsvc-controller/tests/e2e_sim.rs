@@ -46,15 +46,7 @@ async fn world_with(members: Vec<SimMember>, tune: impl FnOnce(&mut ControllerCo
     let dns = Arc::new(Counting::new(MemoryProvider::new(
         "example.com".parse().unwrap(),
     )));
-    let dns_config =
-        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
-            .unwrap();
-    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
-    config.leader_election.enabled = false;
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.health.period = Duration::from_millis(100);
-    config.health.timeout = Duration::from_millis(500);
-    config.sync.coalesce = Duration::from_millis(20);
+    let mut config = common::config();
     tune(&mut config);
     let mut w = World {
         host,

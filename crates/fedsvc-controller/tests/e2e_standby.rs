@@ -5,13 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-#[allow(dead_code)]
 mod common;
 
 use fedsvc_cluster::MemberCluster;
-use fedsvc_controller::config::ControllerConfig;
-use fedsvc_controller::controller::{Parts, start};
-use fedsvc_controller::members::StaticMembers;
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_providers::MemoryProvider;
 use fedsvc_testkit::ApiServer;
@@ -63,30 +59,16 @@ async fn a_standby_leaves_the_services_of_an_unjoined_member_to_the_leader() {
     }))
     .unwrap();
 
-    let dns_config =
-        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
-            .unwrap();
-    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
+    let mut config = common::config();
     config.leader_election.enabled = true;
     config.leader_election.identity = Some("the-standby".into());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.health.period = Duration::from_millis(100);
-    config.health.timeout = Duration::from_millis(150);
-    let mut factory = StaticMembers::default();
-    factory.insert(Arc::new(member.clone()));
-    let running = start(
+    let running = common::start_over(
         &config,
-        Parts {
-            host: host.client(),
-            members: Arc::new(factory),
-            provider: Some(Arc::new(MemoryProvider::new(
-                "example.com".parse().unwrap(),
-            ))),
-            resolver: None,
-        },
+        &host,
+        std::slice::from_ref(&member),
+        Arc::new(MemoryProvider::new("example.com".parse().unwrap())),
     )
-    .await
-    .unwrap();
+    .await;
 
     // The standby has seen the member and the service, then the Cluster goes.
     for _ in 0..400 {

@@ -4,6 +4,8 @@
 //! allows it, and a member's Secret is watched: one created after its `Cluster`, or changed,
 //! is used within moments.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,15 +36,7 @@ async fn world(tune: impl FnOnce(&mut ControllerConfig)) -> World {
     let host = ApiServer::start().await;
     host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
         .unwrap();
-    let dns_config =
-        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
-            .unwrap();
-    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
-    config.leader_election.enabled = false;
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.health.period = Duration::from_millis(100);
-    config.health.timeout = Duration::from_millis(500);
-    config.sync.coalesce = Duration::from_millis(20);
+    let mut config = common::config();
     tune(&mut config);
     let running = start(
         &config,

@@ -10,9 +10,6 @@ use std::time::Duration;
 
 mod common;
 
-use fedsvc_controller::config::ControllerConfig;
-use fedsvc_controller::controller::{Parts, start};
-use fedsvc_controller::members::StaticMembers;
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider};
 use fedsvc_testkit::{ApiServer, RequestRecord};
 use serde_json::{Value, json};
@@ -134,32 +131,12 @@ async fn recorded_run() -> BTreeSet<Access> {
     let dns = Arc::new(Counting::new(MemoryProvider::new(
         "example.com".parse().unwrap(),
     )));
-    let dns_config =
-        fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
-            .unwrap();
-    let mut config = ControllerConfig::new("myfederation", "example.com", dns_config);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.health.period = Duration::from_millis(100);
-    config.sync.coalesce = Duration::from_millis(20);
+    let mut config = common::config();
     config.leader_election.enabled = true;
     config.leader_election.lease_duration = Duration::from_millis(1500);
     config.leader_election.renew_deadline = Duration::from_millis(1000);
     config.leader_election.retry_period = Duration::from_millis(200);
-    let mut factory = StaticMembers::default();
-    for m in &members {
-        factory.insert(Arc::new(m.clone()));
-    }
-    let running = start(
-        &config,
-        Parts {
-            host: host.client(),
-            members: Arc::new(factory),
-            provider: Some(dns.clone()),
-            resolver: None,
-        },
-    )
-    .await
-    .unwrap();
+    let running = common::start_over(&config, &host, &members, dns.clone()).await;
 
     host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
         .unwrap();
