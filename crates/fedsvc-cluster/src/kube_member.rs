@@ -46,7 +46,7 @@ pub struct KubeMemberOptions {
     /// How long a health probe may take (default 3 s).
     pub probe_timeout: Duration,
     /// Connect timeout, and time allowed for each ordinary request, watches excluded
-    /// (default 30 s).
+    /// (default 10 s).
     pub request_timeout: Duration,
     /// The kubeconfig context to use (default: its current context).
     pub context: Option<String>,
@@ -67,7 +67,7 @@ impl Default for KubeMemberOptions {
             qps: 20.0,
             burst: 40,
             probe_timeout: Duration::from_secs(3),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
             context: None,
             federation: None,
             allow_unsafe_kubeconfig: false,

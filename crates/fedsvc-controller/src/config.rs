@@ -14,7 +14,7 @@
 //! excludeNamespaces: [kube-system, kube-public, kube-node-lease]
 //! health: {period: 10s, timeout: 3s, failureThreshold: 3, successThreshold: 2}
 //! sync: {coalesce: 200ms, resync: 5m}
-//! members: {qps: 20, burst: 40, requestTimeout: 30s}   # client of each member cluster
+//! members: {qps: 20, burst: 40, requestTimeout: 10s}   # client of each member cluster
 //! workers: 16                   # services reconciled at once
 //! leaderElection: {enabled: true, leaseName: fedsvc-controller, leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
 //! listen: 0.0.0.0:8080          # /healthz, /readyz, /metrics
@@ -881,14 +881,27 @@ impl ControllerConfig {
                     field: "leaderElection",
                     message,
                 });
-            } else if !any_zero
-                && let Some(attempt) = attempt
-                && let Err(message) = le.timing().check_attempt(attempt)
-            {
-                out.push(ConfigError::Invalid {
-                    field: "leaderElection",
-                    message,
-                });
+            } else {
+                if !any_zero
+                    && let Some(attempt) = attempt
+                    && let Err(message) = le.timing().check_attempt(attempt)
+                {
+                    out.push(ConfigError::Invalid {
+                        field: "leaderElection",
+                        message,
+                    });
+                }
+                let longest = le.timing().longest_attempt();
+                if !any_zero && self.members.request_timeout > longest {
+                    out.push(ConfigError::invalid(
+                        "members.requestTimeout",
+                        format!(
+                            "{} cannot fit in a lease: with leader election a member write must be able to end before the lease can be taken, so it may last at most leaseDuration - retryPeriod - (leaseDuration - renewDeadline) / 2 = {}; shorten requestTimeout or lengthen leaderElection.leaseDuration",
+                            humantime::format_duration(self.members.request_timeout),
+                            humantime::format_duration(longest),
+                        ),
+                    ));
+                }
             }
         }
         positive(
@@ -1038,6 +1051,27 @@ leaderElection: {enabled: false}
             "{problems:?}"
         );
         assert_eq!((c.members.qps, c.workers), (20.0, 16));
+    }
+
+    #[test]
+    fn a_member_request_must_fit_in_a_lease() {
+        let dns =
+            fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
+                .unwrap();
+        let mut c = ControllerConfig::new("fed", "example.com", dns);
+        // The defaults fit: 15 s - 2 s - 2.5 s = 10.5 s for a 10 s request.
+        c.validate().unwrap();
+        c.members.request_timeout = Duration::from_secs(11);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("members.requestTimeout") && e.contains("10s 500ms"),
+            "{e}"
+        );
+        c.leader_election.lease_duration = Duration::from_secs(20);
+        c.validate().unwrap();
+        c.leader_election.enabled = false;
+        c.members.request_timeout = Duration::from_secs(60);
+        c.validate().unwrap();
     }
 
     #[test]

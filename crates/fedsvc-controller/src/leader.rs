@@ -226,6 +226,43 @@ impl LeaderState {
         }
     }
 
+    /// Runs one member write under the fence: it starts only while this replica may write
+    /// ([`may_write`](Self::may_write)), and it is abandoned when the usable part of the
+    /// lease ends (the moment an attempt permitted now must have ended), whatever the
+    /// member client's own timeout and rate limit. An abandoned write counts as an attempt
+    /// that might still land, like an unanswered DNS attempt; shutdown waits for writes
+    /// under way. With election off the write just runs.
+    pub async fn fenced<T>(&self, write: impl Future<Output = T>) -> Result<T, Fenced> {
+        let Some(i) = &self.inner else {
+            return Ok(write.await);
+        };
+        let now = SystemTime::now();
+        let (left, until) = {
+            let mut held = i.lock();
+            let left = (!held.stopping && held.fence.admits(now, i.budget.max(Duration::from_nanos(1))))
+                .then(|| held.fence.time_left(now))
+                .flatten();
+            let Some(left) = left else {
+                held.publish(now);
+                return Err(Fenced::NotLeader);
+            };
+            held.in_flight += 1;
+            let until = now + left + i.margin;
+            held.admitted_until = held.admitted_until.max(Some(until));
+            (left, until)
+        };
+        let outcome = tokio::time::timeout(left, write).await;
+        let mut held = i.lock();
+        held.in_flight = held.in_flight.saturating_sub(1);
+        match outcome {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                held.unsettled_until = held.unsettled_until.max(Some(until));
+                Err(Fenced::Abandoned(left))
+            }
+        }
+    }
+
     /// Shutting down: no write starts from now on (attempts under way go on).
     pub fn stop(&self) {
         if let Some(i) = &self.inner {
@@ -279,6 +316,17 @@ impl LeaderState {
             .flatten();
         held.unsettled_until.max(running)
     }
+}
+
+/// Why a [fenced](LeaderState::fenced) member write did not run to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Fenced {
+    /// Not sent: this replica does not hold the Lease with time enough left, or is stopping.
+    #[error("this replica does not hold the Lease with time enough left to write")]
+    NotLeader,
+    /// Given up after the given time, when the usable part of the lease ended.
+    #[error("given up after {0:?}: this replica's time to write under its Lease ended")]
+    Abandoned(Duration),
 }
 
 /// How long one DNS write attempt may last: the provider's own timeout where it has one
@@ -380,6 +428,63 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(a);
         assert!(waiter.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_member_write_runs_only_in_the_usable_part_of_the_lease() {
+        let leader = LeaderState::elected(&timing());
+        // Not the leader: the write is not even started.
+        let started = std::sync::atomic::AtomicBool::new(false);
+        let write = async { started.store(true, std::sync::atomic::Ordering::SeqCst) };
+        assert_eq!(leader.fenced(write).await, Err(Fenced::NotLeader));
+        assert!(!started.load(std::sync::atomic::Ordering::SeqCst));
+        // Renewed 9.9 s ago: 12.5 s - 9.9 s = 2.6 s are left, enough to start.
+        let renewed = SystemTime::now() - Duration::from_millis(9_900);
+        leader.renewed(renewed);
+        assert_eq!(leader.fenced(async { 7 }).await, Ok(7));
+        assert_eq!(leader.unsettled_until(), None);
+        // A write that hangs (a rate limit, a slow member) is given up when the time is up,
+        // and counts as one that might still land.
+        let outcome = leader.fenced(std::future::pending::<()>()).await;
+        let Err(Fenced::Abandoned(after)) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(after <= Duration::from_millis(2_600), "{after:?}");
+        assert!(after > Duration::from_secs(2), "{after:?}");
+        let until = leader.unsettled_until().expect("unsettled");
+        assert!(until >= renewed + Duration::from_millis(14_900), "{until:?}");
+        // Shutting down: nothing starts.
+        leader.renewed(SystemTime::now());
+        leader.stop();
+        assert_eq!(leader.fenced(async {}).await, Err(Fenced::NotLeader));
+    }
+
+    #[tokio::test]
+    async fn a_member_write_needs_the_budget_left_to_start() {
+        let leader = LeaderState::elected_with_budget(&timing(), Duration::from_secs(5));
+        // 12.5 s - 8 s = 4.5 s left, less than the 5 s budget.
+        leader.renewed(SystemTime::now() - Duration::from_secs(8));
+        assert_eq!(leader.fenced(async {}).await, Err(Fenced::NotLeader));
+        leader.renewed(SystemTime::now());
+        assert_eq!(leader.fenced(async {}).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_member_writes_under_way() {
+        let leader = Arc::new(LeaderState::elected(&timing()));
+        leader.renewed(SystemTime::now());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let write = {
+            let leader = leader.clone();
+            tokio::spawn(async move { leader.fenced(rx).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        leader.stop();
+        leader.writers_stopped();
+        assert!(!leader.drained(Duration::from_millis(50)).await);
+        tx.send(()).unwrap();
+        assert!(leader.drained(Duration::from_secs(5)).await);
+        assert!(write.await.unwrap().is_ok());
     }
 
     #[test]

@@ -70,12 +70,19 @@ impl LeaseTiming {
         self.recorded_duration().saturating_sub(self.renew_deadline) / 2
     }
 
+    /// The longest write attempt a leader renewing on time can start:
+    /// `leaseDuration - retryPeriod - margin`.
+    pub fn longest_attempt(&self) -> Duration {
+        self.recorded_duration()
+            .saturating_sub(self.retry_period)
+            .saturating_sub(self.margin())
+    }
+
     /// Checks that a leader renewing on time can start a write attempt lasting up to
     /// `attempt` (the DNS provider's timeout): `retry_period + attempt + margin` must not
     /// exceed `lease_duration`, or such a leader could never write.
     pub fn check_attempt(&self, attempt: Duration) -> Result<(), String> {
-        let needed = self.retry_period + attempt + self.margin();
-        if needed > self.recorded_duration() {
+        if attempt > self.longest_attempt() {
             return Err(format!(
                 "leader election: a DNS write attempt ({attempt:?}, the provider's \
                  timeoutSeconds) cannot fit in a lease: retryPeriod ({:?}) + the attempt + a \
@@ -379,6 +386,7 @@ mod tests {
         timing.check_attempt(Duration::from_secs(5)).unwrap();
         // 2 s + 10 s + 2.5 s <= 15 s
         timing.check_attempt(Duration::from_secs(10)).unwrap();
+        assert_eq!(timing.longest_attempt(), Duration::from_millis(10_500));
         let e = timing.check_attempt(Duration::from_secs(11)).unwrap_err();
         for field in [
             "retryPeriod",

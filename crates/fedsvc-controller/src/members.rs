@@ -656,18 +656,23 @@ impl ClusterManager {
         for key in keys {
             // Only the leader writes members: a standby (or a replica that lost the Lease)
             // leaves the unjoined member's services to the leader, which unjoins it too.
-            if !self.shared.leader.may_write() {
-                info!(cluster = %name, "not the leader: the services in the unjoined member are left to the leader");
-                break;
-            }
-            match entry
-                .member
-                .delete_service(key.namespace.as_str(), key.name.as_str())
-                .await
-            {
-                Ok(_) => {}
-                Err(e) => {
+            let deleted = self
+                .shared
+                .leader
+                .fenced(
+                    entry
+                        .member
+                        .delete_service(key.namespace.as_str(), key.name.as_str()),
+                )
+                .await;
+            match deleted {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
                     warn!(cluster = %name, service = %key, error = %e, "could not remove the service from the unjoined member")
+                }
+                Err(fenced) => {
+                    info!(cluster = %name, reason = %fenced, "the services left in the unjoined member are left to the leader");
+                    break;
                 }
             }
         }

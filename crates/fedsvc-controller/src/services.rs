@@ -16,6 +16,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{debug, warn};
 
 use crate::dns_loop::Shared;
+use crate::leader::Fenced;
 use crate::members::ClusterManager;
 use fedsvc_model::Selector;
 
@@ -289,15 +290,26 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
     let mut failures = Vec::new();
     for m in ctx.clusters.members() {
         // Every member write is fenced, not only the reconcile's start: a replica that lost
-        // the Lease (or has too little of it left) while earlier writes ran starts no more.
-        if !ctx.shared.leader.may_write() {
-            return Ok(Action::requeue(Duration::from_secs(2)));
-        }
+        // the Lease (or has too little of it left) while earlier writes ran starts no more,
+        // and a write still running when the lease's usable time ends is given up.
         if selector.matches_labels(&m.labels) {
             if !m.ready {
                 continue;
             }
-            match m.member.ensure_service(&svc, &federation).await {
+            let outcome = match ctx
+                .shared
+                .leader
+                .fenced(m.member.ensure_service(&svc, &federation))
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(Fenced::NotLeader) => return Ok(Action::requeue(Duration::from_secs(2))),
+                Err(fenced) => {
+                    failures.push(format!("cluster {}: {fenced}", m.name));
+                    break;
+                }
+            };
+            match outcome {
                 Ok(EnsureOutcome::Created) => {
                     event(
                         &ctx,
@@ -332,7 +344,20 @@ pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, R
                 }
             }
         } else if !m.offline {
-            match m.member.delete_service(&ns, &name).await {
+            let outcome = match ctx
+                .shared
+                .leader
+                .fenced(m.member.delete_service(&ns, &name))
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(Fenced::NotLeader) => return Ok(Action::requeue(Duration::from_secs(2))),
+                Err(fenced) => {
+                    failures.push(format!("cluster {}: {fenced}", m.name));
+                    break;
+                }
+            };
+            match outcome {
                 Ok(fedsvc_cluster::DeleteOutcome::Deleted) => {
                     event(
                         &ctx,
@@ -418,16 +443,21 @@ async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<bool,
                 }
                 continue;
             }
-            if !ctx.shared.leader.may_write() {
-                failures.push("this replica no longer holds the Lease".to_owned());
-                break;
-            }
-            if let Err(e) = m
-                .member
-                .delete_service(key.namespace.as_str(), key.name.as_str())
-                .await
-            {
-                failures.push(format!("cluster {}: {e}", m.name));
+            let deleted = ctx
+                .shared
+                .leader
+                .fenced(
+                    m.member
+                        .delete_service(key.namespace.as_str(), key.name.as_str()),
+                )
+                .await;
+            match deleted {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => failures.push(format!("cluster {}: {e}", m.name)),
+                Err(fenced) => {
+                    failures.push(format!("cluster {}: {fenced}", m.name));
+                    break;
+                }
             }
         }
     }

@@ -81,6 +81,7 @@ async fn controller(
             config.leader_election.lease_duration = Duration::from_secs(9);
             config.leader_election.renew_deadline = Duration::from_secs(7);
             config.leader_election.retry_period = Duration::from_millis(300);
+            config.members.request_timeout = Duration::from_secs(5);
         }
     }
     start(

@@ -136,6 +136,7 @@ async fn recorded_run() -> BTreeSet<Access> {
     config.leader_election.lease_duration = Duration::from_millis(1500);
     config.leader_election.renew_deadline = Duration::from_millis(1000);
     config.leader_election.retry_period = Duration::from_millis(200);
+    config.members.request_timeout = Duration::from_millis(500);
     let running = common::start_over(&config, &host, &members, dns.clone()).await;
 
     host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
