@@ -1,78 +1,23 @@
-//! The provider configuration file shared by `fedsvc` and `fedsvc-controller`.
+//! The provider configuration file shared by `fedsvc` and `fedsvc-controller`: the zone, the
+//! ownership registry, and `provider:`, whose `kind` selects the backend whose own settings
+//! type (in the backend's folder) reads the rest. [`Config::build`] hands each backend its
+//! settings.
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use fedsvc_model::DnsName;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
+use crate::clouddns::CloudDnsConfig;
+use crate::error::{ConfigError, read_file};
+use crate::memory::MemoryConfig;
+use crate::powerdns::PowerDnsConfig;
 use crate::provider::DnsProvider;
-
-/// Why a configuration could not be read or turned into a provider.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The document is not valid YAML (or JSON) of the configuration's shape.
-    #[error("cannot parse provider configuration: {0}")]
-    Parse(String),
-    /// A file named by the configuration (or the configuration itself) cannot be read.
-    #[error("cannot read {path}: {message}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        message: String,
-    },
-    /// A field holds a value that cannot be used.
-    #[error("provider configuration: {field}: {message}")]
-    Invalid {
-        /// The field, for example `provider.tsig.secret`.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The provider kind is valid but was not compiled into this build.
-    #[error(
-        "provider kind {kind:?} is not available in this build: rebuild with cargo feature `{kind}` of fedsvc-providers"
-    )]
-    NotCompiled {
-        /// The kind, which is also the name of the cargo feature.
-        kind: String,
-    },
-    /// The backend could not be started (for example, the embedded server's port is taken).
-    #[error("cannot start provider {kind}: {message}")]
-    Start {
-        /// The kind.
-        kind: String,
-        /// The cause.
-        message: String,
-    },
-}
-
-/// A secret value read from the configuration; never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// A secret holding `value`.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+use crate::rfc2136::Rfc2136Config;
+use crate::route53::Route53Config;
+use crate::secret::{mask_secrets, mask_values, secret_leaves};
 
 /// Which ownership registry the planner uses (`registry:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -193,15 +138,9 @@ impl<'de> serde::de::Visitor<'de> for ProviderVisitor {
         let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
         let mut secrets = Vec::new();
         secret_leaves(&settings, false, &mut secrets);
-        let settings = serde_json::Value::Object(settings);
-        let parsed = match kind.as_str() {
-            "memory" => serde_json::from_value(settings).map(ProviderConfig::Memory),
-            "rfc2136" => serde_json::from_value(settings).map(ProviderConfig::Rfc2136),
-            "powerdns" => serde_json::from_value(settings).map(ProviderConfig::Powerdns),
-            "route53" => serde_json::from_value(settings).map(ProviderConfig::Route53),
-            "clouddns" => serde_json::from_value(settings).map(ProviderConfig::Clouddns),
-            other => return Err(A::Error::unknown_variant(other, &KINDS)),
-        };
+        let settings = BufferedSettings(serde_json::Value::Object(settings));
+        let parsed =
+            with_kind(&kind, settings).ok_or_else(|| A::Error::unknown_variant(&kind, &KINDS))?;
         parsed.map_err(|e| A::Error::custom(mask_values(&e.to_string(), secrets)))
     }
 }
@@ -211,359 +150,62 @@ fn kind_section<'de, M: serde::de::MapAccess<'de>>(
     kind: &str,
     map: M,
 ) -> Result<ProviderConfig, M::Error> {
-    let settings = serde::de::value::MapAccessDeserializer::new(map);
-    Ok(match kind {
-        "memory" => ProviderConfig::Memory(Deserialize::deserialize(settings)?),
-        "rfc2136" => ProviderConfig::Rfc2136(Deserialize::deserialize(settings)?),
-        "powerdns" => ProviderConfig::Powerdns(Deserialize::deserialize(settings)?),
-        "route53" => ProviderConfig::Route53(Deserialize::deserialize(settings)?),
-        "clouddns" => ProviderConfig::Clouddns(Deserialize::deserialize(settings)?),
-        other => return Err(serde::de::Error::unknown_variant(other, &KINDS)),
+    with_kind(kind, StreamedSettings(map, std::marker::PhantomData))
+        .unwrap_or_else(|| Err(serde::de::Error::unknown_variant(kind, &KINDS)))
+}
+
+/// Something done with the settings of one kind, whatever their type.
+trait KindReader {
+    /// What it gives.
+    type Out;
+
+    /// Reads the settings as a `P`, the type of the kind's settings, and wraps them.
+    fn read<P: DeserializeOwned>(self, wrap: fn(P) -> ProviderConfig) -> Self::Out;
+}
+
+/// `reader` applied to the settings type of `kind`, or `None` for an unknown kind: the one
+/// place that maps a kind's name to the type of its settings.
+fn with_kind<R: KindReader>(kind: &str, reader: R) -> Option<R::Out> {
+    Some(match kind {
+        "memory" => reader.read(ProviderConfig::Memory),
+        "rfc2136" => reader.read(ProviderConfig::Rfc2136),
+        "powerdns" => reader.read(ProviderConfig::Powerdns),
+        "route53" => reader.read(ProviderConfig::Route53),
+        "clouddns" => reader.read(ProviderConfig::Clouddns),
+        _ => return None,
     })
 }
 
-/// Whether `key` names a secret (compared without case, `-` and `_`).
-fn is_secret_key(key: &str) -> bool {
-    let key: String = key
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    SECRET_KEYS.contains(&key.as_str())
-}
+/// The settings of a `provider:` mapping that comes with `kind` first, read as they stream by.
+struct StreamedSettings<'de, M>(M, std::marker::PhantomData<&'de ()>);
 
-/// Every scalar under a secret key of `settings` (all of them when `inside` one).
-fn secret_leaves(
-    settings: &serde_json::Map<String, serde_json::Value>,
-    inside: bool,
-    out: &mut Vec<String>,
-) {
-    fn leaves(value: &serde_json::Value, inside: bool, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Object(map) => secret_leaves(map, inside, out),
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    leaves(item, inside, out);
-                }
-            }
-            serde_json::Value::String(s) if inside => out.push(s.clone()),
-            serde_json::Value::Number(n) if inside => out.push(n.to_string()),
-            _ => {}
-        }
-    }
-    for (key, value) in settings {
-        leaves(value, inside || is_secret_key(key), out);
+impl<'de, M: serde::de::MapAccess<'de>> KindReader for StreamedSettings<'de, M> {
+    type Out = Result<ProviderConfig, M::Error>;
+
+    fn read<P: DeserializeOwned>(self, wrap: fn(P) -> ProviderConfig) -> Self::Out {
+        P::deserialize(serde::de::value::MapAccessDeserializer::new(self.0)).map(wrap)
     }
 }
 
-/// Settings of the in-memory backend.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MemoryConfig {
-    /// Serve the zone over DNS on this address (UDP and TCP), for example `127.0.0.1:5353`.
-    #[serde(default)]
-    pub listen: Option<SocketAddr>,
-}
+/// The settings of a `provider:` mapping whose `kind` came later, read whole first.
+struct BufferedSettings(serde_json::Value);
 
-/// Settings of the RFC 2136 backend.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Rfc2136Config {
-    /// The primary server, `host:port` (port 53 if omitted).
-    pub server: String,
-    /// The TSIG key that signs updates and zone transfers.
-    #[serde(default)]
-    pub tsig: Option<TsigConfig>,
-    /// Seconds to wait for an answer (default 5).
-    #[serde(default)]
-    pub timeout_seconds: Option<u64>,
-    /// The most record-set changes in one batch (default 200); a batch too large for one DNS
-    /// message is sent as several UPDATE messages, split between change groups.
-    #[serde(default)]
-    pub batch_size: Option<usize>,
-    /// The most records a zone transfer may hold (default 10 000 000); a longer transfer is
-    /// an error naming the limit.
-    #[serde(default)]
-    pub max_list_records: Option<u64>,
-    /// The most bytes a zone transfer may take (default 2 GiB); a longer transfer is an error
-    /// naming the limit.
-    #[serde(default)]
-    pub max_list_bytes: Option<u64>,
-}
+impl KindReader for BufferedSettings {
+    type Out = Result<ProviderConfig, serde_json::Error>;
 
-impl Rfc2136Config {
-    /// The server's socket address (resolving a host name if needed).
-    pub fn server_addr(&self) -> Result<SocketAddr, ConfigError> {
-        let s = self.server.trim();
-        if let Ok(a) = s.parse::<SocketAddr>() {
-            return Ok(a);
-        }
-        if let Ok(ip) = s.parse::<std::net::IpAddr>() {
-            return Ok(SocketAddr::new(ip, 53));
-        }
-        let with_port = if s.contains(':') {
-            s.to_owned()
-        } else {
-            format!("{s}:53")
-        };
-        with_port
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut it| it.next())
-            .ok_or_else(|| ConfigError::Invalid {
-                field: "provider.server".into(),
-                message: format!("{s:?} is not an address or a resolvable host:port"),
-            })
-    }
-
-    /// The timeout for one exchange.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_seconds.unwrap_or(5).max(1))
-    }
-
-    /// The limits of one zone transfer: `maxListRecords` and `maxListBytes`, or their defaults.
-    #[cfg(feature = "rfc2136")]
-    pub(crate) fn list_limits(&self) -> ListLimits {
-        let default = ListLimits::default();
-        ListLimits {
-            max_records: self.max_list_records.unwrap_or(default.max_records).max(1),
-            max_bytes: self.max_list_bytes.unwrap_or(default.max_bytes).max(1),
-        }
+    fn read<P: DeserializeOwned>(self, wrap: fn(P) -> ProviderConfig) -> Self::Out {
+        serde_json::from_value(self.0).map(wrap)
     }
 }
 
-/// How much one listing of a zone may read before it stops with an error naming the limit,
-/// so that a server streaming an endless zone transfer cannot make the process grow without
-/// bound.
-///
-/// The defaults, 10 million records and 2 GiB, lie far above the largest zone fedsvc is
-/// measured with (620 001 record sets: roughly 1.3 million records, on the order of 100 MB of
-/// transfer), and below what would exhaust a typical host: 10 million record sets held as the
-/// controller holds them take a few GB.
-#[cfg(feature = "rfc2136")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ListLimits {
-    /// The most records (the zone's SOA included).
-    pub(crate) max_records: u64,
-    /// The most bytes of DNS messages.
-    pub(crate) max_bytes: u64,
-}
+/// A whole configuration document, read with the settings type of its kind.
+struct Document<'a>(&'a str);
 
-#[cfg(feature = "rfc2136")]
-impl Default for ListLimits {
-    fn default() -> Self {
-        ListLimits {
-            max_records: 10_000_000,
-            max_bytes: 2 << 30,
-        }
-    }
-}
+impl KindReader for Document<'_> {
+    type Out = Result<Config, ConfigError>;
 
-/// The default most bytes of one PowerDNS answer (`maxResponseBytes`): 1 GiB, ten times the
-/// whole-zone `GET` of the largest zone fedsvc is measured with (620 001 record sets, on the
-/// order of 100 MB of JSON).
-#[cfg(feature = "powerdns")]
-pub(crate) const DEFAULT_POWERDNS_MAX_RESPONSE: u64 = 1 << 30;
-
-/// A size in bytes in words: `2 GiB`, `64 MiB`, `1000 bytes`.
-#[cfg(any(feature = "rfc2136", feature = "powerdns"))]
-pub(crate) fn bytes_in_words(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (unit, name) in UNITS {
-        if bytes >= unit && bytes.is_multiple_of(unit) {
-            return format!("{} {name}", bytes / unit);
-        }
-    }
-    format!("{bytes} bytes")
-}
-
-/// A TSIG key: `{name, algorithm, secret}` or `{name, algorithm, secretFile}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TsigConfig {
-    /// The key's name, as the server knows it (for example `ddns-key`).
-    pub name: String,
-    /// `hmac-sha256` (default), `hmac-sha384` or `hmac-sha512`.
-    #[serde(default = "default_tsig_algorithm")]
-    pub algorithm: String,
-    /// The secret, base64.
-    #[serde(default)]
-    pub secret: Option<Secret>,
-    /// A file holding the secret, base64 (alone, or as written by `tsig-keygen`).
-    #[serde(default)]
-    pub secret_file: Option<PathBuf>,
-}
-
-fn default_tsig_algorithm() -> String {
-    "hmac-sha256".to_owned()
-}
-
-impl TsigConfig {
-    /// The base64 secret, from `secret` or read from `secretFile`. A file written by
-    /// `tsig-keygen` (a `key "…" { algorithm …; secret "…"; };` clause) is accepted too.
-    pub fn secret_base64(&self) -> Result<Secret, ConfigError> {
-        match (&self.secret, &self.secret_file) {
-            (Some(s), None) => Ok(s.clone()),
-            (None, Some(path)) => {
-                let text = read_secret_file(path)?;
-                Ok(Secret(extract_keygen_secret(&text).unwrap_or(text)))
-            }
-            (Some(_), Some(_)) => Err(ConfigError::Invalid {
-                field: "provider.tsig".into(),
-                message: "give either secret or secretFile, not both".into(),
-            }),
-            (None, None) => Err(ConfigError::Invalid {
-                field: "provider.tsig".into(),
-                message: "secret or secretFile is required".into(),
-            }),
-        }
-    }
-}
-
-/// Reads a secret from a file, trimming surrounding white space.
-pub(crate) fn read_secret_file(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| ConfigError::Io {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
-}
-
-/// The secret of a `tsig-keygen` key clause, if `text` is one.
-fn extract_keygen_secret(text: &str) -> Option<String> {
-    let at = text.find("secret")?;
-    let rest = &text[at + "secret".len()..];
-    let start = rest.find('"')? + 1;
-    let end = rest[start..].find('"')? + start;
-    Some(rest[start..end].to_owned())
-}
-
-/// Settings of the PowerDNS backend. `Debug` shows `url` without its user information.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PowerDnsConfig {
-    /// The API's base URL, for example `http://127.0.0.1:8081`.
-    pub url: String,
-    /// The API key.
-    #[serde(default)]
-    pub api_key: Option<Secret>,
-    /// A file holding the API key.
-    #[serde(default)]
-    pub api_key_file: Option<PathBuf>,
-    /// The server id in API paths (default `localhost`).
-    #[serde(default = "default_server_id")]
-    pub server_id: String,
-    /// Seconds to wait for an answer (default 10).
-    #[serde(default)]
-    pub timeout_seconds: Option<u64>,
-    /// The most bytes of one answer (default 1 GiB); a longer one is an error naming the limit.
-    #[serde(default)]
-    pub max_response_bytes: Option<u64>,
-}
-
-impl fmt::Debug for PowerDnsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PowerDnsConfig")
-            .field("url", &strip_userinfo(&self.url))
-            .field("api_key", &self.api_key)
-            .field("api_key_file", &self.api_key_file)
-            .field("server_id", &self.server_id)
-            .field("timeout_seconds", &self.timeout_seconds)
-            .field("max_response_bytes", &self.max_response_bytes)
-            .finish()
-    }
-}
-
-fn default_server_id() -> String {
-    "localhost".to_owned()
-}
-
-impl PowerDnsConfig {
-    /// The API key, from `apiKey` or read from `apiKeyFile`.
-    pub fn api_key(&self) -> Result<Secret, ConfigError> {
-        match (&self.api_key, &self.api_key_file) {
-            (Some(k), None) => Ok(k.clone()),
-            (None, Some(path)) => read_secret_file(path).map(Secret),
-            (Some(_), Some(_)) => Err(ConfigError::Invalid {
-                field: "provider".into(),
-                message: "give either apiKey or apiKeyFile, not both".into(),
-            }),
-            (None, None) => Err(ConfigError::Invalid {
-                field: "provider".into(),
-                message: "apiKey or apiKeyFile is required".into(),
-            }),
-        }
-    }
-
-    /// The timeout for one request.
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_seconds.unwrap_or(10).max(1))
-    }
-}
-
-/// Settings of the Route53 backend. `Debug` shows `endpointUrl` without its user information.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Route53Config {
-    /// The hosted zone's id; looked up by the zone name when absent.
-    #[serde(default)]
-    pub hosted_zone_id: Option<String>,
-    /// The AWS region.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Another endpoint than AWS's (a local emulator).
-    #[serde(default)]
-    pub endpoint_url: Option<String>,
-}
-
-/// Settings of the Google Cloud DNS backend. `Debug` shows `endpointUrl` without its user
-/// information.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CloudDnsConfig {
-    /// The Google Cloud project.
-    pub project: String,
-    /// The managed zone's name.
-    pub managed_zone: String,
-    /// A credentials file (service-account key, external account, gcloud user credentials,
-    /// impersonation); without it, Application Default Credentials.
-    #[serde(default)]
-    pub credentials_file: Option<PathBuf>,
-    /// Another endpoint than Google's (a local fake).
-    #[serde(default)]
-    pub endpoint_url: Option<String>,
-    /// Refused when set: Google's client library reads each answer whole and offers no cap
-    /// on its size.
-    #[serde(default)]
-    pub max_response_bytes: Option<u64>,
-}
-
-impl fmt::Debug for Route53Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Route53Config")
-            .field("hosted_zone_id", &self.hosted_zone_id)
-            .field("region", &self.region)
-            .field(
-                "endpoint_url",
-                &self.endpoint_url.as_deref().map(strip_userinfo),
-            )
-            .finish()
-    }
-}
-
-impl fmt::Debug for CloudDnsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CloudDnsConfig")
-            .field("project", &self.project)
-            .field("managed_zone", &self.managed_zone)
-            .field("credentials_file", &self.credentials_file)
-            .field(
-                "endpoint_url",
-                &self.endpoint_url.as_deref().map(strip_userinfo),
-            )
-            .field("max_response_bytes", &self.max_response_bytes)
-            .finish()
+    fn read<P: DeserializeOwned>(self, wrap: fn(P) -> ProviderConfig) -> Self::Out {
+        parse_as(self.0, wrap)
     }
 }
 
@@ -598,24 +240,22 @@ impl Config {
         let probe: Probe = serde_saphyr::from_str(text).map_err(fail)?;
         let has_provider = probe.provider.is_some();
         let kind = probe.provider.and_then(|p| p.kind);
-        let config = match kind.as_ref().map(|k| k.value.as_str()) {
-            Some("memory") => parse_as(text, ProviderConfig::Memory)?,
-            Some("rfc2136") => parse_as(text, ProviderConfig::Rfc2136)?,
-            Some("powerdns") => parse_as(text, ProviderConfig::Powerdns)?,
-            Some("route53") => parse_as(text, ProviderConfig::Route53)?,
-            Some("clouddns") => parse_as(text, ProviderConfig::Clouddns)?,
-            Some(other) => {
-                let kind = kind.as_ref().expect("matched Some");
-                return Err(ConfigError::Parse(mask_secrets(
-                    text,
-                    &format!(
-                        "line {} column {}: provider.kind: unknown kind {other:?}; expected one of {}",
-                        kind.referenced.line(),
-                        kind.referenced.column(),
-                        KINDS.join(", ")
-                    ),
-                )));
-            }
+        let config = match &kind {
+            Some(kind) => match with_kind(&kind.value, Document(text)) {
+                Some(config) => config?,
+                None => {
+                    return Err(ConfigError::Parse(mask_secrets(
+                        text,
+                        &format!(
+                            "line {} column {}: provider.kind: unknown kind {:?}; expected one of {}",
+                            kind.referenced.line(),
+                            kind.referenced.column(),
+                            kind.value,
+                            KINDS.join(", ")
+                        ),
+                    )));
+                }
+            },
             None => {
                 if !has_provider {
                     // Report what else is wrong, `provider:` missing included.
@@ -645,12 +285,7 @@ impl Config {
 
     /// Reads and parses a configuration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        Self::from_yaml(&text)
+        Self::from_yaml(&read_file(path.as_ref())?)
     }
 
     /// Builds the configured provider. A `memory` provider with `listen` starts its embedded
@@ -661,16 +296,9 @@ impl Config {
         let zone = || self.zone.clone();
         match &self.provider {
             #[cfg(feature = "memory")]
-            ProviderConfig::Memory(m) => {
-                let mut p = crate::memory::MemoryProvider::new(zone());
-                if let Some(listen) = m.listen {
-                    p.serve(listen).await.map_err(|e| ConfigError::Start {
-                        kind: "memory".into(),
-                        message: format!("cannot listen on {listen}: {e}"),
-                    })?;
-                }
-                Ok(Box::new(p))
-            }
+            ProviderConfig::Memory(c) => Ok(Box::new(
+                crate::memory::MemoryProvider::from_config(zone(), c).await?,
+            )),
             #[cfg(feature = "rfc2136")]
             ProviderConfig::Rfc2136(c) => Ok(Box::new(
                 crate::rfc2136::Rfc2136Provider::from_config(zone(), c)?,
@@ -876,115 +504,10 @@ fn key_at(text: &str, line: u64, column: u64) -> Option<&str> {
     Some(&before[start..]).filter(|k| !k.is_empty())
 }
 
-/// Keys whose values are secrets (compared without case, `-` and `_`).
-const SECRET_KEYS: [&str; 9] = [
-    "secret",
-    "apikey",
-    "password",
-    "token",
-    "privatekey",
-    "accesskey",
-    "secretaccesskey",
-    "credentials",
-    "tsig",
-];
-
-/// Secret values shorter than this are not masked: masking one or two characters would
-/// garble the message without hiding anything worth hiding.
-const MIN_MASKED_LEN: usize = 4;
-
-/// `message` with every secret found in the configuration `text` replaced by `***`: the
-/// values of secret keys (`secret`, `apiKey`, `password`, `token`, `privateKey`,
-/// `credentials`, and a `tsig` written as one value) in block or flow style, and the
-/// `user:password` of URLs. Used for every parse error of a provider configuration, so that
-/// a mistyped file never puts its secrets into a terminal or a log.
-pub(crate) fn mask_secrets(text: &str, message: &str) -> String {
-    let mut values: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        let bytes = line.as_bytes();
-        let mut at = 0;
-        while let Some(colon) = line[at..].find(':').map(|i| i + at) {
-            at = colon + 1;
-            // The key before the colon: the word that ends there.
-            let before = line[..colon].trim_end();
-            let key_start = before
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-                .map_or(0, |i| i + 1);
-            if !is_secret_key(&before[key_start..]) {
-                continue;
-            }
-            if bytes
-                .get(colon + 1)
-                .is_some_and(|b| !b.is_ascii_whitespace())
-            {
-                continue; // `a:b` is not a key
-            }
-            let rest = line[colon + 1..].trim_start();
-            let value = match rest.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    let inner = &rest[1..];
-                    inner.find(q).map_or(inner, |end| &inner[..end])
-                }
-                Some('{' | '[' | '|' | '>' | '#') | None => continue,
-                Some(_) => {
-                    let end = rest.find([',', '}', ']']).unwrap_or(rest.len());
-                    let value = &rest[..end];
-                    value.split(" #").next().unwrap_or(value).trim()
-                }
-            };
-            values.push(value);
-        }
-    }
-    mask_values(message, values)
-}
-
-/// `message` with each of `values` (at least [`MIN_MASKED_LEN`] long), as it is or escaped,
-/// and the user information of URLs replaced by `***`.
-fn mask_values<S: AsRef<str>>(message: &str, mut values: Vec<S>) -> String {
-    let mut out = strip_userinfo(message);
-    values.sort_by_key(|v| std::cmp::Reverse(v.as_ref().len()));
-    for value in &values {
-        let value = value.as_ref();
-        if value.len() >= MIN_MASKED_LEN {
-            out = out.replace(value, "***");
-            let quoted = format!("{value:?}");
-            let quoted = &quoted[1..quoted.len() - 1];
-            if quoted != value {
-                out = out.replace(quoted, "***");
-            }
-        }
-    }
-    out
-}
-
-/// `text` with the user information of every URL in it (`http://user:password@host`)
-/// replaced by `***`, so that a URL can be shown in an error or a log.
-pub(crate) fn strip_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\''
-            })
-            .unwrap_or(tail.len());
-        match tail[..authority_end].rfind('@') {
-            Some(at) => {
-                out.push_str("***@");
-                rest = &tail[at + 1..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::strip_userinfo;
 
     #[test]
     fn parses_every_kind() {
@@ -1031,30 +554,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("sever"), "{e}");
-    }
-
-    #[test]
-    fn secrets_from_files_and_hidden() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ddns.key");
-        std::fs::write(
-            &path,
-            "key \"ddns-key\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0\";\n};\n",
-        )
-        .unwrap();
-        let t = TsigConfig {
-            name: "ddns-key".into(),
-            algorithm: default_tsig_algorithm(),
-            secret: None,
-            secret_file: Some(path),
-        };
-        assert_eq!(t.secret_base64().unwrap().expose(), "c2VjcmV0");
-        assert!(!format!("{:?}", Secret::new("abc")).contains("abc"));
-        let both = TsigConfig {
-            secret: Some(Secret::new("x")),
-            ..t
-        };
-        assert!(both.secret_base64().is_err());
     }
 
     #[tokio::test]
@@ -1280,26 +779,5 @@ mod tests {
             assert!(!debug.contains("hunter22"), "{debug}");
             assert!(debug.contains("http://***@h:"), "{debug}");
         }
-    }
-
-    #[test]
-    fn server_addresses() {
-        let c = |s: &str| Rfc2136Config {
-            server: s.into(),
-            tsig: None,
-            timeout_seconds: None,
-            batch_size: None,
-            max_list_records: None,
-            max_list_bytes: None,
-        };
-        assert_eq!(
-            c("127.0.0.1").server_addr().unwrap(),
-            "127.0.0.1:53".parse().unwrap()
-        );
-        assert_eq!(
-            c("127.0.0.1:5300").server_addr().unwrap(),
-            "127.0.0.1:5300".parse().unwrap()
-        );
-        assert!(c("no such host !").server_addr().is_err());
     }
 }

@@ -1,5 +1,7 @@
-//! The error every provider returns, and whether a retry can help.
+//! The errors of providers and of their configuration, and the pieces of their messages
+//! that several backends make alike.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -150,6 +152,88 @@ impl ProviderError {
             message: message.into(),
         }
     }
+}
+
+/// Why a configuration could not be read or turned into a provider.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The document is not valid YAML (or JSON) of the configuration's shape.
+    #[error("cannot parse provider configuration: {0}")]
+    Parse(String),
+    /// A file named by the configuration (or the configuration itself) cannot be read.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// A field holds a value that cannot be used.
+    #[error("provider configuration: {field}: {message}")]
+    Invalid {
+        /// The field, for example `provider.tsig.secret`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The provider kind is valid but was not compiled into this build.
+    #[error(
+        "provider kind {kind:?} is not available in this build: rebuild with cargo feature `{kind}` of fedsvc-providers"
+    )]
+    NotCompiled {
+        /// The kind, which is also the name of the cargo feature.
+        kind: String,
+    },
+    /// The backend could not be started (for example, the embedded server's port is taken).
+    #[error("cannot start provider {kind}: {message}")]
+    Start {
+        /// The kind.
+        kind: String,
+        /// The cause.
+        message: String,
+    },
+}
+
+/// The text of the file at `path`, or [`ConfigError::Io`] naming it.
+pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// An error and its sources, joined by `: ` into one line, each text once: a source whose
+/// text an earlier one already holds is left out, and so is every `noise` phrase (boilerplate
+/// a library repeats at each level). The user information of URLs is replaced by `***`.
+#[cfg(any(feature = "route53", feature = "clouddns"))]
+pub(crate) fn error_chain(e: &dyn std::error::Error, noise: &[&str]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let mut text = c.to_string();
+        for phrase in noise {
+            text = text.replace(phrase, "");
+        }
+        let text = text.trim().to_owned();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = c.source();
+    }
+    crate::secret::strip_userinfo(&parts.join(": "))
+}
+
+/// A size in bytes in words, for messages naming a limit: `2 GiB`, `64 MiB`, `1000 bytes`.
+#[cfg(any(feature = "rfc2136", feature = "powerdns"))]
+pub(crate) fn bytes_in_words(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (unit, name) in UNITS {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
+            return format!("{} {name}", bytes / unit);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 #[cfg(test)]

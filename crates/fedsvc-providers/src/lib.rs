@@ -70,30 +70,23 @@
 //! # Ok(()) }
 //! ```
 
+mod clouddns;
 mod config;
 mod error;
-mod provider;
-mod retrying;
-#[cfg_attr(not(feature = "memory"), allow(dead_code))]
-mod zone_state;
-
-#[cfg(feature = "clouddns")]
-mod clouddns;
 #[cfg(any(feature = "memory", feature = "rfc2136"))]
 #[cfg_attr(not(feature = "rfc2136"), allow(dead_code))]
 mod hickory_conv;
 #[cfg(feature = "powerdns")]
-mod http_body;
-#[cfg(feature = "memory")]
+mod http;
 mod memory;
-#[cfg(feature = "memory")]
-mod memory_server;
-#[cfg(feature = "powerdns")]
 mod powerdns;
-#[cfg(feature = "rfc2136")]
+mod provider;
+mod retrying;
 mod rfc2136;
-#[cfg(feature = "route53")]
 mod route53;
+mod secret;
+#[cfg_attr(not(feature = "memory"), allow(dead_code))]
+mod zone_state;
 
 /// The provider kinds compiled into this build, in the order the documentation lists them
 /// (each kind is the cargo feature of the same name). Binaries print them in `--version`.
@@ -110,20 +103,23 @@ pub const COMPILED_KINDS: &[&str] = &[
     "clouddns",
 ];
 
+pub use clouddns::CloudDnsConfig;
 #[cfg(feature = "clouddns")]
 pub use clouddns::CloudDnsProvider;
-pub use config::{
-    CloudDnsConfig, Config, ConfigError, MemoryConfig, PowerDnsConfig, ProviderConfig, Registry,
-    Rfc2136Config, Route53Config, Secret, TsigConfig,
-};
-pub use error::ProviderError;
+pub use config::{Config, ProviderConfig, Registry};
+pub use error::{ConfigError, ProviderError};
+pub use memory::MemoryConfig;
 #[cfg(feature = "memory")]
 pub use memory::MemoryProvider;
+pub use powerdns::PowerDnsConfig;
 #[cfg(feature = "powerdns")]
 pub use powerdns::PowerDnsProvider;
 pub use provider::{Counting, DnsProvider, RateHint, Stats};
 pub use retrying::{Admission, ApplyError, ApplyReport, RetryPolicy, Retrying, WriteFence};
 #[cfg(feature = "rfc2136")]
 pub use rfc2136::Rfc2136Provider;
+pub use rfc2136::{Rfc2136Config, TsigConfig};
+pub use route53::Route53Config;
 #[cfg(feature = "route53")]
 pub use route53::Route53Provider;
+pub use secret::Secret;

@@ -1,4 +1,4 @@
-//! The PowerDNS authoritative server's HTTP API (feature `powerdns`).
+//! [`PowerDnsProvider`]: the PowerDNS authoritative server's HTTP API.
 //!
 //! One atomic `PATCH` per batch, checked first against the rrsets of the names the batch
 //! touches (read by name, or the whole zone when that is cheaper); see [`PowerDnsProvider`].
@@ -13,13 +13,11 @@ use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{
-    ConfigError, DEFAULT_POWERDNS_MAX_RESPONSE, PowerDnsConfig, Secret, bytes_in_words,
-    strip_userinfo,
-};
-use crate::error::ProviderError;
-use crate::http_body;
+use super::config::{DEFAULT_MAX_RESPONSE, PowerDnsConfig};
+use crate::error::{ConfigError, ProviderError, bytes_in_words};
+use crate::http::body as http_body;
 use crate::provider::DnsProvider;
+use crate::secret::{Secret, strip_userinfo};
 use crate::zone_state::{ZoneState, check_batch};
 
 /// A zone in PowerDNS, through its HTTP API (`/api/v1/servers/{server}/zones/{zone}`).
@@ -186,7 +184,7 @@ impl PowerDnsProvider {
             client,
             ignores_rrset_filter: Arc::new(AtomicBool::new(false)),
             zone_size: Arc::new(AtomicUsize::new(UNKNOWN_SIZE)),
-            max_response: DEFAULT_POWERDNS_MAX_RESPONSE,
+            max_response: DEFAULT_MAX_RESPONSE,
             limits: BatchLimits {
                 max_changes: 1000,
                 update_cost: 1,

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::config::ListLimits;
+use super::config::ListLimits;
 
 /// RFC 8945 §5.3.1: a client must accept up to 99 unsigned messages between two signed ones.
 const MAX_UNSIGNED_RUN: usize = 99;

@@ -1,4 +1,4 @@
-//! The in-memory reference backend (feature `memory`).
+//! [`MemoryProvider`]: the in-memory reference backend.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RecordSet};
 
-use crate::error::ProviderError;
-use crate::memory_server::EmbeddedServer;
+use super::config::MemoryConfig;
+use super::server::EmbeddedServer;
+use crate::error::{ConfigError, ProviderError};
 use crate::provider::DnsProvider;
 use crate::zone_state::ZoneState;
 
@@ -85,6 +86,22 @@ impl MemoryProvider {
         self.server = Some(server);
         self.publish(&self.lock());
         Ok(addr)
+    }
+
+    /// Builds a provider from its configuration section: with `listen`, its embedded server
+    /// starts on the current tokio runtime.
+    pub(crate) async fn from_config(
+        zone: DnsName,
+        config: &MemoryConfig,
+    ) -> Result<Self, ConfigError> {
+        let mut p = Self::new(zone);
+        if let Some(listen) = config.listen {
+            p.serve(listen).await.map_err(|e| ConfigError::Start {
+                kind: "memory".into(),
+                message: format!("cannot listen on {listen}: {e}"),
+            })?;
+        }
+        Ok(p)
     }
 
     /// The address the embedded server listens on, if serving.

@@ -1,4 +1,4 @@
-//! Amazon Route53 through the official AWS SDK (feature `route53`).
+//! [`Route53Provider`]: Amazon Route53 through the official AWS SDK.
 //!
 //! A batch is sent in as many `ChangeResourceRecordSets` requests as Route53's per-request
 //! quotas (changes, record values, characters of values) need, each atomic on its own, after
@@ -17,8 +17,8 @@ use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
 use tokio::sync::OnceCell;
 
-use crate::config::{ConfigError, Route53Config};
-use crate::error::ProviderError;
+use super::config::Route53Config;
+use crate::error::{ConfigError, ProviderError, error_chain};
 use crate::provider::{DnsProvider, RateHint};
 use crate::zone_state::{ZoneState, check_batch};
 
@@ -169,7 +169,7 @@ impl Route53Provider {
             name: format!(
                 "route53 {} ({})",
                 zone.without_dot(),
-                crate::config::strip_userinfo(endpoint)
+                crate::secret::strip_userinfo(endpoint)
             ),
             zone,
             // Retries happen once, in `Retrying`, for every backend alike.
@@ -256,7 +256,7 @@ impl Route53Provider {
                 return ProviderError::unavailable(name, format!("{what}: no answer in time"));
             }
             SdkError::DispatchFailure(_) => {
-                let chain = error_chain(&e);
+                let chain = error_chain(&e, &[]);
                 if chain.contains("credentials") {
                     return ProviderError::unauthorized(
                         name,
@@ -276,7 +276,7 @@ impl Route53Provider {
         let message = e
             .message()
             .map(str::to_owned)
-            .unwrap_or_else(|| error_chain(&e));
+            .unwrap_or_else(|| error_chain(&e, &[]));
         let detail = format!("{what}: {code}: {message}");
         match code.as_str() {
             "Throttling"
@@ -314,7 +314,7 @@ impl Route53Provider {
             "ServiceUnavailable" | "InternalFailure" | "InternalError" => {
                 ProviderError::unavailable(name, detail)
             }
-            _ => ProviderError::other(name, format!("{what}: {}", error_chain(&e))),
+            _ => ProviderError::other(name, format!("{what}: {}", error_chain(&e, &[]))),
         }
     }
 
@@ -543,20 +543,6 @@ fn ordered(start: &DnsName, v: &DnsName, end: Option<&DnsName>) -> bool {
     let before_end =
         end.is_none_or(|e| route53_key(v) < route53_key(e) && moto_key(v) < moto_key(e));
     after_start && before_end
-}
-
-/// An error and its sources, as one line without repetitions.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let text = err.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }
 
 /// `/hostedzone/Z123` → `Z123`.

@@ -1,20 +1,20 @@
-//! Google Cloud DNS through Google's official client library (feature `clouddns`).
+//! [`CloudDnsProvider`]: Google Cloud DNS through Google's official client library.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use fedsvc_dns_plan::{BatchLimits, ChangeGroup};
 use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
-use google_cloud_auth::credentials::{self as gauth, Credentials};
 use google_cloud_dns_v1::client::{Changes, ResourceRecordSets};
 use google_cloud_dns_v1::model::{Change, ResourceRecordSet, change::Status};
 use google_cloud_gax::retry_policy::NeverRetry;
 use tokio::time::Instant;
 
-use crate::config::{CloudDnsConfig, ConfigError, strip_userinfo};
-use crate::error::ProviderError;
+use super::config::CloudDnsConfig;
+use super::credentials::{self, AUTH_NOISE};
+use crate::error::{ConfigError, ProviderError, error_chain};
 use crate::provider::{DnsProvider, RateHint};
+use crate::secret::strip_userinfo;
 use crate::zone_state::check_batch;
 
 /// How long one HTTP call (token requests included) may take.
@@ -82,136 +82,6 @@ impl std::fmt::Debug for CloudDnsProvider {
     }
 }
 
-/// A credentials file, read: its `type`, and the account it names, if any.
-struct CredentialsFile {
-    path: PathBuf,
-    json: serde_json::Value,
-}
-
-impl CredentialsFile {
-    fn read(path: &Path, field: &str) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ConfigError::Invalid {
-                field: field.into(),
-                message: format!("{}: not a JSON credentials file: {e}", path.display()),
-            })?;
-        Ok(CredentialsFile {
-            path: path.to_owned(),
-            json,
-        })
-    }
-
-    fn kind(&self) -> &str {
-        self.json["type"].as_str().unwrap_or("")
-    }
-
-    /// The source in words: `service-account key /etc/sa.json (sa@p.iam.gserviceaccount.com)`.
-    fn describe(&self) -> String {
-        let what = match self.kind() {
-            "service_account" => "service-account key",
-            "authorized_user" => "gcloud user credentials",
-            "external_account" => "external-account (workload identity federation) file",
-            "external_account_authorized_user" => "external-account user credentials",
-            "impersonated_service_account" => "service-account impersonation file",
-            _ => "credentials file",
-        };
-        let account = self.json["client_email"]
-            .as_str()
-            .or_else(|| {
-                self.json["service_account_impersonation_url"]
-                    .as_str()
-                    .and_then(|u| u.rsplit('/').next())
-                    .and_then(|s| s.strip_suffix(":generateAccessToken"))
-            })
-            .map(|a| format!(" ({a})"))
-            .unwrap_or_default();
-        format!("{what} {}{account}", self.path.display())
-    }
-
-    /// The credentials, built by `google-cloud-auth` for the file's type.
-    fn build(self, field: &str) -> Result<Credentials, ConfigError> {
-        let kind = self.kind().to_owned();
-        let description = self.describe();
-        let json = self.json;
-        let built = match kind.as_str() {
-            "service_account" => gauth::service_account::Builder::new(json).build(),
-            "authorized_user" => gauth::user_account::Builder::new(json).build(),
-            "external_account" => gauth::external_account::Builder::new(json).build(),
-            "external_account_authorized_user" => {
-                gauth::external_account_authorized_user::Builder::new(json).build()
-            }
-            "impersonated_service_account" => gauth::impersonated::Builder::new(json).build(),
-            other => {
-                return Err(ConfigError::Invalid {
-                    field: field.into(),
-                    message: format!(
-                        "{}: credentials of type {other:?} are not supported; expected \
-                         service_account, authorized_user, external_account, \
-                         external_account_authorized_user or impersonated_service_account",
-                        self.path.display()
-                    ),
-                });
-            }
-        };
-        built.map_err(|e| ConfigError::Invalid {
-            field: field.into(),
-            message: format!("{description}: {}", error_chain(&e)),
-        })
-    }
-}
-
-/// Where Application Default Credentials will come from, in the order the library tries them.
-fn adc_source() -> Result<String, ConfigError> {
-    if let Some(path) = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS") {
-        let file = CredentialsFile::read(Path::new(&path), "GOOGLE_APPLICATION_CREDENTIALS")?;
-        return Ok(format!(
-            "{} (from GOOGLE_APPLICATION_CREDENTIALS)",
-            file.describe()
-        ));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let path = PathBuf::from(home).join(".config/gcloud/application_default_credentials.json");
-        if path.exists() {
-            let file = CredentialsFile::read(&path, "application default credentials")?;
-            return Ok(file.describe());
-        }
-    }
-    Ok(match std::env::var("GCE_METADATA_HOST") {
-        Ok(host) => format!("the metadata server at {host} (GCE_METADATA_HOST)"),
-        Err(_) => "the metadata server (metadata.google.internal)".to_owned(),
-    })
-}
-
-/// An error and its causes, joined by `: `, without repeats and without the credentials
-/// library's boilerplate.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    const NOISE: [&str; 5] = [
-        "cannot create the authentication headers",
-        "Request to fetch the token failed. Subsequent calls with this credential will also fail.",
-        "Fetching the token resulted in transient errors. Subsequent calls with this credential might succeed.",
-        " and future attempts will not succeed",
-        " but future attempts may succeed",
-    ];
-    let mut parts: Vec<String> = Vec::new();
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        let mut text = c.to_string();
-        for noise in NOISE {
-            text = text.replace(noise, "");
-        }
-        let text = text.trim().to_owned();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cause = c.source();
-    }
-    strip_userinfo(&parts.join(": "))
-}
-
 fn rrset(rs: &RecordSet) -> ResourceRecordSet {
     ResourceRecordSet::new()
         .set_name(rs.name().to_string())
@@ -236,30 +106,13 @@ impl CloudDnsProvider {
         // The library is built without a TLS crypto provider of its own: use ring, once per
         // process (service-account keys are signed with it too).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (credentials, source) = match &config.credentials_file {
-            Some(path) => {
-                let file = CredentialsFile::read(path, "provider.credentialsFile")?;
-                let source = file.describe();
-                (file.build("provider.credentialsFile")?, source)
-            }
-            None => {
-                let source = adc_source()?;
-                let credentials =
-                    gauth::Builder::default()
-                        .build()
-                        .map_err(|e| ConfigError::Invalid {
-                            field: "provider.credentialsFile".into(),
-                            message: format!(
-                                "application default credentials ({source}): {}",
-                                error_chain(&e)
-                            ),
-                        })?;
-                (credentials, source)
-            }
-        };
+        let (credentials, source) = credentials::load(config.credentials_file.as_deref())?;
         let start = |e: google_cloud_gax::client_builder::Error| ConfigError::Start {
             kind: "clouddns".into(),
-            message: format!("cannot build the Cloud DNS client: {}", error_chain(&e)),
+            message: format!(
+                "cannot build the Cloud DNS client: {}",
+                error_chain(&e, &AUTH_NOISE)
+            ),
         };
         macro_rules! client {
             ($client:ty) => {{
@@ -325,7 +178,7 @@ impl CloudDnsProvider {
             let message = format!(
                 "{what}: no token from {}: {}{hint}",
                 self.source,
-                error_chain(e)
+                error_chain(e, &AUTH_NOISE)
             );
             return if transient {
                 ProviderError::unavailable(name, message)
@@ -341,15 +194,18 @@ impl CloudDnsProvider {
         }
         let Some(status) = e.http_status_code() else {
             if e.is_io() || e.is_transport() || e.is_exhausted() {
-                return ProviderError::unavailable(name, format!("{what}: {}", error_chain(e)));
+                return ProviderError::unavailable(
+                    name,
+                    format!("{what}: {}", error_chain(e, &AUTH_NOISE)),
+                );
             }
             if e.is_deserialization() {
                 return ProviderError::other(
                     name,
-                    format!("{what}: unexpected answer: {}", error_chain(e)),
+                    format!("{what}: unexpected answer: {}", error_chain(e, &AUTH_NOISE)),
                 );
             }
-            return ProviderError::other(name, format!("{what}: {}", error_chain(e)));
+            return ProviderError::other(name, format!("{what}: {}", error_chain(e, &AUTH_NOISE)));
         };
         let message = e
             .status()

@@ -1,4 +1,4 @@
-//! DNS UPDATE (RFC 2136) with TSIG (RFC 8945), listing by AXFR (feature `rfc2136`).
+//! [`Rfc2136Provider`]: DNS UPDATE (RFC 2136) with TSIG (RFC 8945), listing by AXFR.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,14 +21,12 @@ use hickory_proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
 use hickory_proto::rr::{self as hrr, DNSClass, Record, TSigner};
 use rand::{Rng, SeedableRng};
 
-use crate::config::{ConfigError, ListLimits, Rfc2136Config, bytes_in_words};
-use crate::error::ProviderError;
+use super::axfr;
+use super::config::{ListLimits, Rfc2136Config};
+use crate::error::{ConfigError, ProviderError, bytes_in_words};
 use crate::hickory_conv::{SetStream, merge_pieces, to_name, to_rdata, to_records, to_type};
 use crate::provider::DnsProvider;
 use crate::zone_state::check_batch;
-
-#[path = "axfr.rs"]
-mod axfr;
 
 /// UPDATE messages larger than this go over TCP (a safe UDP size without fragmentation).
 const MAX_UDP_MESSAGE: usize = 1232;
