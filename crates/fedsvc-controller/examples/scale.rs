@@ -52,7 +52,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use fedsvc_controller::dns_sync::ZoneSync;
+use fedsvc_controller::dns::ZoneSync;
 use fedsvc_controller::state::{FederationState, ShardObservation};
 use fedsvc_dns_plan::Registry;
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey, Snapshot};

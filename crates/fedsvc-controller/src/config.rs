@@ -29,9 +29,9 @@ use fedsvc_dns_plan::Registry;
 use fedsvc_model::{DnsName, Label, LabelRules, ZoneNaming};
 use serde::{Deserialize, Deserializer};
 
-use crate::dns_loop::DnsLoopConfig;
-use crate::health::HealthPolicy;
-use crate::lease::LeaseTiming;
+use crate::dns::DnsLoopConfig;
+use crate::leader::lease::LeaseTiming;
+use crate::members::health::HealthPolicy;
 
 /// The largest configuration file read (and the largest provider configuration file): 16 MiB.
 pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;

@@ -19,12 +19,13 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{ConfigError, ControllerConfig};
-use crate::dns_loop::{self, Shared};
-use crate::dns_sync::ZoneSync;
-use crate::http::{self, Readiness};
+use crate::dns::ZoneSync;
+use crate::dns::task;
 use crate::leader::LeaderState;
 use crate::members::{ClusterManager, MemberFactory};
+use crate::ops::http::{self, Readiness};
 use crate::services::{self, Context, ServiceFilter};
+use crate::shared::Shared;
 use crate::state::FederationState;
 
 /// Why the controller could not start.
@@ -76,7 +77,7 @@ impl std::fmt::Debug for Running {
 impl Running {
     /// Stops every task: no write starts any more, the service reconciler finishes what it
     /// is doing, the DNS task ends once its write under way is answered or given up, and
-    /// then a leader releases its lease (see [`crate::election::run`]). Waits at most `grace`.
+    /// then a leader releases its lease (see `docs/operations.md`). Waits at most `grace`.
     pub async fn shutdown(self, grace: Duration) {
         self.shared.leader.stop();
         let _ = self.stop.send(true);
@@ -164,7 +165,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         info!(%identity, lease = %config.leader_election.lease_name, "joining leader election");
         election = Some(supervised(
             "leader election",
-            Box::pin(crate::election::run(
+            Box::pin(crate::leader::election::run(
                 parts.host.clone(),
                 config.namespace.clone(),
                 config.leader_election.lease_name.clone(),
@@ -186,9 +187,9 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     );
     tasks.push(supervised(
         "memory trim",
-        Box::pin(crate::memory::run(
+        Box::pin(crate::ops::memory::run(
             shared.activity.clone(),
-            crate::memory::TRIM_PERIOD,
+            crate::ops::memory::TRIM_PERIOD,
             stop_rx.clone(),
         )),
     ));
@@ -217,7 +218,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     let sync = ZoneSync::new(retrying, registry);
     tasks.push(supervised(
         "DNS sync",
-        Box::pin(dns_loop::run(
+        Box::pin(task::run(
             shared.clone(),
             sync,
             config.dns_loop_config(),
@@ -236,7 +237,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
     if let Some(resolver) = resolver {
         tasks.push(supervised(
             "hostname resolution",
-            Box::pin(crate::resolve_hostnames::run(
+            Box::pin(crate::dns::resolve_hostnames::run(
                 shared.clone(),
                 resolver,
                 stop_rx.clone(),

@@ -4,19 +4,28 @@
 //! cluster; the health of every cluster and shard is watched; and zone, region and global DNS
 //! records are kept in a DNS provider so that every client reaches the closest healthy shard.
 //!
-//! The pieces, each usable and tested on its own:
+//! Where things live, one folder per concern:
 //!
-//! - [`state`]: what the controller knows (clusters, services, shard observations), turned into
-//!   a snapshot for the planner, with a dirty set so only affected services are re-planned.
-//! - [`dns_sync`]: one DNS zone kept in step, listing it once and then applying only the
-//!   difference; fail-static when every cluster looks down.
-//! - [`dns_loop`]: the task that coalesces changes and syncs, with a periodic full resync.
-//! - [`health`] and [`members`]: member clusters joined from `Cluster` objects, probed with
-//!   hysteresis, their shards watched.
-//! - [`services`]: the reconciler that propagates services, keeps their status and cleans up.
-//! - [`lease`], [`election`], [`leader`]: leader election on a Lease with a write fence.
-//! - [`metrics`], [`http`]: Prometheus metrics and `/healthz`, `/readyz`, `/metrics`.
-//! - [`controller`]: everything started together.
+//! - [`config`]: the configuration file, its defaults and its checks (`--check`).
+//! - [`controller`]: every task started together ([`controller::start`]), and the handle that
+//!   shuts them down in order.
+//! - `state`: what the controller knows (clusters, services, shard observations), turned into
+//!   a snapshot for the planner, with a dirty set so only affected services are re-planned;
+//!   `shared`: the state and what every task shares around it.
+//! - `members/`: member clusters joined from `Cluster` objects, probed with hysteresis
+//!   (`health`, a pure state machine), their shards watched and their status written;
+//!   [`members::KubeMemberFactory`] connects to real members, [`members::StaticMembers`] takes
+//!   a fixed set (tests, benchmarks).
+//! - `services/`: the reconciler that propagates federated services, keeps their status and
+//!   cleans up behind a finalizer.
+//! - [`dns`]: the DNS task (coalescing, the periodic resync, the retry pause), the one zone sync
+//!   it runs ([`dns::ZoneSync`]: list once, then plan and write only the difference;
+//!   fail-static when every cluster looks down), the copy of the zone it keeps, and the
+//!   resolution of load-balancer host names.
+//! - `leader/`: leader election on a Lease (`lease`, pure rules; `election`, the task) and
+//!   the write fence every writer asks before each write.
+//! - `ops/`: Prometheus metrics, the `/healthz`, `/readyz` and `/metrics` endpoints, and the
+//!   trimming of the heap after bursts of work.
 //!
 //! ```no_run
 //! # async fn run(host: kube::Client) -> Result<(), Box<dyn std::error::Error>> {
@@ -40,17 +49,10 @@
 
 pub mod config;
 pub mod controller;
-pub mod dns_loop;
-pub mod dns_sync;
-pub mod election;
-pub mod health;
-pub mod http;
-mod known_zone;
-pub mod leader;
-pub mod lease;
+pub mod dns;
+mod leader;
 pub mod members;
-pub mod memory;
-pub mod metrics;
-pub mod resolve_hostnames;
-pub mod services;
+mod ops;
+mod services;
+mod shared;
 pub mod state;

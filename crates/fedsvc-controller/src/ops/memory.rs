@@ -17,13 +17,13 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// How often the heap is trimmed at least.
-pub const TRIM_PERIOD: Duration = Duration::from_secs(60);
+pub(crate) const TRIM_PERIOD: Duration = Duration::from_secs(60);
 
 /// How often [`run`] looks at the work done.
-pub const CHECK_PERIOD: Duration = Duration::from_secs(5);
+pub(crate) const CHECK_PERIOD: Duration = Duration::from_secs(5);
 
 /// Units of work (services reconciled or planned) that make a burst worth trimming after.
-pub const BURST: u64 = 1000;
+pub(crate) const BURST: u64 = 1000;
 
 /// A count of the work the controller's tasks did (services reconciled, services planned),
 /// shared by them: [`run`] trims the heap as soon as a burst of it is over.
@@ -80,7 +80,7 @@ impl Schedule {
 /// any. Only glibc on Linux has such a call; elsewhere this does nothing and returns `false`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-pub fn release_free_memory() -> bool {
+pub(crate) fn release_free_memory() -> bool {
     // SAFETY: `malloc_trim` takes no pointer and has no precondition; glibc locks each arena
     // while it walks it, so it is safe to call while other threads allocate.
     unsafe { libc::malloc_trim(0) == 1 }
@@ -96,7 +96,7 @@ pub fn release_free_memory() -> bool {
 /// Trims the heap when a burst of `activity` is over, and at least every `period` (on a
 /// blocking thread: walking a large heap takes a few milliseconds), until `shutdown` turns
 /// true.
-pub async fn run(activity: Activity, period: Duration, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn run(activity: Activity, period: Duration, mut shutdown: watch::Receiver<bool>) {
     let check = CHECK_PERIOD.min(period);
     let mut tick = tokio::time::interval_at(Instant::now() + check, check);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

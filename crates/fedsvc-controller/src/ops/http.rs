@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, error};
 
-use crate::dns_loop::Shared;
+use crate::shared::Shared;
 use crate::state::FederationState;
 
 /// What `/readyz` and `/healthz` answer.
@@ -29,7 +29,7 @@ use crate::state::FederationState;
 ///   its checks ([`Readiness::api_failed`]) have failed for longer than `api_unreachable_for`
 ///   in a row, 503 until it answers again. A task that ended makes it 503 too.
 #[derive(Debug)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     api_unreachable_for: Duration,
     api_failing_since: Mutex<Option<Instant>>,
     ended: Mutex<Option<String>>,
@@ -43,7 +43,7 @@ impl Default for Readiness {
 
 impl Readiness {
     /// Not ready until listed; unready once the federation API fails for `api_unreachable_for`.
-    pub fn new(api_unreachable_for: Duration) -> Self {
+    pub(crate) fn new(api_unreachable_for: Duration) -> Self {
         Self {
             api_unreachable_for,
             api_failing_since: Mutex::new(None),
@@ -52,7 +52,7 @@ impl Readiness {
     }
 
     /// A request to the federation API failed (the first failure in a row starts the clock).
-    pub fn api_failed(&self) {
+    pub(crate) fn api_failed(&self) {
         self.api_failed_at(Instant::now());
     }
 
@@ -64,13 +64,13 @@ impl Readiness {
     }
 
     /// A request to the federation API succeeded.
-    pub fn api_answered(&self) {
+    pub(crate) fn api_answered(&self) {
         *self.api_failing_since.lock().expect("readiness lock") = None;
     }
 
     /// `task` ended unexpectedly (`how`: it panicked, with the message, or it returned):
     /// `/healthz` fails from now on. The first such task is the one reported.
-    pub fn task_ended(&self, task: &str, how: &str) {
+    pub(crate) fn task_ended(&self, task: &str, how: &str) {
         self.ended
             .lock()
             .expect("readiness lock")
@@ -78,7 +78,7 @@ impl Readiness {
     }
 
     /// `Ok` while alive, else why not (for `/healthz`).
-    pub fn liveness(&self) -> Result<(), String> {
+    pub(crate) fn liveness(&self) -> Result<(), String> {
         match &*self.ended.lock().expect("readiness lock") {
             Some(why) => Err(why.clone()),
             None => Ok(()),
@@ -86,7 +86,7 @@ impl Readiness {
     }
 
     /// `Ok` when ready, else every reason why not (for `/readyz`).
-    pub fn readiness(&self, state: &FederationState) -> Result<(), String> {
+    pub(crate) fn readiness(&self, state: &FederationState) -> Result<(), String> {
         self.readiness_at(state, Instant::now())
     }
 
@@ -121,7 +121,7 @@ impl Readiness {
 /// Runs `task` as the task `name`; when it ends before `stop` turns true (it returned, or it
 /// panicked), [`Readiness::task_ended`] is told, so that `/healthz` fails and the pod is
 /// restarted rather than left running without it. The handle returned ends with the task.
-pub fn supervise<F>(
+pub(crate) fn supervise<F>(
     name: &'static str,
     readiness: Arc<Readiness>,
     stop: watch::Receiver<bool>,
@@ -195,7 +195,7 @@ async fn handle(
 }
 
 /// Binds `addr`; returns the bound address and the serving task.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     shared: Arc<Shared>,
     ready: Arc<Readiness>,

@@ -15,26 +15,26 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use tracing::{debug, warn};
 
-use crate::dns_loop::Shared;
 use crate::leader::Fenced;
 use crate::members::ClusterManager;
+use crate::shared::Shared;
 use fedsvc_model::Selector;
 
 /// The finalizer fedsvc puts on federated services.
-pub const FINALIZER: &str = "fedsvc.io/cleanup";
+pub(crate) const FINALIZER: &str = "fedsvc.io/cleanup";
 /// Annotation: a label selector over `Cluster` labels choosing the members.
-pub const CLUSTER_SELECTOR: &str = "fedsvc.io/cluster-selector";
+pub(crate) const CLUSTER_SELECTOR: &str = "fedsvc.io/cluster-selector";
 /// Annotation: `"true"` keeps member services when the federated service is deleted.
-pub const ORPHAN: &str = "fedsvc.io/orphan";
+pub(crate) const ORPHAN: &str = "fedsvc.io/orphan";
 /// Annotation: the TTL of the service's DNS records, in seconds.
-pub const DNS_TTL: &str = "fedsvc.io/dns-ttl";
+pub(crate) const DNS_TTL: &str = "fedsvc.io/dns-ttl";
 
 /// How often a deleted service whose records are still in DNS is looked at again.
 const REMOVAL_POLL: Duration = Duration::from_secs(1);
 
 /// Which services the reconciler handles.
 #[derive(Debug, Clone)]
-pub struct ServiceFilter {
+pub(crate) struct ServiceFilter {
     /// Only these namespaces (empty: all).
     pub namespaces: Vec<String>,
     /// Never these namespaces.
@@ -43,7 +43,7 @@ pub struct ServiceFilter {
 
 impl ServiceFilter {
     /// Whether `svc` is a federated service.
-    pub fn accepts(&self, svc: &Service) -> bool {
+    pub(crate) fn accepts(&self, svc: &Service) -> bool {
         let ns = svc.namespace().unwrap_or_default();
         let name = svc.name_any();
         if ns == "default" && name == "kubernetes" {
@@ -59,7 +59,7 @@ impl ServiceFilter {
 /// Why a reconcile failed (it is retried with backoff).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReconcileError {
+pub(crate) enum ReconcileError {
     /// The federation API refused or failed a request.
     #[error("federation API: {0}")]
     Kube(#[from] kube::Error),
@@ -69,7 +69,7 @@ pub enum ReconcileError {
 }
 
 /// What the reconciler needs.
-pub struct Context {
+pub(crate) struct Context {
     /// The federation API.
     pub host: kube::Client,
     /// Members.
@@ -95,7 +95,7 @@ pub struct Context {
 /// per member it is most of a cached Service's size (each entry is a structure of four
 /// optional fields), while its JSON is a few hundred bytes.
 #[derive(Debug, Default)]
-pub struct IngressSeen(std::sync::Mutex<HashMap<ServiceKey, Box<str>>>);
+pub(crate) struct IngressSeen(std::sync::Mutex<HashMap<ServiceKey, Box<str>>>);
 
 impl IngressSeen {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ServiceKey, Box<str>>> {
@@ -104,7 +104,7 @@ impl IngressSeen {
 
     /// Remembers the ingress of `svc` (or forgets it, for a deleted service); the watch calls
     /// it for every service it sees, before the service is cached without its status.
-    pub fn observe(&self, svc: &Service, deleted: bool) {
+    pub(crate) fn observe(&self, svc: &Service, deleted: bool) {
         let Ok(key) = ServiceKey::parse(&svc.namespace().unwrap_or_default(), &svc.name_any())
         else {
             return;
@@ -124,7 +124,7 @@ impl IngressSeen {
     }
 
     /// Whether the watch last saw `ingress` on service `key`.
-    pub fn is(&self, key: &ServiceKey, ingress: &[LoadBalancerIngress]) -> bool {
+    pub(crate) fn is(&self, key: &ServiceKey, ingress: &[LoadBalancerIngress]) -> bool {
         self.lock()
             .get(key)
             .is_some_and(|seen| **seen == *ingress_json(ingress))
@@ -172,7 +172,7 @@ fn dns_ttl(svc: &Service) -> Result<Option<u32>, ()> {
 /// The state thus knows every service as soon as the initial listing ends, so that DNS is
 /// never synced from a partial list; reconciles leave it to this and only remove a service
 /// at its cleanup.
-pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Shared) {
+pub(crate) fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Shared) {
     if !filter.accepts(svc) {
         return;
     }
@@ -189,7 +189,10 @@ pub fn observe(filter: &ServiceFilter, svc: &Service, deleted: bool, shared: &Sh
 }
 
 /// Brings one federated service in line.
-pub async fn reconcile(svc: Arc<Service>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+pub(crate) async fn reconcile(
+    svc: Arc<Service>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
     if !ctx.filter.accepts(&svc) {
         return Ok(Action::await_change());
     }
@@ -472,7 +475,7 @@ async fn cleanup(svc: &Service, key: &ServiceKey, ctx: &Context) -> Result<bool,
 }
 
 /// Retries failed reconciles after a pause.
-pub fn error_policy(svc: Arc<Service>, err: &ReconcileError, _ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy(svc: Arc<Service>, err: &ReconcileError, _ctx: Arc<Context>) -> Action {
     warn!(service = %format!("{}/{}", svc.namespace().unwrap_or_default(), svc.name_any()), error = %err, "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(5))
 }

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::dns_loop::Shared;
+use crate::shared::Shared;
 
 /// The shortest and longest pause between two resolutions of one hostname.
 const MIN_REFRESH: Duration = Duration::from_secs(5);
@@ -21,7 +21,7 @@ const MAX_REFRESH: Duration = Duration::from_secs(300);
 /// Resolves every hostname the shards report, each again when its answer's TTL runs out,
 /// until `shutdown`. A hostname that does not resolve keeps no addresses (so it makes no level
 /// healthy on its own) and is tried again after five seconds.
-pub async fn run(
+pub(crate) async fn run(
     shared: Arc<Shared>,
     resolver: TokioResolver,
     mut shutdown: watch::Receiver<bool>,

@@ -9,8 +9,8 @@ use kube::api::{Api, PostParams};
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
-use crate::dns_loop::Shared;
-use crate::lease::{Decision, LeaseRecord, LeaseTiming, decide};
+use crate::leader::lease::{Decision, LeaseRecord, LeaseTiming, decide};
+use crate::shared::Shared;
 
 fn micro(t: SystemTime) -> MicroTime {
     MicroTime(
@@ -44,7 +44,7 @@ const REFRESH: Duration = Duration::from_millis(250);
 /// (it was not answered), the released Lease says until when (`renewTime` +
 /// `leaseDurationSeconds`), and the next leader waits until then before it lists the zone.
 #[allow(clippy::too_many_arguments)]
-pub async fn run(
+pub(crate) async fn run(
     client: kube::Client,
     namespace: String,
     name: String,

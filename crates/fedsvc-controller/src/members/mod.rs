@@ -2,6 +2,8 @@
 //! come and go, joining again when a member's Secret appears or changes, probing health with
 //! hysteresis, reading locality, watching shards, and writing each `Cluster`'s status.
 
+pub(crate) mod health;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -22,8 +24,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::dns_loop::Shared;
-use crate::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
+use crate::members::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
+use crate::shared::Shared;
 use crate::state::{FederationState, ShardObservation};
 
 /// The `Ready` condition's reason when no client can be built for a member (no Secret, no
@@ -490,7 +492,7 @@ impl ClusterManager {
         self.shared
             .metrics
             .cluster_ready
-            .get_or_create(&crate::metrics::ClusterLabels {
+            .get_or_create(&crate::ops::metrics::ClusterLabels {
                 cluster: name.to_string(),
             })
             .set(0);
@@ -950,7 +952,7 @@ impl ClusterManager {
         }
         self.shared.dirty.notify_one();
         for (name, ready, ..) in &localities {
-            let labels = crate::metrics::ClusterLabels {
+            let labels = crate::ops::metrics::ClusterLabels {
                 cluster: name.to_string(),
             };
             self.shared

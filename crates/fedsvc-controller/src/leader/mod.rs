@@ -6,13 +6,16 @@
 //! before the lease could be taken by another replica (see [`Fence`]). The `fedsvc_leader`
 //! gauge follows the same state, set at each transition.
 
+pub(crate) mod election;
+pub(crate) mod lease;
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use fedsvc_providers::{Admission, WriteFence};
 use prometheus_client::metrics::gauge::Gauge;
 
-use crate::lease::{Fence, LeaseRecord, LeaseTiming};
+use crate::leader::lease::{Fence, LeaseRecord, LeaseTiming};
 
 /// Whether this replica may write DNS and member clusters now.
 ///
@@ -239,9 +242,12 @@ impl LeaderState {
         let now = SystemTime::now();
         let (left, until) = {
             let mut held = i.lock();
-            let left = (!held.stopping && held.fence.admits(now, i.budget.max(Duration::from_nanos(1))))
-                .then(|| held.fence.time_left(now))
-                .flatten();
+            let left = (!held.stopping
+                && held
+                    .fence
+                    .admits(now, i.budget.max(Duration::from_nanos(1))))
+            .then(|| held.fence.time_left(now))
+            .flatten();
             let Some(left) = left else {
                 held.publish(now);
                 return Err(Fenced::NotLeader);
@@ -331,7 +337,7 @@ pub enum Fenced {
 
 /// How long one DNS write attempt may last: the provider's own timeout where it has one
 /// (`timeoutSeconds`), else 10 s, after which the retry layer gives it up.
-pub fn attempt_timeout(provider: &fedsvc_providers::ProviderConfig) -> Duration {
+pub(crate) fn attempt_timeout(provider: &fedsvc_providers::ProviderConfig) -> Duration {
     use fedsvc_providers::ProviderConfig;
     match provider {
         ProviderConfig::Memory(_) => Duration::from_millis(500),
@@ -452,7 +458,10 @@ mod tests {
         assert!(after <= Duration::from_millis(2_600), "{after:?}");
         assert!(after > Duration::from_secs(2), "{after:?}");
         let until = leader.unsettled_until().expect("unsettled");
-        assert!(until >= renewed + Duration::from_millis(14_900), "{until:?}");
+        assert!(
+            until >= renewed + Duration::from_millis(14_900),
+            "{until:?}"
+        );
         // Shutting down: nothing starts.
         leader.renewed(SystemTime::now());
         leader.stop();

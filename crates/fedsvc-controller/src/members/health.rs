@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 /// What one health probe (`GET /readyz`, falling back to `/healthz`) found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ProbeResult {
+pub(crate) enum ProbeResult {
     /// The API answered `ok`.
     Healthy,
     /// The API answered, but not `ok` (status and body, shortened, in the message).
@@ -47,7 +47,7 @@ impl Default for HealthPolicy {
 /// The health state of one cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum HealthState {
+pub(crate) enum HealthState {
     /// Not yet decided (just joined, or the controller just started).
     Unknown,
     /// Serving: its shards may be in DNS.
@@ -60,7 +60,7 @@ pub enum HealthState {
 
 /// One condition as written to the `Cluster` status, as the original Cluster API had it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Condition {
+pub(crate) struct Condition {
     /// `Ready` or `Offline`.
     pub type_: &'static str,
     /// `True`, `False` or `Unknown`.
@@ -77,7 +77,7 @@ pub struct Condition {
 
 /// The hysteresis for one cluster.
 #[derive(Debug, Clone)]
-pub struct ClusterHealth {
+pub(crate) struct ClusterHealth {
     policy: HealthPolicy,
     state: HealthState,
     failures: u32,
@@ -90,7 +90,7 @@ pub struct ClusterHealth {
 
 impl ClusterHealth {
     /// A cluster not yet probed.
-    pub fn new(policy: HealthPolicy) -> Self {
+    pub(crate) fn new(policy: HealthPolicy) -> Self {
         Self {
             policy,
             state: HealthState::Unknown,
@@ -104,22 +104,22 @@ impl ClusterHealth {
     }
 
     /// The current state.
-    pub fn state(&self) -> HealthState {
+    pub(crate) fn state(&self) -> HealthState {
         self.state
     }
 
     /// Whether the cluster counts as Ready for DNS.
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.state == HealthState::Ready
     }
 
     /// Whether the cluster is Offline (unreachable past the threshold).
-    pub fn is_offline(&self) -> bool {
+    pub(crate) fn is_offline(&self) -> bool {
         self.state == HealthState::Offline
     }
 
     /// Records a probe made at `now`; returns `true` when the state changed.
-    pub fn observe(&mut self, result: ProbeResult, now: SystemTime) -> bool {
+    pub(crate) fn observe(&mut self, result: ProbeResult, now: SystemTime) -> bool {
         let before = self.state;
         let was_ready = self.state == HealthState::Ready;
         let was_offline = self.state == HealthState::Offline;
@@ -163,7 +163,7 @@ impl ClusterHealth {
 
     /// The `Ready` and `Offline` conditions for the Cluster status, or `None` before the
     /// first probe.
-    pub fn conditions(&self) -> Option<[Condition; 2]> {
+    pub(crate) fn conditions(&self) -> Option<[Condition; 2]> {
         let probe = self.last_probe?;
         let last = self.last.as_ref()?;
         let detail = match last {

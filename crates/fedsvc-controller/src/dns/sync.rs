@@ -25,7 +25,7 @@ use fedsvc_dns_plan::{Changes, Conflict, PlanError, Planner, Registry, diff_sets
 use fedsvc_model::{Diagnostic, DnsName, RecordSet, RecordType, ServiceKey};
 use fedsvc_providers::{ApplyError, ApplyReport, DnsProvider, ProviderError, Retrying};
 
-use crate::known_zone::{KnownZone, Node, ZoneBuilder, ZoneRefresh};
+use crate::dns::known_zone::{KnownZone, Node, ZoneBuilder, ZoneRefresh};
 use crate::state::{Dirty, FederationState};
 
 /// Why a sync failed. The dirty services are kept and the next sync lists the zone again.

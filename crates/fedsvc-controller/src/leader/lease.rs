@@ -101,7 +101,7 @@ impl LeaseTiming {
 /// previous holder's last permitted attempt must have ended, `renewTime + leaseDuration` of
 /// the Lease as read before taking it (zero for an expired lease, a new one, or one released
 /// without a write in flight).
-pub fn takeover_wait(previous: Option<&LeaseRecord>, now: SystemTime) -> Duration {
+pub(crate) fn takeover_wait(previous: Option<&LeaseRecord>, now: SystemTime) -> Duration {
     previous
         .and_then(|p| p.renew_time.map(|t| t + p.duration))
         .and_then(|until| until.duration_since(now).ok())
@@ -124,7 +124,7 @@ pub struct LeaseRecord {
 /// What a replica should do with the Lease it read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Create the Lease (it does not exist) with us as holder.
     Create,
     /// We hold it: write a new renewTime.
@@ -139,7 +139,7 @@ pub enum Decision {
 }
 
 /// Decides what `me` should do with `lease` (`None` when it does not exist) at `now`.
-pub fn decide(lease: Option<&LeaseRecord>, me: &str, now: SystemTime) -> Decision {
+pub(crate) fn decide(lease: Option<&LeaseRecord>, me: &str, now: SystemTime) -> Decision {
     let Some(lease) = lease else {
         return Decision::Create;
     };
@@ -166,7 +166,7 @@ pub fn decide(lease: Option<&LeaseRecord>, me: &str, now: SystemTime) -> Decisio
 /// last successful renewal, after the previous holder's writes must have ended, and each
 /// attempt only if it ends a [margin](LeaseTiming::margin) before the lease can be taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fence {
+pub(crate) struct Fence {
     renewed_at: Option<SystemTime>,
     writes_from: Option<SystemTime>,
     renew_deadline: Duration,
@@ -176,7 +176,7 @@ pub struct Fence {
 
 impl Fence {
     /// A fence that allows nothing until the first renewal.
-    pub fn new(timing: &LeaseTiming) -> Self {
+    pub(crate) fn new(timing: &LeaseTiming) -> Self {
         Self {
             renewed_at: None,
             writes_from: None,
@@ -187,38 +187,38 @@ impl Fence {
     }
 
     /// Records a successful acquire or renew at `at` (the time written as `renewTime`).
-    pub fn renewed(&mut self, at: SystemTime) {
+    pub(crate) fn renewed(&mut self, at: SystemTime) {
         self.renewed_at = Some(at);
     }
 
     /// Records that this replica took the lease at `at`; `previous` is the Lease as read
     /// before (see [`takeover_wait`]): nothing is permitted before the previous holder's
     /// writes must have ended.
-    pub fn acquired(&mut self, at: SystemTime, previous: Option<&LeaseRecord>) {
+    pub(crate) fn acquired(&mut self, at: SystemTime, previous: Option<&LeaseRecord>) {
         self.renewed_at = Some(at);
         self.writes_from = Some(at + takeover_wait(previous, at));
     }
 
     /// Gives up leadership at once (shutdown, or a renewal found another holder).
-    pub fn revoke(&mut self) {
+    pub(crate) fn revoke(&mut self) {
         self.renewed_at = None;
         self.writes_from = None;
     }
 
     /// When the replica may write, at the earliest, after taking the lease.
-    pub fn writes_from(&self) -> Option<SystemTime> {
+    pub(crate) fn writes_from(&self) -> Option<SystemTime> {
         self.writes_from
     }
 
     /// The moment by which an attempt permitted now must have ended: a margin before the
     /// lease can be taken.
-    pub fn attempts_end_by(&self) -> Option<SystemTime> {
+    pub(crate) fn attempts_end_by(&self) -> Option<SystemTime> {
         self.renewed_at
             .map(|t| t + self.lease_duration.saturating_sub(self.margin))
     }
 
     /// How long an attempt starting at `now` may last, or `None` when none may start.
-    pub fn time_left(&self, now: SystemTime) -> Option<Duration> {
+    pub(crate) fn time_left(&self, now: SystemTime) -> Option<Duration> {
         let renewed = self.renewed_at?;
         if now >= renewed + self.renew_deadline {
             return None;
@@ -233,12 +233,12 @@ impl Fence {
     }
 
     /// Whether an attempt lasting up to `attempt` may start at `now`.
-    pub fn admits(&self, now: SystemTime, attempt: Duration) -> bool {
+    pub(crate) fn admits(&self, now: SystemTime, attempt: Duration) -> bool {
         self.time_left(now).is_some_and(|left| left >= attempt)
     }
 
     /// Whether the leader may write at `now` (an attempt of any length aside).
-    pub fn may_write(&self, now: SystemTime) -> bool {
+    pub(crate) fn may_write(&self, now: SystemTime) -> bool {
         self.time_left(now).is_some()
     }
 }
