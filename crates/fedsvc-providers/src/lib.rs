@@ -76,7 +76,7 @@ mod error;
 #[cfg(any(feature = "memory", feature = "rfc2136"))]
 #[cfg_attr(not(feature = "rfc2136"), allow(dead_code))]
 mod hickory_conv;
-#[cfg(feature = "powerdns")]
+#[cfg(any(feature = "powerdns", feature = "clouddns"))]
 mod http;
 mod memory;
 mod powerdns;

@@ -176,6 +176,45 @@ fn data_text(rs: &RecordSet) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// The names at which `batch` expects something: where it deletes, updates or creates.
+#[cfg(any(feature = "powerdns", feature = "route53"))]
+pub(crate) fn names_touched(batch: &[ChangeGroup]) -> BTreeSet<DnsName> {
+    batch
+        .iter()
+        .flat_map(|g| g.delete.iter().chain(&g.update_old).chain(&g.create))
+        .map(|rs| rs.name().clone())
+        .collect()
+}
+
+/// Checks `batch` as a strict server would, against `current`: what the zone holds at the
+/// [names the batch touches](names_touched), read just before writing, for backends that
+/// replace record sets unconditionally or do not enforce every check.
+#[cfg(any(feature = "powerdns", feature = "route53"))]
+pub(crate) fn check_against(
+    provider: &str,
+    zone: &DnsName,
+    batch: &[ChangeGroup],
+    current: Vec<RecordSet>,
+) -> Result<(), ProviderError> {
+    let mut state = ZoneState::default();
+    for rs in current {
+        state.put(rs);
+    }
+    state.apply_batch(provider, zone, batch)
+}
+
+/// Whether a record set at `name` of type `rtype` belongs to the server rather than to the zone's
+/// data: the zone's SOA and its apex NS, which listings leave out.
+#[cfg(any(
+    feature = "rfc2136",
+    feature = "powerdns",
+    feature = "route53",
+    feature = "clouddns"
+))]
+pub(crate) fn server_owned(zone: &DnsName, name: &DnsName, rtype: &RecordType) -> bool {
+    matches!(rtype, RecordType::Other(t) if t == "SOA" || (t == "NS" && name == zone))
+}
+
 /// Checks that do not depend on the zone's content: names inside the zone, no record set twice
 /// in one role, updates paired.
 pub(crate) fn check_batch(

@@ -13,9 +13,10 @@ use tokio::time::Instant;
 use super::config::CloudDnsConfig;
 use super::credentials::{self, AUTH_NOISE};
 use crate::error::{ConfigError, ProviderError, error_chain};
+use crate::http::{self, StatusClass};
 use crate::provider::{DnsProvider, RateHint};
 use crate::secret::strip_userinfo;
-use crate::zone_state::check_batch;
+use crate::zone_state::{check_batch, server_owned};
 
 /// How long one HTTP call (token requests included) may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -103,9 +104,7 @@ impl CloudDnsProvider {
                     .into(),
             });
         }
-        // The library is built without a TLS crypto provider of its own: use ring, once per
-        // process (service-account keys are signed with it too).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        http::install_ring();
         let (credentials, source) = credentials::load(config.credentials_file.as_deref())?;
         let start = |e: google_cloud_gax::client_builder::Error| ConfigError::Start {
             kind: "clouddns".into(),
@@ -186,11 +185,8 @@ impl CloudDnsProvider {
                 ProviderError::unauthorized(name, message)
             };
         }
-        if e.is_timeout() {
-            return ProviderError::unavailable(name, format!("{what}: no answer in time"));
-        }
-        if e.is_connect() {
-            return ProviderError::unavailable(name, format!("{what}: cannot connect to the API"));
+        if let Some(error) = http::no_answer(name, what, e.is_timeout(), e.is_connect()) {
+            return error;
         }
         let Some(status) = e.http_status_code() else {
             if e.is_io() || e.is_transport() || e.is_exhausted() {
@@ -211,43 +207,36 @@ impl CloudDnsProvider {
             .status()
             .map(|s| s.message.clone())
             .or_else(|| {
-                e.http_payload().map(|b| {
-                    String::from_utf8_lossy(b)
-                        .trim()
-                        .chars()
-                        .take(200)
-                        .collect()
-                })
+                e.http_payload()
+                    .map(|b| http::body_detail(&String::from_utf8_lossy(b)))
             })
             .unwrap_or_default();
         let detail = format!("{what}: HTTP {status}: {message}");
-        match status {
-            401 | 403 => ProviderError::unauthorized(
+        let retry_after = http::retry_after(
+            e.http_headers()
+                .and_then(|h| h.get("retry-after"))
+                .and_then(|v| v.to_str().ok()),
+        );
+        match StatusClass::of(status) {
+            class @ StatusClass::Unauthorized => class.error(
                 name,
+                retry_after,
                 format!(
                     "{detail} (credentials: {}; the account needs roles/dns.admin or the \
                      permissions listed in docs/providers.md)",
                     self.source
                 ),
             ),
-            404 if what == "list" => ProviderError::invalid(
+            StatusClass::NotFound if what == "list" => ProviderError::invalid(
                 name,
                 format!("{detail} (does the managed zone exist in this project?)"),
             ),
-            404 | 409 | 412 => ProviderError::conflict(name, detail),
-            429 => ProviderError::Throttled {
-                provider: name.clone(),
-                retry_after: e
-                    .http_headers()
-                    .and_then(|h| h.get("retry-after"))
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs),
-                message: detail,
-            },
-            500..=599 => ProviderError::unavailable(name, detail),
-            400..=499 => ProviderError::invalid(name, detail),
-            _ => ProviderError::other(name, detail),
+            // A record set to delete is absent or differs, or one to add exists.
+            StatusClass::NotFound => ProviderError::conflict(name, detail),
+            StatusClass::ClientError if matches!(status, 409 | 412) => {
+                ProviderError::conflict(name, detail)
+            }
+            class => class.error(name, retry_after, detail),
         }
     }
 
@@ -319,8 +308,7 @@ impl DnsProvider for CloudDnsProvider {
                     continue;
                 };
                 let rtype = RecordType::parse(rr.r#type.as_deref().unwrap_or_default());
-                if matches!(&rtype, RecordType::Other(t) if t == "SOA" || (t == "NS" && name == self.zone))
-                {
+                if server_owned(&self.zone, &name, &rtype) {
                     continue;
                 }
                 let data = rr

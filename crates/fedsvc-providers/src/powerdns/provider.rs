@@ -14,11 +14,11 @@ use fedsvc_model::{DnsName, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
 
 use super::config::{DEFAULT_MAX_RESPONSE, PowerDnsConfig};
-use crate::error::{ConfigError, ProviderError, bytes_in_words};
-use crate::http::body as http_body;
+use crate::error::{ConfigError, ProviderError};
+use crate::http::{self, StatusClass, body};
 use crate::provider::DnsProvider;
 use crate::secret::{Secret, strip_userinfo};
-use crate::zone_state::{ZoneState, check_batch};
+use crate::zone_state::{check_against, check_batch, names_touched, server_owned};
 
 /// A zone in PowerDNS, through its HTTP API (`/api/v1/servers/{server}/zones/{zone}`).
 ///
@@ -166,8 +166,7 @@ impl PowerDnsProvider {
                 ),
             });
         }
-        // reqwest is built without a default TLS crypto provider: use ring, once per process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        http::install_ring();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -223,77 +222,36 @@ impl PowerDnsProvider {
         })
     }
 
-    /// Maps a failed request to an error naming the cause (never the URL's user information).
-    fn transport_error(&self, what: &str, e: reqwest::Error) -> ProviderError {
-        let cause = if e.is_timeout() {
-            "no answer in time".to_owned()
-        } else if e.is_connect() {
-            "cannot connect to the API".to_owned()
-        } else {
-            strip_userinfo(&e.without_url().to_string())
-        };
-        ProviderError::unavailable(&self.name, format!("{what}: {cause}"))
-    }
-
-    /// The JSON document of a successful answer, read up to the response limit.
-    async fn json_body<T: serde::de::DeserializeOwned>(
-        &self,
-        what: &str,
-        response: reqwest::Response,
-    ) -> Result<T, ProviderError> {
-        let body = http_body::read_capped(response, self.max_response)
-            .await
-            .map_err(|e| match e {
-                http_body::BodyError::TooLarge { limit } => ProviderError::invalid(
-                    &self.name,
-                    format!(
-                        "{what}: the answer is larger than {} (provider.maxResponseBytes); raise the limit if the zone is that large",
-                        bytes_in_words(limit)
-                    ),
-                ),
-                http_body::BodyError::Transport(e) => self.transport_error(what, e),
-            })?;
-        serde_json::from_slice(&body).map_err(|e| {
-            ProviderError::other(&self.name, format!("{what}: unexpected answer: {e}"))
-        })
-    }
-
     /// Maps an HTTP error status to an error naming the cause.
     async fn status_error(&self, what: &str, response: reqwest::Response) -> ProviderError {
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = http_body::error_text(response).await;
+        let retry_after = http::retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let body = body::error_text(response).await;
         let detail = serde_json::from_str::<ErrorDoc>(&body)
             .map(|e| e.error)
-            .unwrap_or_else(|_| body.trim().chars().take(200).collect());
-        let name = &self.name;
-        match status.as_u16() {
-            401 | 403 => ProviderError::unauthorized(
-                name,
-                format!("{what}: API key rejected (HTTP {status}): check apiKey/apiKeyFile"),
-            ),
-            404 => ProviderError::invalid(
-                name,
-                format!(
-                    "{what}: zone {} not found (HTTP 404): create it in PowerDNS first ({detail})",
-                    self.zone
-                ),
-            ),
-            422 => ProviderError::invalid(name, format!("{what}: refused: {detail}")),
-            429 => ProviderError::Throttled {
-                provider: name.clone(),
-                retry_after,
-                message: format!("{what}: HTTP 429 {detail}"),
-            },
-            500..=599 => {
-                ProviderError::unavailable(name, format!("{what}: HTTP {status}: {detail}"))
+            .unwrap_or_else(|_| http::body_detail(&body));
+        let class = StatusClass::of(status.as_u16());
+        let message = match class {
+            StatusClass::Unauthorized => {
+                format!("{what}: API key rejected (HTTP {status}): check apiKey/apiKeyFile")
             }
-            _ => ProviderError::other(name, format!("{what}: HTTP {status}: {detail}")),
+            StatusClass::NotFound => format!(
+                "{what}: zone {} not found (HTTP 404): create it in PowerDNS first ({detail})",
+                self.zone
+            ),
+            StatusClass::Throttled => format!("{what}: HTTP 429 {detail}"),
+            _ if status == 422 => format!("{what}: refused: {detail}"),
+            _ => format!("{what}: HTTP {status}: {detail}"),
+        };
+        match class {
+            // PowerDNS refuses a change with 422; another client error is unexpected.
+            StatusClass::ClientError if status != 422 => ProviderError::other(&self.name, message),
+            class => class.error(&self.name, retry_after, message),
         }
     }
 
@@ -316,22 +274,18 @@ impl PowerDnsProvider {
         what: &str,
         response: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<Vec<RecordSet>, ProviderError> {
-        let response = response.map_err(|e| self.transport_error(what, e))?;
+        let response = response.map_err(|e| body::transport_error(&self.name, what, e))?;
         if !response.status().is_success() {
             return Err(self.status_error(what, response).await);
         }
-        let doc: ZoneDoc = self.json_body(what, response).await?;
+        let doc: ZoneDoc = body::read_json(&self.name, what, response, self.max_response).await?;
         let mut sets = Vec::new();
         for rr in doc.rrsets {
             let rtype = RecordType::parse(&rr.rtype);
             let Ok(name) = DnsName::parse(&rr.name) else {
                 continue;
             };
-            let is_infra = match &rtype {
-                RecordType::Other(t) => t == "SOA" || (t == "NS" && name == self.zone),
-                _ => false,
-            };
-            if is_infra {
+            if server_owned(&self.zone, &name, &rtype) {
                 continue;
             }
             let data: Vec<RData> = rr
@@ -476,16 +430,8 @@ impl DnsProvider for PowerDnsProvider {
         }
         // PowerDNS replaces record sets unconditionally: check what the batch expects first,
         // against what the zone holds at the names the batch touches.
-        let names: BTreeSet<DnsName> = batch
-            .iter()
-            .flat_map(|g| g.delete.iter().chain(&g.update_old).chain(&g.create))
-            .map(|rs| rs.name().clone())
-            .collect();
-        let mut state = ZoneState::default();
-        for rs in self.read_names(&names).await? {
-            state.put(rs);
-        }
-        state.apply_batch(&self.name, &self.zone, batch)?;
+        let current = self.read_names(&names_touched(batch)).await?;
+        check_against(&self.name, &self.zone, batch, current)?;
 
         let what = "PATCH zone";
         let response = self
@@ -495,7 +441,7 @@ impl DnsProvider for PowerDnsProvider {
             .json(&Self::patch(batch))
             .send()
             .await
-            .map_err(|e| self.transport_error(what, e))?;
+            .map_err(|e| body::transport_error(&self.name, what, e))?;
         if response.status().is_success() {
             let created: usize = batch.iter().map(|g| g.create.len()).sum();
             let deleted: usize = batch.iter().map(|g| g.delete.len()).sum();

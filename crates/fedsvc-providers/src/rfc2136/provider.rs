@@ -26,7 +26,7 @@ use super::config::{ListLimits, Rfc2136Config};
 use crate::error::{ConfigError, ProviderError, bytes_in_words};
 use crate::hickory_conv::{SetStream, merge_pieces, to_name, to_rdata, to_records, to_type};
 use crate::provider::DnsProvider;
-use crate::zone_state::check_batch;
+use crate::zone_state::{check_batch, server_owned};
 
 /// UPDATE messages larger than this go over TCP (a safe UDP size without fragmentation).
 const MAX_UDP_MESSAGE: usize = 1232;
@@ -804,26 +804,17 @@ fn absent(name: &DnsName, rtype: &RecordType) -> Record {
     r
 }
 
-/// Whether a listed record is server infrastructure rather than zone data.
+/// Whether a listed record is server infrastructure rather than zone data: the zone's SOA and
+/// apex NS, and the records of DNSSEC signing.
 fn is_infrastructure(zone: &DnsName, rs: &RecordSet) -> bool {
-    match rs.rtype() {
-        RecordType::Other(t) => {
-            t == "SOA"
-                || (t == "NS" && rs.name() == zone)
-                || matches!(
-                    t.as_str(),
-                    "RRSIG"
-                        | "NSEC"
-                        | "NSEC3"
-                        | "NSEC3PARAM"
-                        | "DNSKEY"
-                        | "CDS"
-                        | "CDNSKEY"
-                        | "ZONEMD"
-                )
-        }
-        _ => false,
-    }
+    server_owned(zone, rs.name(), rs.rtype())
+        || matches!(
+            rs.rtype(),
+            RecordType::Other(t) if matches!(
+                t.as_str(),
+                "RRSIG" | "NSEC" | "NSEC3" | "NSEC3PARAM" | "DNSKEY" | "CDS" | "CDNSKEY" | "ZONEMD"
+            )
+        )
 }
 
 #[async_trait]

@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 use super::config::Route53Config;
 use crate::error::{ConfigError, ProviderError, error_chain};
 use crate::provider::{DnsProvider, RateHint};
-use crate::zone_state::{ZoneState, check_batch};
+use crate::zone_state::{check_against, check_batch, names_touched, server_owned};
 
 /// Route53's quotas per `ChangeResourceRecordSets` request: changes, record values
 /// (`ResourceRecord` elements) and characters in all values; an `UPSERT` counts twice in each.
@@ -429,8 +429,7 @@ impl Route53Provider {
             return RecordSet::new(name, RecordType::Other("ALIAS".into()), 0, vec![data]).ok();
         }
         let rtype = RecordType::parse(&type_text);
-        if matches!(&rtype, RecordType::Other(t) if t == "SOA" || (t == "NS" && name == self.zone))
-        {
+        if server_owned(&self.zone, &name, &rtype) {
             return None;
         }
         let data: Vec<RData> = rrs
@@ -630,16 +629,8 @@ impl DnsProvider for Route53Provider {
         }
         let requests = self.requests(batch)?;
         // Check the batch against what the zone holds at the names it touches.
-        let names: BTreeSet<DnsName> = batch
-            .iter()
-            .flat_map(|g| g.delete.iter().chain(&g.update_old).chain(&g.create))
-            .map(|rs| rs.name().clone())
-            .collect();
-        let mut state = ZoneState::default();
-        for rs in self.read_names(&names).await? {
-            state.put(rs);
-        }
-        state.apply_batch(&self.name, &self.zone, batch)?;
+        let current = self.read_names(&names_touched(batch)).await?;
+        check_against(&self.name, &self.zone, batch, current)?;
 
         // Route53 applies each request all or nothing; a batch split into several requests is
         // atomic per request only.
