@@ -2,10 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hickory_server::Server;
-use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -13,9 +10,6 @@ use crate::error::LocalDnsError;
 use crate::request_handler::Handler;
 use crate::responder::Responder;
 use crate::upstream::Upstream;
-
-/// How long an idle TCP connection is kept open.
-const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A responder serving DNS over UDP and TCP on one address. Dropping it stops the server;
 /// [`shutdown`](Self::shutdown) stops it gracefully and waits.
@@ -50,28 +44,22 @@ impl LocalDnsServer {
         responder: Arc<Responder>,
         upstream: Option<Arc<Upstream>>,
     ) -> Result<Self, LocalDnsError> {
-        let (udp, tcp) = bind_pair(listen)
-            .await
-            .map_err(|source| LocalDnsError::Bind {
-                addr: listen,
-                source,
-            })?;
-        let addr = udp.local_addr().map_err(|source| LocalDnsError::Bind {
-            addr: listen,
-            source,
-        })?;
         let zones: Vec<String> = responder
             .config()
             .zone_apexes()
             .iter()
             .map(ToString::to_string)
             .collect();
-        let mut server = Server::new(Handler {
+        let handler = Handler {
             responder,
             upstream,
-        });
-        server.register_socket(udp);
-        server.register_listener(tcp, TCP_TIMEOUT, 64 * 1024);
+        };
+        let (mut server, addr) = fedsvc_providers::serve::udp_and_tcp(listen, handler)
+            .await
+            .map_err(|source| LocalDnsError::Bind {
+                addr: listen,
+                source,
+            })?;
         let token = server.shutdown_token().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -117,28 +105,15 @@ impl Drop for LocalDnsServer {
     }
 }
 
-/// Binds UDP and TCP on the same address; with port 0, tries free ports until both bind.
-async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
-    let mut last = None;
-    for _ in 0..20 {
-        let udp = UdpSocket::bind(listen).await?;
-        let addr = udp.local_addr()?;
-        match TcpListener::bind(addr).await {
-            Ok(tcp) => return Ok((udp, tcp)),
-            Err(e) if listen.port() == 0 => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no port free for both UDP and TCP")))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use fedsvc_model::{Label, LabelRules, ServiceKey};
     use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
     use hickory_proto::rr::{Name, RData, RecordType};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpStream;
+    use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
     use super::*;
     use crate::local_dns_config::LocalDnsConfig;

@@ -85,6 +85,8 @@ mod retrying;
 mod rfc2136;
 mod route53;
 mod secret;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg_attr(not(feature = "memory"), allow(dead_code))]
 mod zone_state;
 

@@ -3,17 +3,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use fedsvc_model::{DnsName, RecordSet};
 use hickory_proto::op::{Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_proto::rr::rdata::{NS, SOA};
 use hickory_proto::rr::{self as hrr, Name, Record};
-use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
-use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
 use crate::hickory_conv::{to_name, to_records};
@@ -295,18 +292,15 @@ pub(crate) struct EmbeddedServer {
 
 impl EmbeddedServer {
     pub(crate) async fn start(zone: &DnsName, listen: SocketAddr) -> std::io::Result<Self> {
-        let (udp, tcp) = bind_pair(listen).await?;
-        let addr = udp.local_addr()?;
         let current = Arc::new(RwLock::new(Arc::new(ServedZone::build(
             zone,
             1,
             std::iter::empty(),
         ))));
-        let mut server = Server::new(Handler {
+        let handler = Handler {
             current: current.clone(),
-        });
-        server.register_socket(udp);
-        server.register_listener(tcp, Duration::from_secs(10), 64 * 1024);
+        };
+        let (mut server, addr) = crate::serve::udp_and_tcp(listen, handler).await?;
         let task = tokio::spawn(async move {
             if let Err(e) = server.block_until_done().await {
                 tracing::warn!(error = %e, "embedded DNS server stopped");
@@ -341,19 +335,4 @@ impl Drop for EmbeddedServer {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// Binds UDP and TCP on the same address; with port 0, tries free ports until both bind.
-async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
-    let mut last = None;
-    for _ in 0..20 {
-        let udp = UdpSocket::bind(listen).await?;
-        let addr = udp.local_addr()?;
-        match TcpListener::bind(addr).await {
-            Ok(tcp) => return Ok((udp, tcp)),
-            Err(e) if listen.port() == 0 => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free port")))
 }
