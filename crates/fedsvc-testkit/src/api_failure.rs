@@ -24,7 +24,12 @@ impl ApiFailure {
     }
 
     fn about(mut self, res: &Resource, name: &str) -> Self {
-        self.details = Some(json!({"name": name, "group": res.group, "kind": res.plural}));
+        let mut details = json!({"name": name, "kind": res.plural});
+        // As the API writes it: a core resource's empty group is left out.
+        if !res.group.is_empty() {
+            details["group"] = json!(res.group);
+        }
+        self.details = Some(details);
         self
     }
 
@@ -83,6 +88,11 @@ impl ApiFailure {
     /// 406 Not Acceptable: the client accepts no encoding the emulator writes.
     pub(crate) fn not_acceptable(message: impl Into<String>) -> Self {
         Self::new(406, "NotAcceptable", message.into())
+    }
+
+    /// 500 Internal Server Error: the emulator cannot answer what it stores.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "InternalError", message.into())
     }
 
     /// 422 Invalid.

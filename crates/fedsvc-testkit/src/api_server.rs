@@ -234,8 +234,24 @@ impl ApiServer {
         )
     }
 
+    /// Every request answered in Protocol Buffers (`application/vnd.kubernetes.protobuf`) so
+    /// far, errors included; [`ApiServer::clear_requests`] forgets them too.
+    #[must_use]
+    pub fn protobuf_answers(&self) -> Vec<RequestRecord> {
+        self.shared
+            .protobuf_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
+        self.shared
+            .protobuf_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.shared
             .requests
             .lock()

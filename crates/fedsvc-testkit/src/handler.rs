@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api_failure::ApiFailure;
+use crate::negotiate::{self, Choice, Encoding};
 use crate::openapi;
 use crate::patch;
 use crate::protobuf;
@@ -47,6 +48,56 @@ fn json_response(code: u16, v: &Value) -> Response<Body> {
 
 fn failure(f: &ApiFailure) -> Response<Body> {
     json_response(f.code, &f.to_status())
+}
+
+/// An answer of `apiVersion` and kind as given, in the encoding negotiated for the request.
+/// An object whose stored JSON does not fit its Protocol Buffers message is answered in JSON
+/// when the client accepts JSON too, and refused with 500 naming the field otherwise.
+fn reply(req: &Req<'_>, code: u16, api_version: &str, kind: &str, v: &Value) -> Response<Body> {
+    if req.choice.encoding == Encoding::Protobuf {
+        match protobuf::encode(api_version, kind, v) {
+            Ok(body) => {
+                return full(
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
+                    protobuf::MEDIA_TYPE,
+                    body,
+                );
+            }
+            Err(f) if req.choice.json_too => {
+                tracing::warn!("answering in JSON: {}", f.message);
+            }
+            Err(f) => return reply_failure(req, &f),
+        }
+    }
+    json_response(code, v)
+}
+
+/// A failed request's `metav1.Status`, in the encoding negotiated for the request (406 is
+/// always written in JSON, as the API server does).
+fn reply_failure(req: &Req<'_>, f: &ApiFailure) -> Response<Body> {
+    if req.choice.encoding == Encoding::Protobuf
+        && f.code != 406
+        && let Ok(body) = protobuf::encode("v1", "Status", &f.to_status())
+    {
+        return full(
+            StatusCode::from_u16(f.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            protobuf::MEDIA_TYPE,
+            body,
+        );
+    }
+    failure(f)
+}
+
+/// Discovery documents and `/version`, which the emulator writes in JSON only: refused with
+/// 406 when the request does not accept JSON.
+fn json_document(accept: &str, doc: impl FnOnce() -> Response<Body>) -> Response<Body> {
+    match negotiate::negotiate(
+        accept,
+        Err("the emulator writes discovery documents and /version in JSON only".into()),
+    ) {
+        Ok(_) => doc(),
+        Err(f) => failure(&f),
+    }
 }
 
 /// Serves one request.
@@ -85,30 +136,67 @@ pub(crate) async fn handle(
         .unwrap_or("")
         .to_owned();
     let method = req.method().clone();
+    let method_name = method.to_string();
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
     let trimmed = path.trim_end_matches('/');
     let segs: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
-    Ok(match segs.as_slice() {
-        [h, ..] if matches!(*h, "healthz" | "readyz" | "livez") => health(&shared, h),
-        ["version"] => json_response(
-            200,
-            &json!({
-                "major": "1", "minor": "33", "gitVersion": "v1.33.0-fedsvc-testkit",
-                "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
-                "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64",
-            }),
-        ),
-        ["api"] => json_response(
-            200,
-            &json!({
-                "kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.addr.to_string()}],
-            }),
-        ),
-        ["apis"] => apis(&shared),
+    let req = Req {
+        method,
+        q,
+        accept,
+        content_type,
+        body,
+        path: &path,
+        choice: Choice::JSON,
+    };
+    let response = route(&shared, &segs, req);
+    if response
+        .headers()
+        .get("content-type")
+        .is_some_and(|ct| ct == protobuf::MEDIA_TYPE)
+    {
+        shared
+            .protobuf_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(RequestRecord {
+                method: method_name,
+                path: path.clone(),
+                query: query.clone(),
+            });
+    }
+    Ok(response)
+}
+
+/// The answer to a request, by its path.
+fn route(shared: &Arc<Shared>, segs: &[&str], req: Req<'_>) -> Response<Body> {
+    let accept = req.accept.as_str();
+    let path = req.path;
+    match segs {
+        [h, ..] if matches!(*h, "healthz" | "readyz" | "livez") => health(shared, h),
+        ["version"] => json_document(accept, || {
+            json_response(
+                200,
+                &json!({
+                    "major": "1", "minor": "33", "gitVersion": "v1.33.0-fedsvc-testkit",
+                    "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                    "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64",
+                }),
+            )
+        }),
+        ["api"] => json_document(accept, || {
+            json_response(
+                200,
+                &json!({
+                    "kind": "APIVersions", "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": shared.addr.to_string()}],
+                }),
+            )
+        }),
+        ["apis"] => json_document(accept, || apis(shared)),
         ["openapi", "v2"] | ["swagger-2.0.0.pb-v1"] => {
             if accept.contains("protobuf") || segs[0].starts_with("swagger") {
                 full(
@@ -123,38 +211,20 @@ pub(crate) async fn handle(
         ["openapi", "v3"] => json_response(200, &openapi::root(&shared.resources())),
         ["openapi", "v3", rest @ ..] => match openapi::group_version(&shared.resources(), rest) {
             Some(doc) => json_response(200, &doc),
-            None => failure(&ApiFailure::no_route(&path)),
+            None => failure(&ApiFailure::no_route(path)),
         },
-        ["apis", group] => match group_doc(&shared, group) {
+        ["apis", group] => json_document(accept, || match group_doc(shared, group) {
             Some(g) => json_response(200, &g),
-            None => failure(&ApiFailure::no_route(&path)),
-        },
-        ["api", "v1"] => resource_list(&shared, "", "v1", &path),
-        ["apis", group, version] => resource_list(&shared, group, version, &path),
-        ["api", "v1", rest @ ..] => {
-            let req = Req {
-                method,
-                q,
-                accept,
-                content_type,
-                body,
-                path: &path,
-            };
-            objects(&shared, "", "v1", rest, req)
+            None => failure(&ApiFailure::no_route(path)),
+        }),
+        ["api", "v1"] => json_document(accept, || resource_list(shared, "", "v1", path)),
+        ["apis", group, version] => {
+            json_document(accept, || resource_list(shared, group, version, path))
         }
-        ["apis", group, version, rest @ ..] => {
-            let req = Req {
-                method,
-                q,
-                accept,
-                content_type,
-                body,
-                path: &path,
-            };
-            objects(&shared, group, version, rest, req)
-        }
-        _ => failure(&ApiFailure::no_route(&path)),
-    })
+        ["api", "v1", rest @ ..] => objects(shared, "", "v1", rest, req),
+        ["apis", group, version, rest @ ..] => objects(shared, group, version, rest, req),
+        _ => failure(&ApiFailure::no_route(path)),
+    }
 }
 
 fn health(shared: &Shared, which: &str) -> Response<Body> {
@@ -243,7 +313,7 @@ fn resource_list(shared: &Shared, group: &str, version: &str, path: &str) -> Res
     )
 }
 
-/// The parts of a request the object handlers need.
+/// The parts of a request the handlers need.
 struct Req<'a> {
     method: Method,
     q: HashMap<String, String>,
@@ -251,6 +321,8 @@ struct Req<'a> {
     content_type: String,
     body: Bytes,
     path: &'a str,
+    /// The encoding of the answer (JSON until [`objects`] negotiates it).
+    choice: Choice,
 }
 
 impl Req<'_> {
@@ -285,14 +357,37 @@ impl Req<'_> {
     }
 }
 
-/// Whether an `Accept` header allows a JSON answer (every client kubectl builds lists JSON
-/// after Protocol Buffers; a client that accepts Protocol Buffers only is refused with 406).
-fn accepts_json(accept: &str) -> bool {
-    accept.trim().is_empty()
-        || accept.split(',').any(|range| {
-            let media = range.split(';').next().unwrap_or("").trim();
-            media == "*/*" || media == "application/*" || media.ends_with("json")
-        })
+/// Whether the answer to this request can be written in Protocol Buffers, or why not: the
+/// kind it answers with is not mapped, or it is a watch or a Table, which are JSON only.
+fn protobuf_offer(t: &Target, req: &Req<'_>) -> Result<(), String> {
+    let get = req.method == Method::GET;
+    let (api_version, kind) = match (&t.name, t.sub.as_deref()) {
+        (None, _) if get && req.flag("watch") => {
+            return Err(
+                "the emulator writes watch streams in JSON only (no Protocol Buffers framing)"
+                    .into(),
+            );
+        }
+        (None, _) | (Some(_), None) if get && req.wants_table() => {
+            return Err("the emulator writes Tables in JSON only".into());
+        }
+        (None, _) if req.method != Method::POST => {
+            (t.res.api_version(), format!("{}List", t.res.kind))
+        }
+        (Some(_), Some("scale")) => ("autoscaling/v1".to_owned(), "Scale".to_owned()),
+        (Some(_), Some("token")) => (
+            "authentication.k8s.io/v1".to_owned(),
+            "TokenRequest".to_owned(),
+        ),
+        _ => (t.res.api_version(), t.res.kind.clone()),
+    };
+    if protobuf::encodes(&api_version, &kind) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the emulator does not encode {api_version} {kind} in Protocol Buffers"
+        ))
+    }
 }
 
 /// Where an object path points: a resource, a namespace (if any), a name and a subresource.
@@ -335,17 +430,16 @@ fn objects(
     group: &str,
     version: &str,
     rest: &[&str],
-    req: Req<'_>,
+    mut req: Req<'_>,
 ) -> Response<Body> {
     let Some(t) = locate(shared, group, version, rest) else {
         return failure(&ApiFailure::no_route(req.path));
     };
-    if !accepts_json(&req.accept) {
-        return failure(&ApiFailure::not_acceptable(format!(
-            "the emulator answers in JSON only; the request accepts {}",
-            req.accept
-        )));
-    }
+    // Negotiated before acting, so that a write is not made and then refused.
+    req.choice = match negotiate::negotiate(&req.accept, protobuf_offer(&t, &req)) {
+        Ok(choice) => choice,
+        Err(f) => return failure(&f),
+    };
     let result = match (&t.name, &t.sub) {
         (None, _) => collection(shared, &t, &req),
         (Some(name), None) => item(shared, &t, name, false, &req),
@@ -362,7 +456,7 @@ fn objects(
         }
         _ => Err(ApiFailure::no_route(req.path)),
     };
-    result.unwrap_or_else(|f| failure(&f))
+    result.unwrap_or_else(|f| reply_failure(&req, &f))
 }
 
 /// The `autoscaling/v1` Scale of a Deployment or ReplicaSet.
@@ -401,7 +495,7 @@ fn scale(
     let obj = shared.store().get(&t.res, ns, name)?;
     let view = scale_view(&obj);
     let next = match req.method {
-        Method::GET => return Ok(json_response(200, &view)),
+        Method::GET => return Ok(reply(req, 200, "autoscaling/v1", "Scale", &view)),
         Method::PUT => req.object()?,
         Method::PATCH => {
             let body = req.object()?;
@@ -443,7 +537,13 @@ fn scale(
         .store()
         .update(&t.res, ns, name, changed, false, req.dry_run())?;
     let now = shared.store().get(&t.res, ns, name)?;
-    Ok(json_response(200, &scale_view(&now)))
+    Ok(reply(
+        req,
+        200,
+        "autoscaling/v1",
+        "Scale",
+        &scale_view(&now),
+    ))
 }
 
 /// `POST …/serviceaccounts/NAME/token` (TokenRequest): issues a token for an existing
@@ -475,7 +575,13 @@ fn token_request(
             "expirationTimestamp": expires.to_string(),
         },
     });
-    Ok(json_response(201, &out))
+    Ok(reply(
+        req,
+        201,
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        &out,
+    ))
 }
 
 fn selectors(req: &Req<'_>) -> Result<(Selector, Selector), ApiFailure> {
@@ -562,22 +668,22 @@ fn collection(
                 meta["continue"] = json!(c);
                 meta["remainingItemCount"] = json!(remaining);
             }
-            Ok(json_response(
-                200,
-                &json!({
-                    "kind": format!("{}List", t.res.kind),
-                    "apiVersion": t.res.api_version(),
-                    "metadata": meta,
-                    "items": items,
-                }),
-            ))
+            let kind = format!("{}List", t.res.kind);
+            let api_version = t.res.api_version();
+            let list = json!({
+                "kind": kind,
+                "apiVersion": api_version,
+                "metadata": meta,
+                "items": items,
+            });
+            Ok(reply(req, 200, &api_version, &kind, &list))
         }
         Method::POST => {
             let obj = req.object()?;
             let created = shared
                 .store()
                 .create(&t.res, ns.unwrap_or(""), obj, req.dry_run())?;
-            Ok(json_response(201, &created))
+            Ok(reply(req, 201, &t.res.api_version(), &t.res.kind, &created))
         }
         Method::DELETE => {
             let (labels, fields) = selectors(req)?;
@@ -596,15 +702,16 @@ fn collection(
                 deleted.push(store.delete(&t.res, &ons, &name, req.dry_run())?);
             }
             let rv = store.resource_version();
-            Ok(json_response(
-                200,
-                &json!({
-                    "kind": format!("{}List", t.res.kind),
-                    "apiVersion": t.res.api_version(),
-                    "metadata": {"resourceVersion": rv.to_string()},
-                    "items": deleted,
-                }),
-            ))
+            drop(store);
+            let kind = format!("{}List", t.res.kind);
+            let api_version = t.res.api_version();
+            let list = json!({
+                "kind": kind,
+                "apiVersion": api_version,
+                "metadata": {"resourceVersion": rv.to_string()},
+                "items": deleted,
+            });
+            Ok(reply(req, 200, &api_version, &kind, &list))
         }
         _ => Err(ApiFailure::method_not_allowed()),
     }
@@ -631,14 +738,14 @@ fn item(
                     &table::render(&t.res, &[obj], rv, include),
                 ));
             }
-            Ok(json_response(200, &obj))
+            Ok(reply(req, 200, &t.res.api_version(), &t.res.kind, &obj))
         }
         Method::PUT => {
             let obj = req.object()?;
             let out = shared
                 .store()
                 .update(&t.res, ns, name, obj, status, req.dry_run())?;
-            Ok(json_response(200, &out))
+            Ok(reply(req, 200, &t.res.api_version(), &t.res.kind, &out))
         }
         Method::PATCH => {
             let ct = req.content_type.split(';').next().unwrap_or("").trim();
@@ -666,11 +773,12 @@ fn item(
                 manager,
                 req.dry_run(),
             )?;
-            Ok(json_response(if created { 201 } else { 200 }, &out))
+            let code = if created { 201 } else { 200 };
+            Ok(reply(req, code, &t.res.api_version(), &t.res.kind, &out))
         }
         Method::DELETE => {
             let out = shared.store().delete(&t.res, ns, name, req.dry_run())?;
-            Ok(json_response(200, &out))
+            Ok(reply(req, 200, &t.res.api_version(), &t.res.kind, &out))
         }
         _ => Err(ApiFailure::method_not_allowed()),
     }

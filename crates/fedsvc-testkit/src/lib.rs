@@ -40,6 +40,7 @@ mod api_server;
 mod defaults;
 mod error;
 mod handler;
+mod negotiate;
 mod openapi;
 mod patch;
 mod protobuf;

@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     /// Bumped to end every open watch with a 410 Gone error event.
     pub(crate) expire: watch::Sender<u64>,
     pub(crate) requests: Mutex<Vec<RequestRecord>>,
+    /// The requests answered in Protocol Buffers.
+    pub(crate) protobuf_answers: Mutex<Vec<RequestRecord>>,
 }
 
 impl Shared {
@@ -34,6 +36,7 @@ impl Shared {
             kill: watch::channel(0).0,
             expire: watch::channel(0).0,
             requests: Mutex::new(Vec::new()),
+            protobuf_answers: Mutex::new(Vec::new()),
         }
     }
 

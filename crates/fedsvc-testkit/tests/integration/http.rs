@@ -137,31 +137,3 @@ async fn health_reachability_and_latency_switches() {
     assert_eq!(get(&server, "/readyz", "*/*").await.unwrap(), "ok");
     assert!(server.requests().iter().any(|r| r.path == "/readyz"));
 }
-
-#[tokio::test]
-async fn an_answer_in_protobuf_only_is_not_acceptable() {
-    let server = ApiServer::start().await;
-    let err = get(
-        &server,
-        "/api/v1/namespaces",
-        "application/vnd.kubernetes.protobuf",
-    )
-    .await
-    .unwrap_err();
-    match err {
-        kube::Error::Api(status) => {
-            assert_eq!(status.code, 406, "{status:?}");
-            assert!(status.message.contains("JSON only"), "{}", status.message);
-        }
-        other => panic!("{other}"),
-    }
-    // kubectl's usual header lists JSON after Protocol Buffers: answered in JSON.
-    let list = get(
-        &server,
-        "/api/v1/namespaces",
-        "application/vnd.kubernetes.protobuf, application/json",
-    )
-    .await
-    .unwrap();
-    assert!(list.contains("NamespaceList"), "{list}");
-}
