@@ -1,6 +1,7 @@
 //! The everyday kubectl commands against the emulator, with the real kubectl binaries: the
 //! typed ones send Protocol Buffers bodies (`create namespace`, `create secret generic`,
-//! `create configmap`, `create service`), the others JSON patches.
+//! `create configmap`, `create service`) and, like `describe`, get Protocol Buffers answers;
+//! the others send JSON patches and read JSON.
 //!
 //! Skipped with a printed reason when kubectl is missing, unless `FEDSVC_REQUIRE_REAL=1`.
 
@@ -170,6 +171,200 @@ async fn typed_commands_send_protobuf_and_work() {
             assert!(!gone.status.success());
             assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
         })
+    })
+    .await
+    .unwrap();
+}
+
+/// kubectl's typed commands and `describe` ask for Protocol Buffers first: they get them, and
+/// work on them as on a real server's answers, errors included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_commands_read_protobuf_answers() {
+    if !tools_present(&["kubectl"]) {
+        return;
+    }
+    let server = std::sync::Arc::new(ApiServer::start().await);
+    let api = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let k = Kubectl::new(&api);
+        // Which requests were answered in Protocol Buffers since the last call.
+        let answered = || {
+            let got: Vec<String> = api
+                .protobuf_answers()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect();
+            api.clear_requests();
+            got
+        };
+        let has = |got: &[String], want: &str| {
+            assert!(
+                got.iter().any(|g| g == want),
+                "{want} was not answered in Protocol Buffers: {got:?}"
+            );
+        };
+
+        let out = k.ok(&["create", "namespace", "demo"]);
+        assert!(out.contains("namespace/demo created"), "{out}");
+        has(&answered(), "POST /api/v1/namespaces");
+        // A 409 Status in Protocol Buffers, read as kubectl reads a real server's.
+        let again = k.output(&["create", "namespace", "demo"], &[]);
+        assert!(!again.status.success());
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            err.contains(r#"Error from server (AlreadyExists): namespaces "demo" already exists"#),
+            "{err}"
+        );
+        has(&answered(), "POST /api/v1/namespaces");
+
+        let secret = k.path("tsig");
+        std::fs::write(&secret, b"c2VjcmV0\n").unwrap();
+        let out = k.ok(&[
+            "-n",
+            "demo",
+            "create",
+            "secret",
+            "generic",
+            "fedsvc-dns",
+            &format!("--from-file=tsig-secret={secret}"),
+        ]);
+        assert!(out.contains("secret/fedsvc-dns created"), "{out}");
+        let out = k.ok(&[
+            "-n",
+            "demo",
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+        ]);
+        assert!(out.contains("configmap/cfg created"), "{out}");
+        let out = k.ok(&[
+            "-n",
+            "demo",
+            "create",
+            "deployment",
+            "nginx",
+            "--image=nginx:1.27",
+            "--replicas=2",
+            "--port=80",
+        ]);
+        assert!(out.contains("deployment.apps/nginx created"), "{out}");
+        let out = k.ok(&[
+            "-n",
+            "demo",
+            "create",
+            "service",
+            "clusterip",
+            "web",
+            "--tcp=80:8080",
+        ]);
+        assert!(out.contains("service/web created"), "{out}");
+        let got = answered();
+        for want in [
+            "POST /api/v1/namespaces/demo/secrets",
+            "POST /api/v1/namespaces/demo/configmaps",
+            "POST /apis/apps/v1/namespaces/demo/deployments",
+            "POST /api/v1/namespaces/demo/services",
+        ] {
+            has(&got, want);
+        }
+        let s = k.json(&["-n", "demo", "get", "secret", "fedsvc-dns"]);
+        assert_eq!(s["data"]["tsig-secret"], "YzJWamNtVjAK");
+
+        // The commands that read and write JSON still work beside them.
+        k.ok(&["-n", "demo", "scale", "deployment", "nginx", "--replicas=3"]);
+        k.ok(&["-n", "demo", "label", "configmap", "cfg", "tier=web"]);
+        k.ok(&["-n", "demo", "annotate", "configmap", "cfg", "note=hello"]);
+        k.ok(&[
+            "-n",
+            "demo",
+            "patch",
+            "configmap",
+            "cfg",
+            "-p",
+            r#"{"data":{"c":"d"}}"#,
+        ]);
+        let c = k.json(&["-n", "demo", "get", "configmap", "cfg"]);
+        assert_eq!(c["data"], serde_json::json!({"a": "b", "c": "d"}));
+        assert_eq!(c["metadata"]["labels"]["tier"], "web");
+        assert_eq!(c["metadata"]["annotations"]["note"], "hello");
+        let yaml = k.ok(&["-n", "demo", "get", "deployment", "nginx", "-o", "yaml"]);
+        assert!(yaml.contains("availableReplicas: 3"), "{yaml}");
+        let wide = k.ok(&["-n", "demo", "get", "deployment", "nginx", "-o", "wide"]);
+        assert!(wide.lines().nth(1).unwrap().contains("3/3"), "{wide}");
+        assert!(answered().is_empty(), "JSON and Tables only");
+
+        // describe reads typed objects and lists in Protocol Buffers.
+        // Its output with each run of spaces as one.
+        let describe = |args: &[&str]| {
+            let mut all = vec!["-n", "demo", "describe"];
+            all.extend(args);
+            k.ok(&all).split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        let d = describe(&["deployment", "nginx"]);
+        for want in [
+            "Replicas: 3 desired | 3 updated | 3 total | 3 available | 0 unavailable",
+            "RollingUpdateStrategy: 25% max unavailable, 25% max surge",
+            "Image: nginx:1.27",
+            "Available True MinimumReplicasAvailable",
+            "NewReplicaSet: nginx-",
+        ] {
+            assert!(d.contains(want), "{want:?} missing from\n{d}");
+        }
+        let got = answered();
+        for want in [
+            "GET /apis/apps/v1/namespaces/demo/deployments/nginx",
+            "GET /apis/apps/v1/namespaces/demo/replicasets",
+            "GET /api/v1/namespaces/demo/events",
+        ] {
+            has(&got, want);
+        }
+        let p = describe(&["pods"]);
+        assert_eq!(p.matches("Status: Running").count(), 3, "{p}");
+        assert!(p.contains("Controlled By: ReplicaSet/nginx-"), "{p}");
+        assert!(p.contains("Image: nginx:1.27"), "{p}");
+        assert!(p.contains("ContainersReady True Ready True"), "{p}");
+        let s = describe(&["service", "web"]);
+        assert!(
+            s.contains("Port: 80-8080 80/TCP TargetPort: 8080/TCP"),
+            "{s}"
+        );
+        let s = describe(&["secret", "fedsvc-dns"]);
+        assert!(
+            s.contains("Type: Opaque") && s.contains("tsig-secret: 9 bytes"),
+            "{s}"
+        );
+        let c = describe(&["configmap", "cfg"]);
+        assert!(
+            c.contains("Labels: tier=web") && c.contains("Annotations: note: hello"),
+            "{c}"
+        );
+        let n = describe(&["namespace", "demo"]);
+        assert!(
+            n.contains("Name: demo") && n.contains("Status: Active"),
+            "{n}"
+        );
+        let h = k.ok(&["-n", "demo", "rollout", "history", "deployment/nginx"]);
+        assert!(h.contains("REVISION"), "{h}");
+        let got = answered();
+        for want in [
+            "GET /api/v1/namespaces/demo/services/web",
+            "GET /api/v1/namespaces/demo/secrets/fedsvc-dns",
+            "GET /api/v1/namespaces/demo/configmaps/cfg",
+            "GET /api/v1/namespaces/demo",
+            "GET /apis/apps/v1/namespaces/demo/deployments/nginx",
+        ] {
+            has(&got, want);
+        }
+        assert!(
+            got.iter()
+                .any(|g| g.starts_with("GET /api/v1/namespaces/demo/pods/nginx-"))
+        );
+
+        k.ok(&["-n", "demo", "delete", "configmap", "cfg"]);
+        k.ok(&["-n", "demo", "delete", "deployment", "nginx"]);
+        let left = k.json(&["-n", "demo", "get", "configmaps,deployments,pods"]);
+        assert_eq!(left["items"].as_array().unwrap().len(), 0, "{left}");
     })
     .await
     .unwrap();
