@@ -205,7 +205,7 @@ pub(crate) fn read_file(path: &Path) -> Result<String, ConfigError> {
 
 /// An error and its sources, joined by `: ` into one line, each text once: a source whose
 /// text an earlier one already holds is left out, and so is every `noise` phrase (boilerplate
-/// a library repeats at each level). The user information of URLs is replaced by `***`.
+/// a library repeats at each level).
 #[cfg(any(feature = "route53", feature = "clouddns"))]
 pub(crate) fn error_chain(e: &dyn std::error::Error, noise: &[&str]) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -221,7 +221,7 @@ pub(crate) fn error_chain(e: &dyn std::error::Error, noise: &[&str]) -> String {
         }
         cause = c.source();
     }
-    crate::secret::strip_userinfo(&parts.join(": "))
+    parts.join(": ")
 }
 
 /// A size in bytes in words, for messages naming a limit: `2 GiB`, `64 MiB`, `1000 bytes`.

@@ -1,4 +1,5 @@
-//! Conversions between the model's record sets and hickory's wire records.
+//! Conversions between the model's record sets and hickory's wire records, for the backends
+//! that speak DNS: `memory` (its embedded server) and `rfc2136` (UPDATE messages, AXFR).
 
 use std::str::FromStr;
 

@@ -45,6 +45,9 @@
 //! | `route53` | `Route53Provider`: Amazon Route53 through the AWS SDK | moto's server |
 //! | `clouddns` | `CloudDnsProvider`: Google Cloud DNS through Google's client library, Application Default Credentials | a local fake of the API and of Google's credential services (no emulator exists) |
 //!
+//! A sixth feature, `serve` (on with `memory`), adds only [`serve`]: hickory-server on one
+//! address over UDP and TCP, shared by the embedded server and `fedsvc-local-dns`.
+//!
 //! The configuration file ([`Config`], DESIGN §5) selects a backend by `provider.kind`;
 //! [`Config::build`] returns a boxed provider, or a clear error when the kind's feature is
 //! not compiled in.
@@ -69,6 +72,30 @@
 //! println!("applied {report}");
 //! # Ok(()) }
 //! ```
+//!
+//! # Layout
+//!
+//! One folder per backend, holding its settings (`config.rs`, compiled whatever the features,
+//! so that every kind can be read and named), its provider (`provider.rs`, behind the
+//! backend's feature) and the helpers only it uses; what several backends share stands
+//! beside them, each once:
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | `memory/` | `MemoryConfig`, `MemoryProvider`, and `server.rs`: the embedded authoritative DNS server |
+//! | `rfc2136/` | `Rfc2136Config` and `TsigConfig` with the limits of a zone transfer, `Rfc2136Provider`, and `axfr.rs`: the signed zone transfer that lists the zone |
+//! | `powerdns/` | `PowerDnsConfig`, `PowerDnsProvider` |
+//! | `route53/` | `Route53Config`, `Route53Provider` |
+//! | `clouddns/` | `CloudDnsConfig`, `CloudDnsProvider`, and `credentials.rs`: credentials files and Application Default Credentials |
+//! | `config.rs` | [`Config`], [`Registry`] and [`ProviderConfig`]: reads the file, maps `provider.kind` to the backend's settings type, builds the provider |
+//! | `provider.rs` | the [`DnsProvider`] trait, [`RateHint`], [`Counting`] |
+//! | `retrying.rs` | [`Retrying`]: batches, pacing, retries, the write fence |
+//! | `error.rs` | [`ProviderError`], [`ConfigError`], and the pieces of messages several backends make (an error's chain of causes, sizes in words) |
+//! | `secret.rs` | [`Secret`], secret files, and keeping secrets and URL passwords out of messages |
+//! | `zone_state.rs` | a zone's record sets with a strict server's checks, for every backend: batch checks, which sets belong to the server |
+//! | `hickory_conv.rs` | record sets to and from hickory's wire records, for `memory` and `rfc2136` |
+//! | `http/` | for the REST backends, `powerdns` and `clouddns`: what an error status means, `Retry-After`; `body.rs`: capped reading of a reqwest answer |
+//! | `serve.rs` | [`serve`]: one address over UDP and TCP with hickory-server (public, feature `serve`) |
 
 mod clouddns;
 mod config;

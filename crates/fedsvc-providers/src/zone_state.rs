@@ -1,4 +1,7 @@
-//! A zone's record sets in memory, and the checks a real server makes when changes arrive.
+//! The checks a strict DNS server makes when changes arrive, shared by every backend: a zone's
+//! record sets in memory with those checks (the memory backend's zone, and what PowerDNS and
+//! Route53 check a batch against before writing), the checks of a batch alone, and which record
+//! sets belong to the server rather than to the zone's data.
 
 use std::collections::{BTreeMap, BTreeSet};
 

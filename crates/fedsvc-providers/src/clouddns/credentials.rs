@@ -6,9 +6,16 @@ use std::path::{Path, PathBuf};
 use google_cloud_auth::credentials::{self as gauth, Credentials};
 
 use crate::error::{ConfigError, error_chain, read_file};
+use crate::secret::strip_userinfo;
+
+/// An error and its causes in one line, without the credentials library's boilerplate and
+/// without the user information of URLs.
+pub(super) fn cause_text(e: &dyn std::error::Error) -> String {
+    strip_userinfo(&error_chain(e, &AUTH_NOISE))
+}
 
 /// Boilerplate of Google's credentials library, left out of error messages.
-pub(super) const AUTH_NOISE: [&str; 5] = [
+const AUTH_NOISE: [&str; 5] = [
     "cannot create the authentication headers",
     "Request to fetch the token failed. Subsequent calls with this credential will also fail.",
     "Fetching the token resulted in transient errors. Subsequent calls with this credential might succeed.",
@@ -35,7 +42,7 @@ pub(super) fn load(credentials_file: Option<&Path>) -> Result<(Credentials, Stri
                         field: "provider.credentialsFile".into(),
                         message: format!(
                             "application default credentials ({source}): {}",
-                            error_chain(&e, &AUTH_NOISE)
+                            cause_text(&e)
                         ),
                     })?;
             (credentials, source)
@@ -117,7 +124,7 @@ impl CredentialsFile {
         };
         built.map_err(|e| ConfigError::Invalid {
             field: field.into(),
-            message: format!("{description}: {}", error_chain(&e, &AUTH_NOISE)),
+            message: format!("{description}: {}", cause_text(&e)),
         })
     }
 }

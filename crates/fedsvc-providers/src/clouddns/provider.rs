@@ -11,8 +11,8 @@ use google_cloud_gax::retry_policy::NeverRetry;
 use tokio::time::Instant;
 
 use super::config::CloudDnsConfig;
-use super::credentials::{self, AUTH_NOISE};
-use crate::error::{ConfigError, ProviderError, error_chain};
+use super::credentials::{self, cause_text};
+use crate::error::{ConfigError, ProviderError};
 use crate::http::{self, StatusClass};
 use crate::provider::{DnsProvider, RateHint};
 use crate::secret::strip_userinfo;
@@ -108,10 +108,7 @@ impl CloudDnsProvider {
         let (credentials, source) = credentials::load(config.credentials_file.as_deref())?;
         let start = |e: google_cloud_gax::client_builder::Error| ConfigError::Start {
             kind: "clouddns".into(),
-            message: format!(
-                "cannot build the Cloud DNS client: {}",
-                error_chain(&e, &AUTH_NOISE)
-            ),
+            message: format!("cannot build the Cloud DNS client: {}", cause_text(&e)),
         };
         macro_rules! client {
             ($client:ty) => {{
@@ -177,7 +174,7 @@ impl CloudDnsProvider {
             let message = format!(
                 "{what}: no token from {}: {}{hint}",
                 self.source,
-                error_chain(e, &AUTH_NOISE)
+                cause_text(e)
             );
             return if transient {
                 ProviderError::unavailable(name, message)
@@ -190,18 +187,15 @@ impl CloudDnsProvider {
         }
         let Some(status) = e.http_status_code() else {
             if e.is_io() || e.is_transport() || e.is_exhausted() {
-                return ProviderError::unavailable(
-                    name,
-                    format!("{what}: {}", error_chain(e, &AUTH_NOISE)),
-                );
+                return ProviderError::unavailable(name, format!("{what}: {}", cause_text(e)));
             }
             if e.is_deserialization() {
                 return ProviderError::other(
                     name,
-                    format!("{what}: unexpected answer: {}", error_chain(e, &AUTH_NOISE)),
+                    format!("{what}: unexpected answer: {}", cause_text(e)),
                 );
             }
-            return ProviderError::other(name, format!("{what}: {}", error_chain(e, &AUTH_NOISE)));
+            return ProviderError::other(name, format!("{what}: {}", cause_text(e)));
         };
         let message = e
             .status()
