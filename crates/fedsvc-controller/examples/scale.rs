@@ -49,10 +49,10 @@
 //! It measures the federation state, the planner and the zone the controller keeps; it does not
 //! include kube-rs watch caches of real members.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use fedsvc_controller::dns::ZoneSync;
+use fedsvc_controller::dns::{ZoneSync, sync_once};
 use fedsvc_controller::state::{FederationState, ShardObservation};
 use fedsvc_dns_plan::Registry;
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey, Snapshot};
@@ -169,12 +169,11 @@ fn zone_sync(provider: &Provider) -> ZoneSync {
 
 /// A fresh sync state lists the zone and plans everything (against an up-to-date zone nothing
 /// is written).
-async fn restart(state: &mut FederationState, provider: &Provider, what: &str) -> ZoneSync {
+async fn restart(state: &Mutex<FederationState>, provider: &Provider, what: &str) -> ZoneSync {
     provider.reset();
     let mut sync = zone_sync(provider);
     let start = Instant::now();
-    let dirty = state.take_dirty();
-    let out = sync.sync(state, &dirty).await.expect("restart");
+    let out = sync_once(state, &mut sync).await.expect("restart");
     let stats = provider.stats();
     println!(
         "{what}: {} services planned, {} write calls, {} listing, {:.2} s; {}",
@@ -197,14 +196,15 @@ async fn restart_phase(services: usize) {
         );
         std::process::exit(2);
     };
-    let (mut state, clusters) = build_state(services, true);
+    let (state, clusters) = build_state(services, true);
     println!(
         "  [fresh process] state of {services} services x {} clusters built: {}",
         clusters.len(),
         memory()
     );
     let provider: Provider = Arc::new(Counting::new(rfc2136(&server, &secret).await));
-    let sync = restart(&mut state, &provider, "  [fresh process] restart").await;
+    let state = Mutex::new(state);
+    let sync = restart(&state, &provider, "  [fresh process] restart").await;
     drop(sync);
 }
 
@@ -218,7 +218,8 @@ async fn main() {
         return;
     }
     let kind = env("FEDSVC_SCALE_PROVIDER").unwrap_or_else(|| "memory".into());
-    let (mut state, clusters) = build_state(services, false);
+    let (state, clusters) = build_state(services, false);
+    let state = Mutex::new(state);
     println!(
         "state of {services} services x {} clusters built: {}",
         clusters.len(),
@@ -247,8 +248,7 @@ async fn main() {
 
     let mut sync = zone_sync(&provider);
     let start = Instant::now();
-    let dirty = state.take_dirty();
-    let out = sync.sync(&state, &dirty).await.expect("sync");
+    let out = sync_once(&state, &mut sync).await.expect("sync");
     println!(
         "full sync: {} record sets written in {} write calls, {} listing, {:.2} s; {}",
         out.applied.as_ref().map_or(0, |r| r.record_sets),
@@ -260,12 +260,11 @@ async fn main() {
     drop(out);
 
     provider.reset();
-    state.mark_all_dirty();
+    state.lock().unwrap().mark_all_dirty();
     // As the controller's periodic resync: the known zone is refreshed from the listing.
     sync.relist();
     let start = Instant::now();
-    let dirty = state.take_dirty();
-    sync.sync(&state, &dirty).await.expect("resync");
+    sync_once(&state, &mut sync).await.expect("resync");
     println!(
         "periodic resync (list + plan everything): {} write calls, {} listing, {:.2} s; {}",
         provider.stats().writes,
@@ -275,10 +274,9 @@ async fn main() {
     );
 
     provider.reset();
-    change_shard(&mut state, services, &clusters);
+    change_shard(&mut state.lock().unwrap(), services, &clusters);
     let start = Instant::now();
-    let dirty = state.take_dirty();
-    sync.sync(&state, &dirty).await.expect("incremental");
+    sync_once(&state, &mut sync).await.expect("incremental");
     println!(
         "one shard changed: {} write call(s), {} listing, {:.3} ms; {}",
         provider.stats().writes,
@@ -288,7 +286,7 @@ async fn main() {
     );
 
     drop(sync);
-    let sync = restart(&mut state, &provider, "restart (same process)").await;
+    let sync = restart(&state, &provider, "restart (same process)").await;
     assert_eq!(
         provider.stats().writes,
         0,

@@ -411,6 +411,20 @@ impl FederationState {
         self.dirty.services.extend(dirty.services);
     }
 
+    /// Takes back the outcome of a write: when it failed, the dirty set it covered is put
+    /// back and every service marked dirty (the zone is listed again before the next plan),
+    /// so nothing half-applied is left without a retry.
+    pub fn settle(
+        &mut self,
+        applied: crate::dns::Applied,
+    ) -> Result<crate::dns::SyncOutcome, crate::dns::SyncError> {
+        if applied.outcome.is_err() {
+            self.restore_dirty(applied.dirty);
+            self.mark_all_dirty();
+        }
+        applied.outcome
+    }
+
     /// Marks every service dirty (for a full resync).
     pub fn mark_all_dirty(&mut self) {
         self.dirty.all = true;

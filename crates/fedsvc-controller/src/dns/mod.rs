@@ -12,5 +12,5 @@ pub(crate) mod resolve_hostnames;
 mod sync;
 pub(crate) mod task;
 
-pub use sync::{PASS_CHUNK, Pending, SyncError, SyncOutcome, ZoneSync};
+pub use sync::{Applied, PASS_CHUNK, Pending, SyncError, SyncOutcome, ZoneSync};
 pub use task::{DnsLoopConfig, sync_once};

@@ -143,12 +143,24 @@ enum Pass {
     },
 }
 
-/// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`].
+/// Changes found by [`ZoneSync::prepare`], waiting for [`ZoneSync::apply`], together with the
+/// dirty set they cover (taken from the state: it goes back there if they are not written).
 #[derive(Debug)]
+#[must_use = "changes that are neither applied nor given back leave their services clean but unsynced"]
 pub struct Pending {
     changes: Changes,
     desired: Vec<DesiredUpdate>,
     outcome: SyncOutcome,
+    dirty: Dirty,
+}
+
+/// What [`ZoneSync::apply`] did with a [`Pending`]; [`FederationState::settle`] takes it back
+/// and, if the write failed, puts the dirty set back itself.
+#[derive(Debug)]
+#[must_use = "the outcome of a write must be settled with FederationState::settle"]
+pub struct Applied {
+    pub(crate) outcome: Result<SyncOutcome, SyncError>,
+    pub(crate) dirty: Dirty,
 }
 
 /// The names a service is planned to have (`None`: it is no longer federated).
@@ -160,9 +172,19 @@ impl Pending {
         &self.changes
     }
 
+    /// The dirty set these changes cover.
+    pub fn dirty(&self) -> &Dirty {
+        &self.dirty
+    }
+
     /// Whether nothing will be written because every cluster is down.
     pub fn outcome_fail_static(&self) -> bool {
         self.outcome.fail_static
+    }
+
+    /// Not written (this replica may no longer write): the dirty set goes back to the state.
+    pub fn give_back(self, state: &mut FederationState) {
+        state.restore_dirty(self.dirty);
     }
 }
 
@@ -240,37 +262,6 @@ impl ZoneSync {
         self.pass.is_some()
     }
 
-    /// Brings the zone in step with `state` for what `dirty` says changed: [`list_if_needed`],
-    /// then [`prepare`] and [`apply`] until the pass under way (if any) is done.
-    ///
-    /// The caller takes `dirty` from the state; on error it must give the dirty set back
-    /// ([`FederationState::restore_dirty`]), since nothing of it may have been applied.
-    ///
-    /// [`list_if_needed`]: ZoneSync::list_if_needed
-    /// [`prepare`]: ZoneSync::prepare
-    /// [`apply`]: ZoneSync::apply
-    pub async fn sync(
-        &mut self,
-        state: &FederationState,
-        dirty: &Dirty,
-    ) -> Result<SyncOutcome, SyncError> {
-        let mut total = SyncOutcome {
-            listed: self.list_if_needed().await?,
-            ..SyncOutcome::default()
-        };
-        let mut dirty = dirty;
-        let nothing = Dirty::default();
-        loop {
-            let pending = self.prepare(state, dirty)?;
-            dirty = &nothing;
-            let fail_static = pending.outcome.fail_static;
-            total.add(self.apply(pending).await?);
-            if fail_static || !self.has_more() {
-                return Ok(total);
-            }
-        }
-    }
-
     /// Lists the zone when its content is not known (at start, after an error or
     /// [`invalidate`](ZoneSync::invalidate)); returns whether it listed.
     pub async fn list_if_needed(&mut self) -> Result<bool, SyncError> {
@@ -306,30 +297,38 @@ impl ZoneSync {
         Ok(true)
     }
 
-    /// Plans what `dirty` names and diffs it against the known zone, without IO (call it with
-    /// the state locked, then release the lock for [`apply`](ZoneSync::apply)).
+    /// Takes the dirty set from `state`, plans what it names and diffs it against the known
+    /// zone, without IO (call it with the state locked, then release the lock for
+    /// [`apply`](ZoneSync::apply)). The dirty set travels with the changes; when nothing is to
+    /// be written (every cluster down: fail-static) or planning fails, it goes back to the
+    /// state at once.
     ///
     /// After a listing, or when every service is dirty, a pass over every service starts: each
-    /// call plans the next [`PASS_CHUNK`] of them (besides what `dirty` names) until
+    /// call plans the next [`PASS_CHUNK`] of them (besides what is dirty) until
     /// [`has_more`](ZoneSync::has_more) says the pass is done. A pass after a listing ends with
     /// a step that deletes the names we own that no service wants any more.
-    pub fn prepare(
-        &mut self,
-        state: &FederationState,
-        dirty: &Dirty,
-    ) -> Result<Pending, SyncError> {
+    pub fn prepare(&mut self, state: &mut FederationState) -> Result<Pending, SyncError> {
+        let dirty = state.take_dirty();
         let mut outcome = SyncOutcome::default();
         if state.all_clusters_down() {
             outcome.fail_static = true;
+            state.restore_dirty(dirty);
             return Ok(Pending {
                 changes: Changes::default(),
                 desired: Vec::new(),
                 outcome,
+                dirty: Dirty::default(),
             });
         }
         // The planner indexes clusters with their readiness: rebuild it when either changes.
         if self.planner.is_none() || dirty.topology || dirty.all {
-            self.planner = Some(Planner::new(&state.snapshot())?);
+            match Planner::new(&state.snapshot()) {
+                Ok(planner) => self.planner = Some(planner),
+                Err(e) => {
+                    state.restore_dirty(dirty);
+                    return Err(e.into());
+                }
+            }
         }
         let mut keys: BTreeSet<ServiceKey> = BTreeSet::new();
         let listed = matches!(self.pass, Some(Pass::Listed));
@@ -378,15 +377,26 @@ impl ZoneSync {
             changes,
             desired,
             outcome,
+            dirty,
         })
     }
 
-    /// Writes what [`prepare`](ZoneSync::prepare) found, and remembers the result.
-    pub async fn apply(&mut self, pending: Pending) -> Result<SyncOutcome, SyncError> {
+    /// Writes what [`prepare`](ZoneSync::prepare) found and remembers the result; hand what
+    /// it returns to [`FederationState::settle`].
+    pub async fn apply(&mut self, mut pending: Pending) -> Applied {
+        let dirty = std::mem::take(&mut pending.dirty);
+        Applied {
+            outcome: self.write(pending).await,
+            dirty,
+        }
+    }
+
+    async fn write(&mut self, pending: Pending) -> Result<SyncOutcome, SyncError> {
         let Pending {
             changes,
             desired,
             mut outcome,
+            dirty: _,
         } = pending;
         if !changes.is_empty() {
             let report = self.provider.apply_changes(&changes).await.map_err(|e| {
@@ -615,9 +625,19 @@ mod tests {
         Fixture { counting, sync }
     }
 
+    /// One sync through the loop the DNS task runs.
     async fn run(f: &mut Fixture, state: &mut FederationState) -> SyncOutcome {
-        let dirty = state.take_dirty();
-        f.sync.sync(state, &dirty).await.unwrap()
+        try_sync(&mut f.sync, state).await.unwrap()
+    }
+
+    async fn try_sync(
+        sync: &mut ZoneSync,
+        state: &mut FederationState,
+    ) -> Result<SyncOutcome, SyncError> {
+        let locked = std::sync::Mutex::new(state.clone());
+        let out = crate::dns::sync_once(&locked, sync).await;
+        *state = locked.into_inner().unwrap();
+        out
     }
 
     /// An A set of one address.
@@ -779,8 +799,7 @@ mod tests {
         // A relisting that fails drops the copy: the next sync lists the zone afresh.
         f.sync.relist();
         f.counting.inner().set_available(false);
-        let dirty = state.take_dirty();
-        assert!(f.sync.sync(&state, &dirty).await.is_err());
+        assert!(try_sync(&mut f.sync, &mut state).await.is_err());
         assert!(!f.sync.is_listed());
         f.counting.inner().set_available(true);
         state.mark_all_dirty();
@@ -849,8 +868,7 @@ mod tests {
         for c in ["c-a", "c-b", "c-c", "c-d"] {
             state.set_ready(&cn(c), false);
         }
-        let dirty = state.take_dirty();
-        let out = f.sync.sync(&state, &dirty).await.unwrap();
+        let out = run(&mut f, &mut state).await;
         assert!(out.fail_static);
         assert_eq!(f.counting.stats().writes, 0);
         assert_eq!(f.counting.list().await.unwrap(), before);
@@ -902,8 +920,7 @@ mod tests {
             ZoneSync::new(Retrying::new(dynp), Registry::txt(label("myfederation")));
         f.counting.reset();
         let mut fresh = two_regions();
-        let dirty = fresh.take_dirty();
-        let out = restarted.sync(&fresh, &dirty).await.unwrap();
+        let out = try_sync(&mut restarted, &mut fresh).await.unwrap();
         assert!(out.listed);
         // The orphaned records of shop/web are found by their ownership records and deleted.
         let zone = f.counting.list().await.unwrap();
@@ -916,8 +933,7 @@ mod tests {
         // And from then on nothing.
         f.counting.reset();
         fresh.mark_all_dirty();
-        let dirty = fresh.take_dirty();
-        restarted.sync(&fresh, &dirty).await.unwrap();
+        try_sync(&mut restarted, &mut fresh).await.unwrap();
         assert_eq!(f.counting.stats().writes, 0);
     }
 
@@ -941,6 +957,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_write_gives_its_dirty_set_back() {
+        let mut f = fixture();
+        let mut state = two_regions();
+        let dynp: Arc<dyn DnsProvider> = f.counting.clone();
+        f.sync = ZoneSync::new(
+            Retrying::with_policy(
+                dynp,
+                fedsvc_providers::RetryPolicy {
+                    max_attempts: 1,
+                    ..Default::default()
+                },
+            ),
+            Registry::txt(label("myfederation")),
+        );
+        run(&mut f, &mut state).await;
+        // The zone is known: the next sync writes without listing, and that write fails.
+        state.observe_shard(&nginx(), &cn("c-a"), Some(obs("10.0.0.9", 2)));
+        f.counting.inner().set_available(false);
+        assert!(matches!(
+            try_sync(&mut f.sync, &mut state).await,
+            Err(SyncError::Apply { .. })
+        ));
+        let dirty = state.take_dirty();
+        assert!(dirty.all && dirty.services.contains(&nginx()), "{dirty:?}");
+        state.restore_dirty(dirty);
+        f.counting.inner().set_available(true);
+        let out = run(&mut f, &mut state).await;
+        assert!(out.listed);
+        let zone = f.counting.list().await.unwrap();
+        assert_eq!(at(&zone, ZONE_R1A), vec![&a(ZONE_R1A, 180, "10.0.0.9")]);
+    }
+
+    #[tokio::test]
     async fn a_failed_write_is_retried_after_relisting() {
         let mut f = fixture();
         let mut state = two_regions();
@@ -956,11 +1005,11 @@ mod tests {
             ),
             Registry::txt(label("myfederation")),
         );
-        let dirty = state.take_dirty();
-        let err = f.sync.sync(&state, &dirty).await.unwrap_err();
+        let err = try_sync(&mut f.sync, &mut state).await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
+        // Nothing is given back by hand: the loop kept the dirty set in the state.
         f.counting.inner().set_available(true);
-        let out = f.sync.sync(&state, &dirty).await.unwrap();
+        let out = run(&mut f, &mut state).await;
         assert!(out.listed);
         assert_eq!(f.counting.list().await.unwrap().len(), 14);
     }

@@ -1,15 +1,16 @@
 //! The DNS task: waits for changes, coalesces them, and syncs the zone.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::dns::{SyncOutcome, ZoneSync};
+use crate::dns::{Pending, SyncError, SyncOutcome, ZoneSync};
 use crate::ops::metrics::{ProviderLabels, ReconcilerLabels};
 use crate::shared::Shared;
+use crate::state::FederationState;
 
 /// Timing of the DNS task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +119,11 @@ pub(crate) async fn run(
             warm = true;
         }
         let started = std::time::Instant::now();
-        match sync_once(&shared, &mut sync, &labels).await {
+        let hooks = TaskHooks {
+            shared: &shared,
+            labels: &labels,
+        };
+        match sync_with(&shared.state, &mut sync, &hooks).await {
             Ok(outcome) => {
                 failures = 0;
                 // A listing is a burst of its own; planning counts per service.
@@ -176,107 +181,143 @@ pub(crate) async fn run(
     }
 }
 
-/// One sync: list if needed, plan the dirty services with the state locked, write without it;
-/// during a pass over every service, one such step per chunk of services until it is done.
+/// One sync of the zone with `state`: list the zone if needed, then, a step at a time, take
+/// the dirty set and plan it with the state locked and write without the lock, until the pass
+/// over every service under way (if any) is done. The DNS task runs this same loop (with its
+/// metrics, removals and the leader's fence); a write that fails puts its dirty set back
+/// ([`FederationState::settle`]).
 pub async fn sync_once(
-    shared: &Shared,
+    state: &Mutex<FederationState>,
     sync: &mut ZoneSync,
-    labels: &ProviderLabels,
-) -> Result<SyncOutcome, crate::dns::SyncError> {
+) -> Result<SyncOutcome, SyncError> {
+    sync_with(state, sync, &NoHooks).await
+}
+
+/// What the sync loop tells the rest of the controller and asks it.
+pub(crate) trait SyncHooks {
+    /// The zone was listed.
+    fn listed(&self) {}
+    /// A step is about to take the dirty set (the state is locked).
+    fn taking_dirty(&self) {}
+    /// A step planned `pending` (the state is locked).
+    fn prepared(&self, _state: &FederationState, _pending: &Pending) {}
+    /// Whether the changes may be written now.
+    fn may_write(&self) -> bool {
+        true
+    }
+    /// A step's changes were written; `pass_done`: no pass over every service is left.
+    fn written(&self, _outcome: &SyncOutcome, _pass_done: bool) {}
+    /// The sync ended well.
+    fn finished(&self, _total: &SyncOutcome) {}
+}
+
+/// No hooks: a sync on its own, always allowed to write.
+struct NoHooks;
+
+impl SyncHooks for NoHooks {}
+
+/// The DNS task's hooks: metrics, the removals of deleted services, the leader's fence.
+struct TaskHooks<'a> {
+    shared: &'a Shared,
+    labels: &'a ProviderLabels,
+}
+
+impl SyncHooks for TaskHooks<'_> {
+    fn listed(&self) {
+        self.shared
+            .metrics
+            .dns_lists
+            .get_or_create(self.labels)
+            .inc();
+    }
+
+    fn taking_dirty(&self) {
+        // Removals are asked for with the state locked: each one asked for so far is in the
+        // dirty set this step takes (or was in an earlier one).
+        self.shared.removals.planned();
+    }
+
+    fn prepared(&self, state: &FederationState, pending: &Pending) {
+        for key in &pending.dirty().services {
+            self.shared
+                .metrics
+                .healthy_shards
+                .get_or_create(&crate::ops::metrics::ServiceLabels {
+                    service: key.to_string(),
+                })
+                .set(i64::try_from(state.healthy_shards(key)).unwrap_or(0));
+        }
+    }
+
+    fn may_write(&self) -> bool {
+        self.shared.leader.may_write()
+    }
+
+    fn written(&self, outcome: &SyncOutcome, pass_done: bool) {
+        let metrics = &self.shared.metrics;
+        if let Some(report) = &outcome.applied {
+            metrics
+                .dns_writes
+                .get_or_create(self.labels)
+                .inc_by(u64::try_from(report.batches).unwrap_or(0));
+            metrics
+                .dns_changes
+                .get_or_create(self.labels)
+                .inc_by(u64::try_from(report.record_sets).unwrap_or(0));
+            info!(%report, "DNS updated");
+        }
+        for c in &outcome.conflicts {
+            warn!(name = %c.name, reason = %c.reason, "DNS conflict: name left alone");
+        }
+        // A pass over every service deletes the records of services it did not know
+        // (deleted while no replica was leading) only at its end.
+        if !outcome.fail_static && pass_done {
+            self.shared.removals.written();
+        }
+    }
+
+    fn finished(&self, total: &SyncOutcome) {
+        self.shared
+            .metrics
+            .dns_conflicts
+            .set(i64::try_from(total.conflicts.len()).unwrap_or(i64::MAX));
+    }
+}
+
+/// The sync loop, with `hooks`.
+pub(crate) async fn sync_with(
+    state: &Mutex<FederationState>,
+    sync: &mut ZoneSync,
+    hooks: &(dyn SyncHooks + Sync),
+) -> Result<SyncOutcome, SyncError> {
     let mut total = SyncOutcome::default();
     if sync.list_if_needed().await? {
-        shared.metrics.dns_lists.get_or_create(labels).inc();
+        hooks.listed();
         total.listed = true;
     }
     loop {
-        let step = sync_step(shared, sync, labels).await?;
-        let stop = step.fail_static || !sync.has_more() || !shared.leader.may_write();
+        let pending = {
+            let mut state = state.lock().expect("state lock");
+            hooks.taking_dirty();
+            let pending = sync.prepare(&mut state)?;
+            hooks.prepared(&state, &pending);
+            pending
+        };
+        if !hooks.may_write() {
+            pending.give_back(&mut state.lock().expect("state lock"));
+            break;
+        }
+        let applied = sync.apply(pending).await;
+        let step = state.lock().expect("state lock").settle(applied)?;
+        hooks.written(&step, !sync.has_more());
+        let stop = step.fail_static || !sync.has_more() || !hooks.may_write();
         total.add(step);
         if stop {
             break;
         }
     }
-    shared
-        .metrics
-        .dns_conflicts
-        .set(i64::try_from(total.conflicts.len()).unwrap_or(i64::MAX));
+    hooks.finished(&total);
     Ok(total)
-}
-
-/// One step of a sync: plan with the state locked, write without it.
-async fn sync_step(
-    shared: &Shared,
-    sync: &mut ZoneSync,
-    labels: &ProviderLabels,
-) -> Result<SyncOutcome, crate::dns::SyncError> {
-    let (pending, dirty) = {
-        let mut state = shared.state.lock().expect("state lock");
-        let dirty = state.take_dirty();
-        // Removals are asked for with the state locked: each one asked for so far is in
-        // `dirty` (or was in an earlier one).
-        shared.removals.planned();
-        match sync.prepare(&state, &dirty) {
-            Ok(p) => {
-                if p.outcome_fail_static() {
-                    state.restore_dirty(dirty.clone());
-                }
-                for key in &dirty.services {
-                    shared
-                        .metrics
-                        .healthy_shards
-                        .get_or_create(&crate::ops::metrics::ServiceLabels {
-                            service: key.to_string(),
-                        })
-                        .set(i64::try_from(state.healthy_shards(key)).unwrap_or(0));
-                }
-                (p, dirty)
-            }
-            Err(e) => {
-                state.restore_dirty(dirty);
-                return Err(e);
-            }
-        }
-    };
-    if !shared.leader.may_write() {
-        shared
-            .state
-            .lock()
-            .expect("state lock")
-            .restore_dirty(dirty);
-        return Ok(SyncOutcome::default());
-    }
-    match sync.apply(pending).await {
-        Ok(outcome) => {
-            if let Some(report) = &outcome.applied {
-                shared
-                    .metrics
-                    .dns_writes
-                    .get_or_create(labels)
-                    .inc_by(u64::try_from(report.batches).unwrap_or(0));
-                shared
-                    .metrics
-                    .dns_changes
-                    .get_or_create(labels)
-                    .inc_by(u64::try_from(report.record_sets).unwrap_or(0));
-                info!(%report, "DNS updated");
-            }
-            for c in &outcome.conflicts {
-                warn!(name = %c.name, reason = %c.reason, "DNS conflict: name left alone");
-            }
-            // A pass over every service deletes the records of services it did not know
-            // (deleted while no replica was leading) only at its end.
-            if !outcome.fail_static && !sync.has_more() {
-                shared.removals.written();
-            }
-            Ok(outcome)
-        }
-        Err(e) => {
-            let mut state = shared.state.lock().expect("state lock");
-            state.restore_dirty(dirty);
-            state.mark_all_dirty();
-            Err(e)
-        }
-    }
 }
 
 #[cfg(test)]
