@@ -11,11 +11,11 @@ fn repo() -> PathBuf {
 }
 
 /// BIND with the helpers these tests need.
-struct Bind(fedsvc_testkit::real_servers::Bind);
+struct Bind(fedsvc_emulator::real_servers::Bind);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        fedsvc_testkit::real_servers::Bind::start_or_skip(&["dig", "nsupdate"]).map(Bind)
+        fedsvc_emulator::real_servers::Bind::start_or_skip(&["dig", "nsupdate"]).map(Bind)
     }
 
     fn port(&self) -> u16 {

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use fedsvc_testkit::{ApiServer, TOKEN};
+use fedsvc_emulator::{ApiServer, TOKEN};
 
 fn fedsvc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fedsvc"))
@@ -22,7 +22,7 @@ fn kubeconfig(host: &ApiServer, member: &ApiServer) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_creates_a_dedicated_account_and_unjoin_removes_it() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let member = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -194,7 +194,7 @@ fn stored_kubeconfig(host: &ApiServer, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_context_that_skips_tls_verification_needs_the_flag() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let member = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -265,7 +265,7 @@ async fn a_member_context_that_skips_tls_verification_needs_the_flag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stored_kubeconfig_is_one_the_controller_accepts() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let member = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -299,7 +299,7 @@ async fn the_stored_kubeconfig_is_one_the_controller_accepts() {
 
 /// The verbs a request of the emulator's log stands for, as `(group, resource, verb)`;
 /// discovery, health and version requests stand for none.
-fn verb_of(r: &fedsvc_testkit::RequestRecord) -> Option<(String, String, String)> {
+fn verb_of(r: &fedsvc_emulator::RequestRecord) -> Option<(String, String, String)> {
     let segs: Vec<&str> = r.path.trim_matches('/').split('/').collect();
     let (group, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("", rest),
@@ -343,7 +343,7 @@ async fn the_member_role_grants_exactly_what_the_controller_uses() {
     use fedsvc_model::{ClusterName, Label, LabelRules};
     use futures::StreamExt;
 
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let member = ApiServer::start().await;
     member

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
-use fedsvc_testkit::real_servers::real_required;
+use fedsvc_emulator::real_servers::real_required;
 
 /// The width the help is wrapped at (clap's `wrap_help` reads `COLUMNS` when the output is
 /// not a terminal, and never wraps wider than 100).

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fedsvc_testkit::real_servers::{Bind, Moto, real_required, tools_present};
+use fedsvc_emulator::real_servers::{Bind, Moto, real_required, tools_present};
 
 const KINDS: [&str; 5] = ["memory", "rfc2136", "powerdns", "route53", "clouddns"];
 

@@ -44,10 +44,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fedsvc_emulator::ApiServer;
+use fedsvc_emulator::real_servers::Bind;
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_providers::DnsProvider;
-use fedsvc_testkit::ApiServer;
-use fedsvc_testkit::real_servers::Bind;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -501,7 +501,7 @@ async fn run(setup: &Setup<'_>, label: &str, hold: Duration) -> Figures {
 
 #[tokio::main]
 async fn main() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let Some(bind) = Bind::start_or_skip(&[]) else {
         println!("controller_rss bench skipped: BIND (named) is not installed");
         return;

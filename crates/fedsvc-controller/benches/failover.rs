@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::KubeMemberFactory;
+use fedsvc_emulator::ApiServer;
+use fedsvc_emulator::real_servers::Bind;
 use fedsvc_providers::{Counting, DnsProvider};
-use fedsvc_testkit::ApiServer;
-use fedsvc_testkit::real_servers::Bind;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -214,7 +214,7 @@ fn config(bind: &Bind) -> ControllerConfig {
 
 #[tokio::main]
 async fn main() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let Some(bind) = Bind::start_or_skip(&[]) else {
         println!("failover bench skipped: BIND (named) is not installed");
         return;

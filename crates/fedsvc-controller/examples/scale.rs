@@ -55,9 +55,9 @@ use std::time::Instant;
 use fedsvc_controller::dns::{ZoneSync, sync_once};
 use fedsvc_controller::state::{FederationState, ShardObservation};
 use fedsvc_dns_plan::Registry;
+use fedsvc_emulator::real_servers::Bind;
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey, Snapshot};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider, Retrying};
-use fedsvc_testkit::real_servers::Bind;
 
 /// The provider of the run, counted.
 type Provider = Arc<Counting<Box<dyn DnsProvider>>>;
@@ -151,7 +151,7 @@ fn change_shard(state: &mut FederationState, services: usize, clusters: &[Cluste
 
 /// The RFC 2136 provider for a BIND at `server`.
 async fn rfc2136(server: &str, secret: &str) -> Box<dyn DnsProvider> {
-    let mut yaml = fedsvc_testkit::real_servers::rfc2136_yaml(server, secret);
+    let mut yaml = fedsvc_emulator::real_servers::rfc2136_yaml(server, secret);
     if let Some(batch) = env("FEDSVC_SCALE_BATCH") {
         yaml.push_str(&format!("  batchSize: {batch}\n"));
     }

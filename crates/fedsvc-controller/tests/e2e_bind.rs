@@ -17,8 +17,8 @@ use fedsvc_cluster::SimMember;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::StaticMembers;
+use fedsvc_emulator::ApiServer;
 use fedsvc_providers::{Counting, DnsProvider};
-use fedsvc_testkit::ApiServer;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -30,11 +30,11 @@ const REGION_US: &str = "nginx.mynamespace.myfederation.svc.us-central1.example.
 const ZONE_US_A: &str = "nginx.mynamespace.myfederation.svc.us-central1-a.example.com.";
 
 /// BIND with the helpers these tests need.
-struct Bind(fedsvc_testkit::real_servers::Bind);
+struct Bind(fedsvc_emulator::real_servers::Bind);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        fedsvc_testkit::real_servers::Bind::start_or_skip(&["kubectl"]).map(Bind)
+        fedsvc_emulator::real_servers::Bind::start_or_skip(&["kubectl"]).map(Bind)
     }
 
     fn config(&self) -> fedsvc_providers::Config {
@@ -158,7 +158,7 @@ fn kubectl_create_nginx(host: &ApiServer, dir: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_on_bind() {
     let Some(bind) = Bind::start() else { return };
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let ms = common::members();
     common::register(&host, &ms);
@@ -265,7 +265,7 @@ async fn the_guide_on_bind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_only_the_leader_writes() {
     let Some(bind) = Bind::start() else { return };
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     host.create(
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fedsvc-system"}}),

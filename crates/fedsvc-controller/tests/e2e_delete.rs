@@ -9,9 +9,9 @@ mod common;
 
 use fedsvc_cluster::SimMember;
 use fedsvc_controller::controller::Running;
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::{RecordSet, RecordType};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider};
-use fedsvc_testkit::ApiServer;
 use serde_json::json;
 
 const NS: &str = "mynamespace";
@@ -27,7 +27,7 @@ struct World {
 /// A controller over the four members, probing every 100 ms (Offline after 2 failed probes),
 /// syncing DNS 20 ms after a change.
 async fn world() -> World {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let members = common::members();
     common::register(&host, &members);

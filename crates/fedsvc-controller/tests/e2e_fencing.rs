@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use fedsvc_testkit::ApiServer;
-use fedsvc_testkit::real_servers::{Bind, rfc2136_yaml_with_key};
+use fedsvc_emulator::ApiServer;
+use fedsvc_emulator::real_servers::{Bind, rfc2136_yaml_with_key};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -406,7 +406,7 @@ struct World {
 
 async fn world(delay: Duration) -> Option<World> {
     let bind = Bind::start_with_keys_or_skip(&[], &["replica-a", "replica-b"])?;
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     for ns in [SYSTEM, NS] {
         host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))

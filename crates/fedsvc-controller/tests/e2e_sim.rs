@@ -12,9 +12,9 @@ use fedsvc_cluster::{MemberCluster, SimMember};
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::{MemberView, StaticMembers};
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::{RData, RecordSet, RecordType};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider};
-use fedsvc_testkit::ApiServer;
 use serde_json::json;
 
 const NS: &str = "mynamespace";
@@ -40,7 +40,7 @@ async fn world() -> World {
 /// A controller over `members`, probing every 100 ms with a 500 ms timeout unless `tune`
 /// changes its configuration.
 async fn world_with(members: Vec<SimMember>, tune: impl FnOnce(&mut ControllerConfig)) -> World {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     common::register(&host, &members);
     let dns = Arc::new(Counting::new(MemoryProvider::new(

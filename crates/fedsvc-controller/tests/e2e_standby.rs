@@ -8,15 +8,15 @@ use std::time::Duration;
 mod common;
 
 use fedsvc_cluster::MemberCluster;
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_providers::MemoryProvider;
-use fedsvc_testkit::ApiServer;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_leaves_the_services_of_an_unjoined_member_to_the_leader() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let member = common::member(
         "gce-us-central1-a",

@@ -13,8 +13,8 @@ use std::time::Duration;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::KubeMemberFactory;
+use fedsvc_emulator::ApiServer;
 use fedsvc_providers::MemoryProvider;
-use fedsvc_testkit::ApiServer;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -32,7 +32,7 @@ struct World {
 }
 
 async fn world(tune: impl FnOnce(&mut ControllerConfig)) -> World {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
         .unwrap();
@@ -343,7 +343,7 @@ async fn a_rotated_secret_is_used_without_the_cluster_changing() {
     w.store_kubeconfig(
         "m",
         &new.kubeconfig_yaml("m")
-            .replace(fedsvc_testkit::TOKEN, "rotated-token"),
+            .replace(fedsvc_emulator::TOKEN, "rotated-token"),
     );
     wait_probes(&new, 1, "the member probed with the rotated kubeconfig").await;
     assert_eq!(probes(&old), before, "the old client probed again");

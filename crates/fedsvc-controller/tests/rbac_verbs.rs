@@ -10,8 +10,8 @@ use std::time::Duration;
 
 mod common;
 
+use fedsvc_emulator::{ApiServer, RequestRecord};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider};
-use fedsvc_testkit::{ApiServer, RequestRecord};
 use serde_json::{Value, json};
 
 const NS: &str = "mynamespace";
@@ -122,7 +122,7 @@ async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
 
 /// A whole life of a federated service under an elected controller; every request it sent.
 async fn recorded_run() -> BTreeSet<Access> {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     let members = common::members();
     common::register(&host, &members);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::StaticMembers;
+use fedsvc_emulator::ApiServer;
 use fedsvc_providers::MemoryProvider;
-use fedsvc_testkit::ApiServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `GET path` on `addr`: the status and the body.
@@ -42,7 +42,7 @@ async fn readyz_until(running: &Running, what: &str, want: impl Fn(u16, &str) ->
 /// A controller (memory DNS, no members, no election) on `host`; the federation API counts as
 /// unreachable after `unreachable_for`.
 async fn controller(host: kube::Client, unreachable_for: Duration) -> Running {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let dns = fedsvc_providers::Config::from_yaml("zone: example.com\nprovider: {kind: memory}\n")
         .unwrap();
     let mut config = ControllerConfig::new("myfederation", "example.com", dns);
@@ -66,7 +66,7 @@ async fn controller(host: kube::Client, unreachable_for: Duration) -> Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_ready_while_the_federation_api_is_unreachable() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     // A loopback port nothing listens on.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 

@@ -10,9 +10,9 @@ use anyhow::Context;
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::KubeMemberFactory;
+use fedsvc_emulator::{ApiServer, TOKEN};
 use fedsvc_model::RecordSet;
 use fedsvc_providers::{DnsProvider, MemoryProvider};
-use fedsvc_testkit::{ApiServer, TOKEN};
 use serde_json::json;
 
 use super::cloud::Cloud;
@@ -116,7 +116,7 @@ impl World {
     /// member kubeconfigs and Cluster objects (what `fedsvc join` writes), the simulated cloud,
     /// the DNS server and the controller.
     pub async fn start(opts: &WorldOptions) -> anyhow::Result<World> {
-        fedsvc_testkit::install_crypto_provider();
+        fedsvc_emulator::install_crypto_provider();
         let federation = ApiServer::try_start()
             .await
             .context("cannot start the federation API")?;

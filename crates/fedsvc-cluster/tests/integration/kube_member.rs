@@ -7,8 +7,8 @@ use fedsvc_cluster::{
     DeleteOutcome, EnsureOutcome, Health, KubeMemberOptions, LocalityOverride, MemberCluster,
     MemberError, ShardEvent,
 };
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::{Label, LabelRules};
-use fedsvc_testkit::ApiServer;
 use futures::StreamExt;
 use serde_json::json;
 
@@ -591,7 +591,7 @@ async fn watch_survives_an_outage() {
 #[tokio::test]
 async fn a_slow_member_times_out_as_unreachable() {
     let server = ApiServer::start().await;
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let m = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(
         fedsvc_model::ClusterName::parse("slow").unwrap(),
         &server.kubeconfig_yaml("slow"),
@@ -612,7 +612,7 @@ async fn a_slow_member_times_out_as_unreachable() {
 
 #[tokio::test]
 async fn bad_kubeconfig_is_reported() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let err = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(
         fedsvc_model::ClusterName::parse("bad").unwrap(),
         "this: is: not: a kubeconfig",
@@ -645,7 +645,7 @@ fn exec_kubeconfig(server: &ApiServer, marker: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn an_exec_plugin_in_a_stored_kubeconfig_never_runs() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let server = ApiServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("exec-ran");
@@ -690,10 +690,10 @@ async fn an_exec_plugin_in_a_stored_kubeconfig_never_runs() {
 
 #[tokio::test]
 async fn a_token_file_in_a_stored_kubeconfig_is_refused() {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     let server = ApiServer::start().await;
     let kc = server.kubeconfig_yaml("m").replace(
-        &format!("token: {}", fedsvc_testkit::TOKEN),
+        &format!("token: {}", fedsvc_emulator::TOKEN),
         "tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token",
     );
     let err = fedsvc_cluster::KubeMember::from_kubeconfig_yaml(

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use fedsvc_cluster::Cluster;
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use serde_json::json;
 
 fn find_kubectl() -> Option<PathBuf> {

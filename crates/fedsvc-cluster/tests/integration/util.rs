@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use fedsvc_cluster::{KubeMember, KubeMemberOptions, ShardEvent};
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::{ClusterName, Label, LabelRules};
-use fedsvc_testkit::ApiServer;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Service;
@@ -49,7 +49,7 @@ pub(crate) async fn member(server: &ApiServer) -> KubeMember {
 
 /// A member with `options`, probes given up after 500 ms.
 pub(crate) async fn member_with(server: &ApiServer, options: KubeMemberOptions) -> KubeMember {
-    fedsvc_testkit::install_crypto_provider();
+    fedsvc_emulator::install_crypto_provider();
     KubeMember::from_kubeconfig_yaml(
         ClusterName::parse("member-a").unwrap(),
         &server.kubeconfig_yaml("member-a"),

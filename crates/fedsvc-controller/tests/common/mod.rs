@@ -12,9 +12,9 @@ use fedsvc_cluster::{MemberCluster, SimMember};
 use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::StaticMembers;
+use fedsvc_emulator::ApiServer;
 use fedsvc_model::ClusterName;
 use fedsvc_providers::DnsProvider;
-use fedsvc_testkit::ApiServer;
 use serde_json::json;
 
 /// The tests' controller configuration: federation `myfederation` under `example.com` with the

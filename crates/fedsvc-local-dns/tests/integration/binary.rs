@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::Stdio;
 use std::time::Duration;
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use hickory_proto::rr::RecordType;
 use serde_json::json;
 use tokio::process::{Child, Command};

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::error::TestkitError;
+use crate::error::EmulatorError;
 use crate::handler;
 use crate::request_record::RequestRecord;
 use crate::resource::Resource;
@@ -21,7 +21,7 @@ use crate::shared::Shared;
 use crate::store::PatchKind;
 
 /// The bearer token written into kubeconfigs; the emulator accepts any token.
-pub const TOKEN: &str = "fedsvc-testkit-token";
+pub const TOKEN: &str = "fedsvc-emulator-token";
 
 /// A running Kubernetes API server emulator on `127.0.0.1`, one per emulated cluster.
 ///
@@ -108,11 +108,11 @@ impl ApiServer {
     }
 
     /// Starts an emulator on a random port of 127.0.0.1.
-    pub async fn try_start() -> Result<Self, TestkitError> {
+    pub async fn try_start() -> Result<Self, EmulatorError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
-            .map_err(TestkitError::Bind)?;
-        let addr = listener.local_addr().map_err(TestkitError::Bind)?;
+            .map_err(EmulatorError::Bind)?;
+        let addr = listener.local_addr().map_err(EmulatorError::Bind)?;
         let shared = Arc::new(Shared::new(addr));
         let (reachable, rx) = watch::channel(true);
         let accept = tokio::spawn(accept_loop(shared.clone(), listener, rx));
@@ -259,16 +259,16 @@ impl ApiServer {
             .clear();
     }
 
-    fn resource(&self, api_version: &str, kind: &str) -> Result<Resource, TestkitError> {
+    fn resource(&self, api_version: &str, kind: &str) -> Result<Resource, EmulatorError> {
         self.shared
             .find(api_version, kind)
-            .ok_or_else(|| TestkitError::UnknownResource {
+            .ok_or_else(|| EmulatorError::UnknownResource {
                 api_version: api_version.to_owned(),
                 kind: kind.to_owned(),
             })
     }
 
-    fn resource_of(&self, obj: &Value) -> Result<Resource, TestkitError> {
+    fn resource_of(&self, obj: &Value) -> Result<Resource, EmulatorError> {
         self.resource(
             obj["apiVersion"].as_str().unwrap_or("v1"),
             obj["kind"].as_str().unwrap_or(""),
@@ -277,13 +277,13 @@ impl ApiServer {
 
     /// Stores `obj` as given (by its `apiVersion`, `kind`, namespace and name), creating or
     /// replacing it without defaulting or checks, and notifies watches. Returns it as stored.
-    pub fn put(&self, obj: Value) -> Result<Value, TestkitError> {
+    pub fn put(&self, obj: Value) -> Result<Value, EmulatorError> {
         let res = self.resource_of(&obj)?;
         Ok(self.shared.store().put_raw(&res, obj))
     }
 
     /// Creates `obj` as a client's POST would (defaulting, name generation, conflicts).
-    pub fn create(&self, obj: Value) -> Result<Value, TestkitError> {
+    pub fn create(&self, obj: Value) -> Result<Value, EmulatorError> {
         let res = self.resource_of(&obj)?;
         let ns = obj["metadata"]["namespace"]
             .as_str()
@@ -300,7 +300,7 @@ impl ApiServer {
         kind: &str,
         namespace: &str,
         name: &str,
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let res = self.resource(api_version, kind)?;
         Ok(self.shared.store().get(&res, namespace, name)?)
     }
@@ -311,7 +311,7 @@ impl ApiServer {
         api_version: &str,
         kind: &str,
         namespace: Option<&str>,
-    ) -> Result<Vec<Value>, TestkitError> {
+    ) -> Result<Vec<Value>, EmulatorError> {
         let res = self.resource(api_version, kind)?;
         let none = crate::selector::Selector::default();
         Ok(self.shared.store().list(&res, namespace, &none, &none))
@@ -324,7 +324,7 @@ impl ApiServer {
         kind: &str,
         namespace: &str,
         name: &str,
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let res = self.resource(api_version, kind)?;
         Ok(self.shared.store().delete(&res, namespace, name, false)?)
     }
@@ -338,7 +338,7 @@ impl ApiServer {
         name: &str,
         patch: &Value,
         status: bool,
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let res = self.resource(api_version, kind)?;
         let (out, _) = self.shared.store().patch(
             &res,
@@ -347,7 +347,7 @@ impl ApiServer {
             PatchKind::Merge,
             patch,
             status,
-            "fedsvc-testkit",
+            "fedsvc-emulator",
             false,
         )?;
         Ok(out)
@@ -361,7 +361,7 @@ impl ApiServer {
         name: &str,
         ips: &[&str],
         hostnames: &[&str],
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let mut ingress: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip})).collect();
         ingress.extend(hostnames.iter().map(|h| json!({"hostname": h})));
         let lb = if ingress.is_empty() {
@@ -385,7 +385,7 @@ impl ApiServer {
         self.shared.store().set_pods_ready(ready);
     }
 
-    /// Plays the EndpointSlice controller: replaces the slice `<service>-testkit` of a service
+    /// Plays the EndpointSlice controller: replaces the slice `<service>-emulator` of a service
     /// with `ready` ready and `not_ready` unready endpoints (addresses 10.244.0.x).
     pub fn set_endpoints(
         &self,
@@ -393,7 +393,7 @@ impl ApiServer {
         service: &str,
         ready: u32,
         not_ready: u32,
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let endpoints: Vec<Value> = (0..ready + not_ready)
             .map(|i| {
                 json!({
@@ -406,7 +406,7 @@ impl ApiServer {
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
             "metadata": {
-                "name": format!("{service}-testkit"),
+                "name": format!("{service}-emulator"),
                 "namespace": namespace,
                 "labels": {
                     "kubernetes.io/service-name": service,
@@ -418,7 +418,7 @@ impl ApiServer {
             "ports": [{"name": "", "port": 80, "protocol": "TCP"}],
         });
         let res = self.resource("discovery.k8s.io/v1", "EndpointSlice")?;
-        let name = format!("{service}-testkit");
+        let name = format!("{service}-emulator");
         let mut store = self.shared.store();
         match store.get(&res, namespace, &name) {
             Ok(_) => Ok(store.update(&res, namespace, &name, slice, false, false)?),
@@ -433,7 +433,7 @@ impl ApiServer {
         name: &str,
         zone: Option<&str>,
         region: Option<&str>,
-    ) -> Result<Value, TestkitError> {
+    ) -> Result<Value, EmulatorError> {
         let mut labels = json!({"kubernetes.io/hostname": name});
         if let Some(z) = zone {
             labels["topology.kubernetes.io/zone"] = json!(z);

@@ -2,7 +2,7 @@
 //! application/vnd.kubernetes.protobuf`, their bodies decoded with the Kubernetes API's
 //! published bindings (`k8s-pb`), as a Go client would decode them.
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use k8s_pb::api::apps::v1 as apps;
 use k8s_pb::api::autoscaling::v1 as autoscaling;
 use k8s_pb::api::core::v1 as core;

@@ -86,7 +86,7 @@ pub(crate) fn group_version(all: &[Resource], rest: &[&str]) -> Option<Value> {
     }
     Some(json!({
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.0-fedsvc-testkit"},
+        "info": {"title": "Kubernetes", "version": "v1.33.0-fedsvc-emulator"},
         "paths": paths,
         "components": {"schemas": {}},
     }))
@@ -165,7 +165,7 @@ pub(crate) fn v2_protobuf(all: &[Resource]) -> Vec<u8> {
     }
     let info = message(&[
         (1, b"Kubernetes".to_vec()),
-        (2, b"v1.33.0-fedsvc-testkit".to_vec()),
+        (2, b"v1.33.0-fedsvc-emulator".to_vec()),
     ]);
     message(&[(1, b"2.0".to_vec()), (2, info), (8, paths)])
 }
@@ -189,7 +189,7 @@ pub(crate) fn v2_json(all: &[Resource]) -> Value {
     }
     json!({
         "swagger": "2.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.0-fedsvc-testkit"},
+        "info": {"title": "Kubernetes", "version": "v1.33.0-fedsvc-emulator"},
         "paths": paths,
         "definitions": {},
     })

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 
 async fn get(server: &ApiServer, path: &str, accept: &str) -> Result<String, kube::Error> {
     let req = http::Request::get(path)

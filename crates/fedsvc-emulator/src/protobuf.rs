@@ -724,7 +724,7 @@ mod tests {
             .unwrap();
         // A slice, as `ApiServer::set_endpoints` writes it, which the Endpoints mirror; a node
         // as `ApiServer::add_node` writes it.
-        let slice = json!({"metadata": {"name": "fedsvc-local-dns-lb-testkit",
+        let slice = json!({"metadata": {"name": "fedsvc-local-dns-lb-emulator",
                 "labels": {"kubernetes.io/service-name": "fedsvc-local-dns-lb"}},
             "addressType": "IPv4",
             "endpoints": [{"addresses": ["10.244.0.1"], "conditions": {"ready": true},

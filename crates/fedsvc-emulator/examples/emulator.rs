@@ -2,11 +2,11 @@
 //! as the first argument (default `./kubeconfig.emulator`).
 //!
 //! ```text
-//! cargo run -p fedsvc-testkit --example emulator -- /tmp/kc
+//! cargo run -p fedsvc-emulator --example emulator -- /tmp/kc
 //! KUBECONFIG=/tmp/kc kubectl get services
 //! ```
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 
 #[tokio::main]
 async fn main() {

@@ -1,6 +1,6 @@
 //! Object semantics through kube-rs: create, conflicts, patches, apply, finalizers, selectors.
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;

@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use fedsvc_testkit::ApiServer;
-use fedsvc_testkit::real_servers::tools_present;
+use fedsvc_emulator::ApiServer;
+use fedsvc_emulator::real_servers::tools_present;
 use serde_json::Value;
 
 struct Kubectl {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fedsvc_testkit::ApiServer;
+use fedsvc_emulator::ApiServer;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams, WatchEvent, WatchParams};

@@ -5,7 +5,7 @@ use thiserror::Error;
 /// What can go wrong when starting or driving the emulator.
 #[derive(Debug, Error)]
 #[non_exhaustive]
-pub enum TestkitError {
+pub enum EmulatorError {
     /// The listening socket could not be bound on 127.0.0.1.
     #[error("cannot bind the API server emulator on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
@@ -32,7 +32,7 @@ pub enum TestkitError {
     },
 }
 
-impl From<crate::api_failure::ApiFailure> for TestkitError {
+impl From<crate::api_failure::ApiFailure> for EmulatorError {
     fn from(f: crate::api_failure::ApiFailure) -> Self {
         Self::Api {
             code: f.code,

@@ -16,8 +16,8 @@
 //! load-balancer controller and the EndpointSlice controller, and force watch expiry.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), fedsvc_testkit::TestkitError> {
-//! use fedsvc_testkit::ApiServer;
+//! # async fn demo() -> Result<(), fedsvc_emulator::EmulatorError> {
+//! use fedsvc_emulator::ApiServer;
 //!
 //! let server = ApiServer::start().await;
 //! let client = server.client();
@@ -55,7 +55,7 @@ mod watch;
 mod workloads;
 
 pub use api_server::{ApiServer, TOKEN};
-pub use error::TestkitError;
+pub use error::EmulatorError;
 pub use request_record::RequestRecord;
 
 /// Installs ring as the process-wide rustls crypto provider, once; later calls do nothing.

@@ -181,7 +181,7 @@ fn route(shared: &Arc<Shared>, segs: &[&str], req: Req<'_>) -> Response<Body> {
             json_response(
                 200,
                 &json!({
-                    "major": "1", "minor": "33", "gitVersion": "v1.33.0-fedsvc-testkit",
+                    "major": "1", "minor": "33", "gitVersion": "v1.33.0-fedsvc-emulator",
                     "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
                     "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64",
                 }),
@@ -571,7 +571,7 @@ fn token_request(
         "metadata": {"name": name, "namespace": ns},
         "spec": {"audiences": body["spec"]["audiences"].clone(), "expirationSeconds": seconds},
         "status": {
-            "token": format!("fedsvc-testkit-sa-{ns}-{name}-{}", shared.store().resource_version()),
+            "token": format!("fedsvc-emulator-sa-{ns}-{name}-{}", shared.store().resource_version()),
             "expirationTimestamp": expires.to_string(),
         },
     });

@@ -10,7 +10,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use fedsvc_testkit::real_servers::real_required;
+use fedsvc_emulator::real_servers::real_required;
 
 /// The network interfaces of this process's network namespace.
 fn interfaces() -> Vec<String> {
