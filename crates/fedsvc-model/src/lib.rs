@@ -7,6 +7,8 @@
 //! fault, for example
 //! `services[2] (shop/web): shards[0].addresses[1]: "10.0.0" is not an IP address`.
 //!
+//! The [`replicas`] module divides a federated Deployment's replicas over its member clusters.
+//!
 //! The crate depends on `serde` and `thiserror` only; the `json` and `yaml` features (on by
 //! default) add the snapshot parsers.
 //!
@@ -39,6 +41,7 @@ mod label;
 mod names;
 mod packing;
 mod record_set;
+pub mod replicas;
 mod selector;
 mod service;
 mod snapshot;
