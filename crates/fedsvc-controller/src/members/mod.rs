@@ -3,6 +3,7 @@
 //! hysteresis, reading locality, watching shards, and writing each `Cluster`'s status.
 
 pub(crate) mod health;
+mod probe;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,6 @@ use fedsvc_cluster::{
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -24,7 +24,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::members::health::{ClusterHealth, HealthPolicy, HealthState, ProbeResult};
+use crate::members::health::{HealthPolicy, ProbeResult};
+use crate::members::probe::{LocalityRead, MemberProbe, to_time};
 use crate::shared::Shared;
 use crate::state::{FederationState, ShardObservation};
 
@@ -176,28 +177,12 @@ pub struct MemberView {
 
 struct Entry {
     member: Arc<dyn MemberCluster>,
-    health: ClusterHealth,
+    /// Its health, place and what probing decides.
+    probe: MemberProbe,
     overrides: LocalityOverride,
     labels: BTreeMap<String, String>,
     secret_version: Option<String>,
-    locality: Option<(Vec<Label>, Label)>,
-    locality_problem: Option<String>,
-    /// Whether a first read of the locality is running on its own task.
-    locality_reading: bool,
-    probes: u64,
     watch: JoinHandle<()>,
-}
-
-impl Entry {
-    /// Whether DNS may count on what is known of the member: its health is decided (Ready,
-    /// or past a threshold of failed probes), and when Ready, its zones and region were read
-    /// (or found missing).
-    fn is_settled(&self) -> bool {
-        self.health.state() != HealthState::Unknown
-            && (!self.health.is_ready()
-                || self.locality.is_some()
-                || self.locality_problem.is_some())
-    }
 }
 
 impl Drop for Entry {
@@ -269,16 +254,6 @@ impl std::fmt::Debug for ClusterManager {
     }
 }
 
-/// How often locality is read again (in probes).
-const LOCALITY_EVERY: u64 = 6;
-
-fn to_time(t: SystemTime) -> Time {
-    Time(
-        k8s_openapi::jiff::Timestamp::try_from(t)
-            .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
-    )
-}
-
 impl ClusterManager {
     /// A manager reading Clusters and Secrets from `host`; Secrets without a namespace are
     /// read from `namespace`. Returns the manager and the streams that fire when services must
@@ -321,8 +296,8 @@ impl ClusterManager {
             .map(|(name, e)| MemberView {
                 name: name.clone(),
                 member: e.member.clone(),
-                ready: e.health.is_ready(),
-                offline: e.health.is_offline(),
+                ready: e.probe.is_ready(),
+                offline: e.probe.is_offline(),
                 labels: e.labels.clone(),
             })
             .collect()
@@ -576,7 +551,7 @@ impl ClusterManager {
                     if e.overrides != overrides {
                         // Read the locality again at the next probe.
                         e.overrides = overrides.clone();
-                        e.locality = None;
+                        e.probe.forget_place();
                     }
                     if e.labels != labels {
                         e.labels = labels.clone();
@@ -612,14 +587,10 @@ impl ClusterManager {
             let watch = self.spawn_shard_watch(name.clone(), member.clone());
             let entry = Entry {
                 member,
-                health: ClusterHealth::new(self.policy),
+                probe: MemberProbe::new(self.policy),
                 overrides,
                 labels,
                 secret_version: version,
-                locality: None,
-                locality_problem: None,
-                locality_reading: false,
-                probes: 0,
                 watch,
             };
             info!(cluster = %name, "member joined");
@@ -794,58 +765,40 @@ impl ClusterManager {
                 self.policy.timeout
             )),
         };
-        let now = SystemTime::now();
-        let answered = matches!(result, ProbeResult::Healthy);
-        let (changed, ready, read_locality, known, overrides) = {
+        let (decision, overrides) = {
             let mut members = self.members.lock().expect("members lock");
             let e = members.get_mut(name)?;
-            let changed = e.health.observe(result, now);
-            e.probes += 1;
-            let ready = e.health.is_ready();
-            // Only a member that just answered is asked for its nodes: one that stopped
-            // answering would hold up the whole probe round until the request timed out.
-            let read =
-                ready && answered && (e.locality.is_none() || e.probes % LOCALITY_EVERY == 0);
             (
-                changed,
-                ready,
-                read,
-                e.locality.is_some(),
+                e.probe.observe(result, SystemTime::now()),
                 e.overrides.clone(),
             )
         };
         let mut locality_changed = false;
-        if read_locality && known {
-            // A refresh gets no more time than a probe: a member that stopped answering
-            // must not hold up the whole probe round. What was read before is kept.
-            let outcome = match tokio::time::timeout(
-                self.policy.timeout,
-                member.locality(&overrides),
-            )
-            .await
-            {
-                Ok(o) => o,
-                Err(_) => Err(fedsvc_cluster::MemberError::Unreachable {
-                    cluster: name.to_string(),
-                    message: format!(
-                        "no answer to the node list within {:?}; the zones and region \
-                             read before are kept",
-                        self.policy.timeout
-                    ),
-                }),
-            };
-            locality_changed = self.record_locality(name, outcome);
-        } else if read_locality {
-            // The first read may take longer than a probe (the nodes of a large cluster), so
-            // it runs on its own task, with the member's request timeout, and the round goes
-            // on without it; the member is placed in DNS when it ends.
-            let start = {
-                let mut members = self.members.lock().expect("members lock");
-                members
-                    .get_mut(name)
-                    .is_some_and(|e| !std::mem::replace(&mut e.locality_reading, true))
-            };
-            if start {
+        match decision.locality {
+            LocalityRead::No => {}
+            LocalityRead::Refresh => {
+                // A refresh gets no more time than a probe: a member that stopped answering
+                // must not hold up the whole probe round. What was read before is kept.
+                let outcome =
+                    match tokio::time::timeout(self.policy.timeout, member.locality(&overrides))
+                        .await
+                    {
+                        Ok(o) => o,
+                        Err(_) => Err(fedsvc_cluster::MemberError::Unreachable {
+                            cluster: name.to_string(),
+                            message: format!(
+                                "no answer to the node list within {:?}; the zones and region \
+                                 read before are kept",
+                                self.policy.timeout
+                            ),
+                        }),
+                    };
+                locality_changed = self.record_locality(name, outcome);
+            }
+            LocalityRead::First => {
+                // The first read may take longer than a probe (the nodes of a large cluster),
+                // so it runs on its own task, with the member's request timeout, and the round
+                // goes on without it; the member is placed in DNS when it ends.
                 let this = self.clone();
                 let name = name.clone();
                 tokio::spawn(async move {
@@ -854,8 +807,8 @@ impl ClusterManager {
                     let ready = {
                         let mut members = this.members.lock().expect("members lock");
                         members.get_mut(&name).map(|e| {
-                            e.locality_reading = false;
-                            e.health.is_ready()
+                            e.probe.first_read_done();
+                            e.probe.is_ready()
                         })
                     };
                     if let (true, Some(ready)) = (changed, ready) {
@@ -865,16 +818,10 @@ impl ClusterManager {
                 });
             }
         }
-        let due = self
-            .members
-            .lock()
-            .expect("members lock")
-            .get(name)
-            .is_some_and(|e| e.probes % LOCALITY_EVERY == 1);
-        if changed || locality_changed || force_status || due {
+        if decision.changed || locality_changed || force_status || decision.status_due {
             self.write_status(name).await;
         }
-        (changed || locality_changed).then_some(ready)
+        (decision.changed || locality_changed).then_some(decision.ready)
     }
 
     /// Keeps what a read of `name`'s locality found; returns whether its locality or the
@@ -885,26 +832,9 @@ impl ClusterManager {
         outcome: Result<fedsvc_cluster::Locality, fedsvc_cluster::MemberError>,
     ) -> bool {
         let mut members = self.members.lock().expect("members lock");
-        let Some(e) = members.get_mut(name) else {
-            return false;
-        };
-        let (loc, problem) = match outcome {
-            Ok(l) => match l.region {
-                Some(region) if !l.zones.is_empty() => (Some((l.zones, region)), None),
-                _ => (
-                    None,
-                    Some(format!(
-                        "no zone or region: label the nodes with topology.kubernetes.io/zone and topology.kubernetes.io/region, or set spec.zones and spec.region ({})",
-                        l.warnings.join("; ")
-                    )),
-                ),
-            },
-            Err(err) => (e.locality.clone(), Some(err.to_string())),
-        };
-        let changed = loc != e.locality || problem != e.locality_problem;
-        e.locality = loc;
-        e.locality_problem = problem;
-        changed
+        members
+            .get_mut(name)
+            .is_some_and(|e| e.probe.locality_read(outcome))
     }
 
     /// Publishes readiness (and locality) changes to the federation state under one lock, and
@@ -922,9 +852,9 @@ impl ClusterManager {
                     Some((
                         name.clone(),
                         *ready,
-                        e.locality.clone(),
-                        e.health.state(),
-                        e.is_settled(),
+                        e.probe.place().cloned(),
+                        e.probe.state(),
+                        e.probe.is_settled(),
                     ))
                 })
                 .collect()
@@ -969,36 +899,10 @@ impl ClusterManager {
     async fn write_status(&self, name: &ClusterName) {
         let status = {
             let members = self.members.lock().expect("members lock");
-            let Some(e) = members.get(name) else { return };
-            let Some(conds) = e.health.conditions() else {
+            let Some(status) = members.get(name).and_then(|e| e.probe.status()) else {
                 return;
             };
-            let mut conditions: Vec<ClusterCondition> = conds
-                .into_iter()
-                .map(|c| ClusterCondition {
-                    type_: c.type_.to_owned(),
-                    status: c.status.to_owned(),
-                    reason: Some(c.reason.to_owned()),
-                    message: Some(c.message),
-                    last_probe_time: Some(to_time(c.last_probe_time)),
-                    last_transition_time: Some(to_time(c.last_transition_time)),
-                })
-                .collect();
-            if let (Some(problem), Some(ready)) = (&e.locality_problem, conditions.first_mut())
-                && e.health.state() == HealthState::Ready
-                && e.locality.is_none()
-            {
-                ready.message = Some(format!("ready, but not in DNS: {problem}"));
-            }
-            ClusterStatus {
-                conditions,
-                zones: e
-                    .locality
-                    .as_ref()
-                    .map(|(z, _)| z.iter().map(ToString::to_string).collect())
-                    .unwrap_or_default(),
-                region: e.locality.as_ref().map(|(_, r)| r.to_string()),
-            }
+            status
         };
         if !self.shared.leader.may_write() {
             return;
