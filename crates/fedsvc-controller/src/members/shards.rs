@@ -1,0 +1,78 @@
+//! The shard watch of each member: every copy of a federated service in the member, its
+//! addresses and ready endpoints, fed to the federation state.
+
+use std::sync::Arc;
+
+use fedsvc_cluster::{MemberCluster, ShardEvent};
+use fedsvc_model::{ClusterName, DnsName};
+use futures::StreamExt;
+use tokio::task::JoinHandle;
+use tracing::debug;
+
+use super::ClusterManager;
+use crate::state::ShardObservation;
+
+impl ClusterManager {
+    pub(super) fn spawn_shard_watch(
+        &self,
+        name: ClusterName,
+        member: Arc<dyn MemberCluster>,
+    ) -> JoinHandle<()> {
+        let shared = self.shared.clone();
+        let shard_tx = self.shard_tx.clone();
+        let federation = shared
+            .state
+            .lock()
+            .expect("state lock")
+            .federation()
+            .to_string();
+        tokio::spawn(async move {
+            shared
+                .state
+                .lock()
+                .expect("state lock")
+                .set_shards_synced(&name, false);
+            let mut stream = member.watch_shards();
+            while let Some(ev) = stream.next().await {
+                let (key, obs) = match ev {
+                    Ok(ShardEvent::Observed(o)) => {
+                        if o.federation.as_deref() != Some(federation.as_str()) {
+                            continue;
+                        }
+                        let hostnames = o
+                            .hostnames
+                            .iter()
+                            .filter_map(|h| DnsName::parse(h).ok())
+                            .collect();
+                        (
+                            o.key,
+                            Some(ShardObservation {
+                                addresses: o.addresses,
+                                hostnames,
+                                ready_endpoints: o.ready_endpoints,
+                            }),
+                        )
+                    }
+                    Ok(ShardEvent::Gone(key)) => (key, None),
+                    Ok(ShardEvent::Synced) => {
+                        shared.update(|s| s.set_shards_synced(&name, true));
+                        continue;
+                    }
+                    Ok(_) => continue,
+                    Err(e) => {
+                        debug!(cluster = %name, error = %e, "shard watch interrupted; it resumes");
+                        continue;
+                    }
+                };
+                let changed = {
+                    let mut state = shared.state.lock().expect("state lock");
+                    state.observe_shard(&key, &name, obs)
+                };
+                if changed {
+                    shared.dirty.notify_one();
+                    let _ = shard_tx.unbounded_send(key);
+                }
+            }
+        })
+    }
+}
