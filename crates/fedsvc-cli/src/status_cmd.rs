@@ -139,7 +139,7 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
             (None, Some(s)) => {
                 let mut ingress: Vec<String> =
                     s.addresses.iter().map(ToString::to_string).collect();
-                ingress.extend(s.hostnames.iter().cloned());
+                ingress.extend(s.hostnames.iter().map(ToString::to_string));
                 let healthy = r.ready && s.ready_endpoints > 0 && !ingress.is_empty();
                 let why = if healthy {
                     "healthy".to_owned()
@@ -151,11 +151,7 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
                     "not healthy: no external address".to_owned()
                 };
                 if let Ok(cn) = ClusterName::parse(&r.cluster) {
-                    let hostnames = s
-                        .hostnames
-                        .iter()
-                        .filter_map(|h| DnsName::parse(h).ok())
-                        .collect();
+                    let hostnames = s.hostnames.clone();
                     shards.push(Shard::new(
                         cn,
                         s.addresses.clone(),

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use fedsvc_model::ServiceKey;
+use fedsvc_model::{DnsName, ServiceKey};
 
 /// The state of one of our services in one member, as last seen by the watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,11 +14,33 @@ pub struct ShardObservation {
     /// Externally reachable addresses: load-balancer ingress IPs and `spec.externalIPs`,
     /// sorted and unique.
     pub addresses: Vec<IpAddr>,
-    /// Load-balancer ingress hostnames (AWS ELB style), sorted and unique.
-    pub hostnames: Vec<String>,
+    /// Load-balancer ingress hostnames (AWS ELB style), sorted and unique; validated where
+    /// they are read (one that is not a host name is left out, with a warning).
+    pub hostnames: Vec<DnsName>,
     /// Endpoints whose `ready` condition is true or absent, summed over the service's
     /// EndpointSlices.
     pub ready_endpoints: u32,
+}
+
+impl ShardObservation {
+    /// An observation of `key` carrying no federation label; `hostnames` are sorted and made
+    /// unique.
+    pub fn new(
+        key: ServiceKey,
+        addresses: Vec<IpAddr>,
+        mut hostnames: Vec<DnsName>,
+        ready_endpoints: u32,
+    ) -> Self {
+        hostnames.sort();
+        hostnames.dedup();
+        Self {
+            key,
+            federation: None,
+            addresses,
+            hostnames,
+            ready_endpoints,
+        }
+    }
 }
 
 /// One change reported by [`MemberCluster::watch_shards`](crate::MemberCluster::watch_shards).

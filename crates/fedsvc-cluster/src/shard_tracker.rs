@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, hash_map};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use fedsvc_model::{Addresses, ServiceKey};
+use fedsvc_model::{Addresses, DnsName, ServiceKey};
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
@@ -61,7 +61,7 @@ fn service_key(ns: &str, name: &str, warn: bool) -> Option<Key> {
 struct ServiceView {
     federation: Option<Arc<str>>,
     addresses: Addresses,
-    hostnames: Box<[Box<str>]>,
+    hostnames: Box<[DnsName]>,
 }
 
 /// A service reduced to what the tracker keeps: its key, and its view when it is ours.
@@ -187,7 +187,7 @@ pub(crate) struct ShardTracker {
 
 fn view(svc: &Service) -> ServiceView {
     let mut addresses = Vec::new();
-    let mut hostnames: Vec<Box<str>> = Vec::new();
+    let mut hostnames: Vec<DnsName> = Vec::new();
     if let Some(spec) = &svc.spec {
         for ip in spec.external_ips.iter().flatten() {
             if let Ok(ip) = ip.parse::<IpAddr>() {
@@ -205,7 +205,21 @@ fn view(svc: &Service) -> ServiceView {
             addresses.push(ip);
         }
         if let Some(h) = i.hostname.as_deref().filter(|h| !h.is_empty()) {
-            hostnames.push(h.to_ascii_lowercase().into());
+            // Validated where it enters: a hostname that is not a host name cannot be the
+            // target of a record, so it is left out, and said so.
+            match DnsName::parse(h) {
+                Ok(name) => hostnames.push(name),
+                Err(e) => tracing::warn!(
+                    service = %format_args!(
+                        "{}/{}",
+                        svc.metadata.namespace.as_deref().unwrap_or_default(),
+                        svc.metadata.name.as_deref().unwrap_or_default()
+                    ),
+                    hostname = %h,
+                    error = %e,
+                    "load-balancer hostname left out: not a host name"
+                ),
+            }
         }
     }
     hostnames.sort_unstable();
@@ -255,7 +269,7 @@ impl ShardTracker {
                         key: ServiceKey::parse(ns, name).ok()?,
                         federation: v.federation.as_deref().map(str::to_owned),
                         addresses: v.addresses.to_vec(),
-                        hostnames: v.hostnames.iter().map(|h| h.to_string()).collect(),
+                        hostnames: v.hostnames.to_vec(),
                         ready_endpoints: ready,
                     }))
                 }
@@ -628,5 +642,31 @@ mod tests {
         t.apply_service(&svc("1.2.3.4"));
         let ev = t.resync_services(Vec::new());
         assert!(matches!(ev.as_slice(), [ShardEvent::Gone(_)]));
+    }
+    #[test]
+    fn hostnames_are_validated_where_they_are_read() {
+        let mut s = svc("203.0.113.7");
+        let ingress = s
+            .status
+            .as_mut()
+            .and_then(|st| st.load_balancer.as_mut())
+            .and_then(|lb| lb.ingress.as_mut())
+            .unwrap();
+        for h in ["LB.example.net", "not a host name!", "lb.example.net", ""] {
+            ingress.push(LoadBalancerIngress {
+                hostname: Some(h.into()),
+                ..LoadBalancerIngress::default()
+            });
+        }
+        let v = view(&s);
+        // Lower-cased, made unique; the one that is not a host name is left out.
+        assert_eq!(
+            v.hostnames.to_vec(),
+            vec![DnsName::parse("lb.example.net").unwrap()]
+        );
+        assert_eq!(
+            v.addresses.to_vec(),
+            vec!["203.0.113.7".parse::<IpAddr>().unwrap()]
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fedsvc_model::{ClusterName, Label, ServiceKey};
+use fedsvc_model::{ClusterName, DnsName, Label, ServiceKey};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service, ServiceStatus};
@@ -287,7 +287,12 @@ impl SimMember {
                     }
                     addresses.sort();
                     addresses.dedup();
-                    let mut hostnames = v.hostnames.clone();
+                    // As a real member's watch does: what is not a host name is left out.
+                    let mut hostnames: Vec<DnsName> = v
+                        .hostnames
+                        .iter()
+                        .filter_map(|h| DnsName::parse(h).ok())
+                        .collect();
                     hostnames.sort();
                     hostnames.dedup();
                     Some((

@@ -13,16 +13,7 @@ use fedsvc_model::{
     Addresses, Cluster, ClusterName, DnsName, Label, Service, ServiceKey, Shard, Snapshot,
 };
 
-/// What one member cluster reports for one service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ShardObservation {
-    /// Load-balancer ingress IPs and `spec.externalIPs`.
-    pub addresses: Vec<IpAddr>,
-    /// Load-balancer ingress hostnames.
-    pub hostnames: Vec<DnsName>,
-    /// Ready endpoints (EndpointSlice endpoints whose `conditions.ready` is true or absent).
-    pub ready_endpoints: u32,
-}
+pub use fedsvc_cluster::ShardObservation;
 
 /// The services whose records must be planned again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +45,7 @@ struct HeldShard {
 
 impl From<ShardObservation> for HeldShard {
     fn from(o: ShardObservation) -> Self {
+        // Sorted and unique already when it comes from a member's watch.
         let mut hostnames = o.hostnames;
         hostnames.sort();
         hostnames.dedup();
@@ -534,12 +526,8 @@ mod tests {
         ServiceKey::parse("ns", n).unwrap()
     }
 
-    fn obs(ip: &str, ready: u32) -> ShardObservation {
-        ShardObservation {
-            addresses: vec![ip.parse().unwrap()],
-            hostnames: vec![],
-            ready_endpoints: ready,
-        }
+    fn obs(key: &ServiceKey, ip: &str, ready: u32) -> ShardObservation {
+        ShardObservation::new(key.clone(), vec![ip.parse().unwrap()], vec![], ready)
     }
 
     #[test]
@@ -551,8 +539,8 @@ mod tests {
         let d = s.take_dirty();
         assert!(d.all && d.topology);
         let c1 = ClusterName::parse("c1").unwrap();
-        assert!(s.observe_shard(&key("a"), &c1, Some(obs("10.0.0.1", 1))));
-        assert!(!s.observe_shard(&key("a"), &c1, Some(obs("10.0.0.1", 1))));
+        assert!(s.observe_shard(&key("a"), &c1, Some(obs(&key("a"), "10.0.0.1", 1))));
+        assert!(!s.observe_shard(&key("a"), &c1, Some(obs(&key("a"), "10.0.0.1", 1))));
         let d = s.take_dirty();
         assert!(!d.all);
         assert_eq!(d.services.into_iter().collect::<Vec<_>>(), vec![key("a")]);
@@ -621,13 +609,14 @@ mod tests {
         s.observe_shard(
             &key("a"),
             &c1,
-            Some(ShardObservation {
-                addresses: vec![],
-                hostnames: vec![elb.clone()],
-                ready_endpoints: 2,
-            }),
+            Some(ShardObservation::new(
+                key("a"),
+                vec![],
+                vec![elb.clone()],
+                2,
+            )),
         );
-        s.observe_shard(&key("a"), &c2, Some(obs("10.0.0.2", 1)));
+        s.observe_shard(&key("a"), &c2, Some(obs(&key("a"), "10.0.0.2", 1)));
         s.take_dirty();
         s.set_resolved(
             elb.clone(),
@@ -656,7 +645,7 @@ mod tests {
         s.upsert_cluster(cluster("c1", "z1", true));
         s.take_dirty();
         let c1 = ClusterName::parse("c1").unwrap();
-        assert!(!s.observe_shard(&key("early"), &c1, Some(obs("10.0.0.9", 1))));
+        assert!(!s.observe_shard(&key("early"), &c1, Some(obs(&key("early"), "10.0.0.9", 1))));
         assert!(s.take_dirty().is_empty());
         assert_eq!(s.service_keys().count(), 0);
         s.upsert_service(key("early"), None);
@@ -675,12 +664,16 @@ mod tests {
         s.upsert_service(key("web"), None);
         for (i, n) in names.iter().enumerate() {
             let c = ClusterName::parse(n).unwrap();
-            assert!(s.observe_shard(&key("web"), &c, Some(obs(&format!("10.0.0.{i}"), 1))));
+            assert!(s.observe_shard(
+                &key("web"),
+                &c,
+                Some(obs(&key("web"), &format!("10.0.0.{i}"), 1))
+            ));
         }
         let c2 = ClusterName::parse("c2").unwrap();
         // A new observation replaces the one held; the same one again changes nothing.
-        assert!(s.observe_shard(&key("web"), &c2, Some(obs("10.0.9.9", 2))));
-        assert!(!s.observe_shard(&key("web"), &c2, Some(obs("10.0.9.9", 2))));
+        assert!(s.observe_shard(&key("web"), &c2, Some(obs(&key("web"), "10.0.9.9", 2))));
+        assert!(!s.observe_shard(&key("web"), &c2, Some(obs(&key("web"), "10.0.9.9", 2))));
         let c4 = ClusterName::parse("c4").unwrap();
         assert!(s.observe_shard(&key("web"), &c4, None));
         assert!(!s.observe_shard(&key("web"), &c4, None));

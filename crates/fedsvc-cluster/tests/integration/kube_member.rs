@@ -8,7 +8,7 @@ use fedsvc_cluster::{
     MemberError, ShardEvent,
 };
 use fedsvc_emulator::ApiServer;
-use fedsvc_model::{Label, LabelRules};
+use fedsvc_model::{DnsName, Label, LabelRules};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -466,7 +466,7 @@ async fn watch_reports_ingress_endpoints_and_removal() {
         unreachable!()
     };
     assert_eq!(o.addresses, vec!["203.0.113.7".parse::<IpAddr>().unwrap()]);
-    assert_eq!(o.hostnames, vec!["lb.example.net".to_owned()]);
+    assert_eq!(o.hostnames, vec![DnsName::parse("lb.example.net").unwrap()]);
 
     server.set_endpoints("default", "nginx", 2, 1).unwrap();
     let e = wait_for(

@@ -7,7 +7,7 @@ use fedsvc_cluster::{
     DeleteOutcome, EnsureOutcome, Health, LocalityOverride, MemberCluster, MemberError, ShardEvent,
     SimMember,
 };
-use fedsvc_model::{ClusterName, Label, LabelRules};
+use fedsvc_model::{ClusterName, DnsName, Label, LabelRules};
 use k8s_openapi::api::core::v1::Service;
 
 use crate::util::{federated_service, federation, next_event, wait_for};
@@ -120,7 +120,7 @@ async fn endpoints_and_ingress_scripts_reach_the_watch() {
         panic!("{e:?}")
     };
     assert_eq!(o.addresses, vec![ip("203.0.113.2"), ip("2001:db8::1")]);
-    assert_eq!(o.hostnames, vec!["lb.example.net".to_owned()]);
+    assert_eq!(o.hostnames, vec![DnsName::parse("lb.example.net").unwrap()]);
 
     assert!(m.set_ready_endpoints("default", "nginx", 0));
     let e = next_event(&mut shards).await;

@@ -600,17 +600,17 @@ mod tests {
         }
         s.upsert_service(nginx(), None);
         for (i, c) in ["c-a", "c-b", "c-c", "c-d"].iter().enumerate() {
-            s.observe_shard(&nginx(), &cn(c), Some(obs(&format!("10.0.0.{}", i + 1), 2)));
+            s.observe_shard(
+                &nginx(),
+                &cn(c),
+                Some(obs(&nginx(), &format!("10.0.0.{}", i + 1), 2)),
+            );
         }
         s
     }
 
-    fn obs(ip: &str, ready: u32) -> ShardObservation {
-        ShardObservation {
-            addresses: vec![ip.parse().unwrap()],
-            hostnames: vec![],
-            ready_endpoints: ready,
-        }
+    fn obs(key: &ServiceKey, ip: &str, ready: u32) -> ShardObservation {
+        ShardObservation::new(key.clone(), vec![ip.parse().unwrap()], vec![], ready)
     }
 
     struct Fixture {
@@ -732,7 +732,7 @@ mod tests {
             let key = ServiceKey::parse("mynamespace", &format!("web-{i}")).unwrap();
             state.upsert_service(key.clone(), None);
             for c in ["c-a", "c-c"] {
-                state.observe_shard(&key, &cn(c), Some(obs(&format!("10.1.0.{i}"), 1)));
+                state.observe_shard(&key, &cn(c), Some(obs(&key, &format!("10.1.0.{i}"), 1)));
             }
         }
         let mut zones = Vec::new();
@@ -841,7 +841,7 @@ mod tests {
         let mut state = two_regions();
         run(&mut f, &mut state).await;
         f.counting.reset();
-        state.observe_shard(&nginx(), &cn("c-a"), Some(obs("10.0.0.1", 0)));
+        state.observe_shard(&nginx(), &cn("c-a"), Some(obs(&nginx(), "10.0.0.1", 0)));
         let out = run(&mut f, &mut state).await;
         assert_eq!(out.services_planned, 1);
         assert_eq!(f.counting.stats().writes, 1);
@@ -894,7 +894,7 @@ mod tests {
         f.counting.inner().seed([foreign.clone(), other.clone()]);
         let mut state = two_regions();
         // Make one zone a CNAME so that deletion must remove CNAMEs too.
-        state.observe_shard(&nginx(), &cn("c-b"), Some(obs("10.0.0.2", 0)));
+        state.observe_shard(&nginx(), &cn("c-b"), Some(obs(&nginx(), "10.0.0.2", 0)));
         run(&mut f, &mut state).await;
         state.remove_service(&nginx());
         run(&mut f, &mut state).await;
@@ -910,7 +910,7 @@ mod tests {
         // A second service is created, then deleted while the controller is down.
         let web = ServiceKey::parse("shop", "web").unwrap();
         state.upsert_service(web.clone(), None);
-        state.observe_shard(&web, &cn("c-a"), Some(obs("10.9.0.1", 1)));
+        state.observe_shard(&web, &cn("c-a"), Some(obs(&web, "10.9.0.1", 1)));
         run(&mut f, &mut state).await;
         state.remove_service(&web);
         state.take_dirty();
@@ -973,7 +973,7 @@ mod tests {
         );
         run(&mut f, &mut state).await;
         // The zone is known: the next sync writes without listing, and that write fails.
-        state.observe_shard(&nginx(), &cn("c-a"), Some(obs("10.0.0.9", 2)));
+        state.observe_shard(&nginx(), &cn("c-a"), Some(obs(&nginx(), "10.0.0.9", 2)));
         f.counting.inner().set_available(false);
         assert!(matches!(
             try_sync(&mut f.sync, &mut state).await,

@@ -372,11 +372,12 @@ mod tests {
             s.observe_shard(
                 &key,
                 &c,
-                Some(ShardObservation {
-                    addresses: vec!["10.0.0.1".parse().unwrap()],
-                    hostnames: vec![],
-                    ready_endpoints: 1,
-                }),
+                Some(ShardObservation::new(
+                    key.clone(),
+                    vec!["10.0.0.1".parse().unwrap()],
+                    vec![],
+                    1,
+                )),
             );
         });
     }

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use fedsvc_cluster::{MemberCluster, ShardEvent};
-use fedsvc_model::{ClusterName, DnsName};
+use fedsvc_model::ClusterName;
 use futures::StreamExt;
 use tokio::task::JoinHandle;
 use tracing::debug;
 
 use super::ClusterManager;
-use crate::state::ShardObservation;
 
 impl ClusterManager {
     pub(super) fn spawn_shard_watch(
@@ -39,19 +38,8 @@ impl ClusterManager {
                         if o.federation.as_deref() != Some(federation.as_str()) {
                             continue;
                         }
-                        let hostnames = o
-                            .hostnames
-                            .iter()
-                            .filter_map(|h| DnsName::parse(h).ok())
-                            .collect();
-                        (
-                            o.key,
-                            Some(ShardObservation {
-                                addresses: o.addresses,
-                                hostnames,
-                                ready_endpoints: o.ready_endpoints,
-                            }),
-                        )
+                        // Validated by the member's watch where it was read.
+                        (o.key.clone(), Some(o))
                     }
                     Ok(ShardEvent::Gone(key)) => (key, None),
                     Ok(ShardEvent::Synced) => {
