@@ -122,11 +122,12 @@ fn build_state(services: usize, changed: bool) -> (FederationState, Vec<ClusterN
             state.observe_shard(
                 &key,
                 cluster,
-                Some(ShardObservation {
-                    addresses: vec![std::net::IpAddr::V4(ip.into())],
-                    hostnames: vec![],
-                    ready_endpoints: 1,
-                }),
+                Some(ShardObservation::new(
+                    key.clone(),
+                    vec![std::net::IpAddr::V4(ip.into())],
+                    vec![],
+                    1,
+                )),
             );
         }
     }
@@ -141,11 +142,12 @@ fn change_shard(state: &mut FederationState, services: usize, clusters: &[Cluste
     state.observe_shard(
         &key,
         &clusters[CHANGED.1],
-        Some(ShardObservation {
-            addresses: vec![std::net::IpAddr::V4([10, 0, 1, 1].into())],
-            hostnames: vec![],
-            ready_endpoints: 0,
-        }),
+        Some(ShardObservation::new(
+            key.clone(),
+            vec![std::net::IpAddr::V4([10, 0, 1, 1].into())],
+            vec![],
+            0,
+        )),
     );
 }
 
