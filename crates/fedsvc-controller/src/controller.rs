@@ -21,6 +21,7 @@ use tracing::{debug, info, warn};
 use crate::config::{ConfigError, ControllerConfig};
 use crate::dns::ZoneSync;
 use crate::dns::task;
+use crate::federated::NamespaceFilter;
 use crate::leader::LeaderState;
 use crate::members::{ClusterManager, MemberFactory};
 use crate::ops::http::{self, Readiness};
@@ -247,10 +248,10 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
 
     let mut exclude = config.exclude_namespaces.clone();
     exclude.push(config.namespace.clone());
-    let filter = ServiceFilter {
+    let filter = ServiceFilter(NamespaceFilter {
         namespaces: config.namespaces.clone(),
         exclude_namespaces: exclude,
-    };
+    });
     let reporter = Reporter {
         controller: "fedsvc-controller".into(),
         instance: std::env::var("POD_NAME").ok(),

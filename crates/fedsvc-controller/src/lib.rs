@@ -17,7 +17,8 @@
 //!   [`members::KubeMemberFactory`] connects to real members, [`members::StaticMembers`] takes
 //!   a fixed set (tests, benchmarks).
 //! - `services/`: the reconciler that propagates federated services, keeps their status and
-//!   cleans up behind a finalizer.
+//!   cleans up behind a finalizer; `federated`: what the reconcilers of federated objects
+//!   share (the finalizer, placement by cluster selector, orphaning, namespaces, Events).
 //! - [`dns`]: the DNS task (coalescing, the periodic resync, the retry pause), the one zone sync
 //!   it runs ([`dns::ZoneSync`]: list once, then plan and write only the difference;
 //!   fail-static when every cluster looks down), the copy of the zone it keeps, and the
@@ -50,6 +51,7 @@
 pub mod config;
 pub mod controller;
 pub mod dns;
+mod federated;
 mod leader;
 pub mod members;
 mod ops;
