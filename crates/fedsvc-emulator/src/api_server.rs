@@ -385,6 +385,14 @@ impl ApiServer {
         self.shared.store().set_pods_ready(ready);
     }
 
+    /// Whether this emulator plays a cluster's workload controllers: Deployments make
+    /// ReplicaSets, ReplicaSets make pods, the kubelet runs them (the default). Off, it is an
+    /// API server alone, as a federation's control plane is: Deployments are stored and their
+    /// status is left to whoever writes it.
+    pub fn set_workload_controllers(&self, on: bool) {
+        self.shared.store().set_workload_controllers(on);
+    }
+
     /// Plays the EndpointSlice controller: replaces the slice `<service>-emulator` of a service
     /// with `ready` ready and `not_ready` unready endpoints (addresses 10.244.0.x).
     pub fn set_endpoints(

@@ -79,6 +79,8 @@ pub(crate) struct Store {
     pods_made: u64,
     /// Whether pods the emulator makes are ready.
     pods_ready: bool,
+    /// Whether the emulator plays a cluster's workload controllers.
+    workload_controllers: bool,
 }
 
 /// An object written that one of the cluster's controllers ([`crate::workloads`]) follows: a
@@ -212,6 +214,7 @@ impl Store {
             changed: Vec::new(),
             pods_made: 0,
             pods_ready: true,
+            workload_controllers: true,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let mut obj = json!({
@@ -462,6 +465,16 @@ impl Store {
     pub(crate) fn next_pod_number(&mut self) -> u64 {
         self.pods_made += 1;
         self.pods_made
+    }
+
+    /// Whether Deployments, ReplicaSets and pods are acted on ([`crate::workloads`]).
+    pub(crate) fn workload_controllers(&self) -> bool {
+        self.workload_controllers
+    }
+
+    /// Turns the workload controllers on or off.
+    pub(crate) fn set_workload_controllers(&mut self, on: bool) {
+        self.workload_controllers = on;
     }
 
     /// Whether pods the emulator makes are ready.

@@ -95,14 +95,17 @@ pub(crate) fn settle(store: &mut Store) {
                 }
             }
         }
-        for (ns, name) in &deployments {
-            deployment(store, k, ns, name);
-        }
-        for (ns, name) in &replicasets {
-            replica_set(store, k, ns, name);
-        }
-        for (ns, name) in &pods {
-            kubelet(store, k, ns, name);
+        // A control plane alone (a federation's API server) runs no workload controllers.
+        if store.workload_controllers() {
+            for (ns, name) in &deployments {
+                deployment(store, k, ns, name);
+            }
+            for (ns, name) in &replicasets {
+                replica_set(store, k, ns, name);
+            }
+            for (ns, name) in &pods {
+                kubelet(store, k, ns, name);
+            }
         }
         for (ns, name) in &services {
             endpoints(store, k, ns, name);

@@ -279,3 +279,45 @@ async fn store_helpers_play_controllers() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_control_plane_alone_runs_no_workload_controllers() {
+    let server = ApiServer::start().await;
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                         "spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+        },
+    });
+    server.set_workload_controllers(false);
+    server.create(deployment.clone()).unwrap();
+    let stored = server
+        .get("apps/v1", "Deployment", "default", "web")
+        .unwrap();
+    assert!(
+        stored["status"].is_null() || stored["status"]["replicas"].is_null(),
+        "{stored}"
+    );
+    assert!(
+        server
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        server
+            .list("v1", "Pod", Some("default"))
+            .unwrap()
+            .is_empty()
+    );
+    // A cluster's controllers, on again, act on what was written from then on.
+    server.set_workload_controllers(true);
+    let mut again = deployment;
+    again["metadata"]["name"] = json!("api");
+    server.create(again).unwrap();
+    assert_eq!(server.list("v1", "Pod", Some("default")).unwrap().len(), 2);
+}
