@@ -1,17 +1,17 @@
-//! What `ensure_service` and `delete_service` did.
+//! What `ensure_service`, `delete_service` and the other `ensure_…` and `delete_…` calls did.
 
-/// The result of propagating a service to a member.
+/// The result of propagating a service (or a Deployment, ConfigMap or Secret) to a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EnsureOutcome {
-    /// The service did not exist and was created.
+    /// The object did not exist and was created.
     Created,
-    /// A service of the same name that fedsvc did not manage was taken over and made to
+    /// An object of the same name that fedsvc did not manage was taken over and made to
     /// conform.
     Adopted,
-    /// Our service existed and was changed to conform.
+    /// Our copy existed and was changed to conform.
     Updated,
-    /// Our service already conformed; nothing was written.
+    /// Our copy already conformed; nothing was changed.
     Unchanged,
 }
 
@@ -23,15 +23,15 @@ impl EnsureOutcome {
     }
 }
 
-/// The result of removing a service from a member.
+/// The result of removing a service (or a Deployment, ConfigMap or Secret) from a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeleteOutcome {
-    /// Our service was deleted.
+    /// Our copy was deleted.
     Deleted,
-    /// There was no such service (of ours: a member that watches its services may answer
+    /// There was no such object (of ours: a member that watches its services may answer
     /// this without looking for a same-name service that is not ours).
     NotFound,
-    /// A service of that name exists but fedsvc does not manage it; it was left alone.
+    /// An object of that name exists but fedsvc does not manage it; it was left alone.
     NotManaged,
 }

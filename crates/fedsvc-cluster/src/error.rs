@@ -68,6 +68,29 @@ pub enum MemberError {
     /// The federated service cannot be propagated (no name or namespace, for example).
     #[error("invalid federated service: {0}")]
     InvalidService(String),
+    /// An object of the same name as a federated Deployment, ConfigMap or Secret exists in
+    /// the member and belongs to another federation; it is left alone.
+    #[error(
+        "cluster {cluster}: {kind} {namespace}/{name} belongs to federation {owner:?}, not {federation:?}; leaving it alone"
+    )]
+    ForeignObject {
+        /// The member cluster.
+        cluster: String,
+        /// The kind of object.
+        kind: crate::ObjectKind,
+        /// The object's namespace.
+        namespace: String,
+        /// The object's name.
+        name: String,
+        /// The federation that owns it.
+        owner: String,
+        /// The federation that asked.
+        federation: String,
+    },
+    /// The federated Deployment, ConfigMap or Secret cannot be propagated (no name, an
+    /// invalid namespace, no spec, for example); the message names the object.
+    #[error("invalid federated object: {0}")]
+    InvalidObject(String),
     /// Anything else the client reported (undecodable response, request building). A retry
     /// is unlikely to help.
     #[error("cluster {cluster}: {message}")]
@@ -111,6 +134,35 @@ impl MemberError {
                 cluster,
                 message: error_chain(&other),
             },
+        }
+    }
+
+    /// Says which object a call was about: `cluster X: API error 403 Forbidden: deployment
+    /// shop/web: …`. The variant stays what it was (an unreachable member is still
+    /// [`MemberError::Unreachable`]); the object goes into its message.
+    pub(crate) fn about(self, kind: &str, namespace: &str, name: &str) -> Self {
+        let prefix = |message: String| format!("{kind} {namespace}/{name}: {message}");
+        match self {
+            Self::Unreachable { cluster, message } => Self::Unreachable {
+                cluster,
+                message: prefix(message),
+            },
+            Self::Api {
+                cluster,
+                code,
+                reason,
+                message,
+            } => Self::Api {
+                cluster,
+                code,
+                reason,
+                message: prefix(message),
+            },
+            Self::Other { cluster, message } => Self::Other {
+                cluster,
+                message: prefix(message),
+            },
+            other => other,
         }
     }
 

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use fedsvc_model::{ClusterName, Label};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use k8s_openapi::api::core::v1::{Namespace, Node, Service};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
@@ -22,11 +23,16 @@ use crate::conformance::{self, Conformance};
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
 use crate::error::{MemberError, error_chain};
 use crate::health::Health;
+use crate::kube_workload::AppliedDigests;
 use crate::locality::{Locality, LocalityOverride};
 use crate::member_cluster::MemberCluster;
 use crate::member_service::{
     FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed,
     member_service,
+};
+use crate::member_workload::{
+    ConfigKind, ConfigObject, ObjectKey, ObjectKind, WorkloadEvent, member_config,
+    member_deployment,
 };
 use crate::rate_limiter::RateLimiter;
 use crate::shard_event::ShardEvent;
@@ -128,8 +134,8 @@ impl KubeMemberOptions {
 /// `410 Gone` and back off on errors.
 #[derive(Clone)]
 pub struct KubeMember {
-    name: ClusterName,
-    client: kube::Client,
+    pub(crate) name: ClusterName,
+    pub(crate) client: kube::Client,
     limiter: Arc<RateLimiter>,
     probe_timeout: Duration,
     request_timeout: Duration,
@@ -137,6 +143,8 @@ pub struct KubeMember {
     conformance: Arc<Conformance>,
     /// The federation whose copies the watch counts as ours ([`KubeMemberOptions::federation`]).
     federation: Option<Arc<str>>,
+    /// What was last applied to each Deployment, ConfigMap and Secret copy.
+    pub(crate) applied: Arc<AppliedDigests>,
 }
 
 impl std::fmt::Debug for KubeMember {
@@ -208,6 +216,7 @@ impl KubeMember {
             request_timeout: options.request_timeout,
             conformance: Arc::default(),
             federation: options.federation.as_deref().map(Arc::from),
+            applied: Arc::default(),
         }
     }
 
@@ -217,7 +226,7 @@ impl KubeMember {
         &self.client
     }
 
-    fn err(&self, e: kube::Error) -> MemberError {
+    pub(crate) fn err(&self, e: kube::Error) -> MemberError {
         MemberError::from_kube(self.name.as_str(), e)
     }
 
@@ -243,7 +252,7 @@ impl KubeMember {
 
     /// Runs one API call: waits for a rate-limit token, then gives the call the request
     /// timeout (a call that takes longer counts as the member being unreachable).
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         fut: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, kube::Error> {
@@ -256,7 +265,7 @@ impl KubeMember {
         }
     }
 
-    async fn ensure_namespace(&self, namespace: &str) -> Result<(), MemberError> {
+    pub(crate) async fn ensure_namespace(&self, namespace: &str) -> Result<(), MemberError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         if self
             .call(api.get_opt(namespace))
@@ -322,40 +331,15 @@ impl WatchState {
         }
     }
 
-    fn watch_error(&self, e: &watcher::Error) -> MemberError {
-        let message = error_chain(e);
-        match e {
-            watcher::Error::InitialListFailed(k)
-            | watcher::Error::WatchStartFailed(k)
-            | watcher::Error::WatchFailed(k) => {
-                let mut m = MemberError::from_kube(&self.cluster, clone_kube_error(k));
-                if let MemberError::Other { message: msg, .. } = &mut m {
-                    *msg = message;
-                }
-                m
-            }
-            watcher::Error::WatchError(s) => MemberError::Api {
-                cluster: self.cluster.clone(),
-                code: s.code,
-                reason: s.reason.clone(),
-                message: s.message.clone(),
-            },
-            _ => MemberError::Other {
-                cluster: self.cluster.clone(),
-                message,
-            },
-        }
-    }
-
     fn step(&mut self, item: Item) -> Vec<Result<ShardEvent, MemberError>> {
         let mut out = Vec::new();
         match item {
             Item::Service(b) => match *b {
-                Err(e) => out.push(Err(self.watch_error(&e))),
+                Err(e) => out.push(Err(watch_error(&self.cluster, &e))),
                 Ok(ev) => self.service_event(ev, &mut out),
             },
             Item::Slice(b) => match *b {
-                Err(e) => out.push(Err(self.watch_error(&e))),
+                Err(e) => out.push(Err(watch_error(&self.cluster, &e))),
                 Ok(ev) => self.slice_event(ev, &mut out),
             },
         }
@@ -418,6 +402,32 @@ impl WatchState {
             Event::Apply(s) => out.extend(self.tracker.apply_slice(&s).into_iter().map(Ok)),
             Event::Delete(s) => out.extend(self.tracker.delete_slice(&s).into_iter().map(Ok)),
         }
+    }
+}
+
+/// Maps a watcher error for `cluster`.
+pub(crate) fn watch_error(cluster: &str, e: &watcher::Error) -> MemberError {
+    let message = error_chain(e);
+    match e {
+        watcher::Error::InitialListFailed(k)
+        | watcher::Error::WatchStartFailed(k)
+        | watcher::Error::WatchFailed(k) => {
+            let mut m = MemberError::from_kube(cluster, clone_kube_error(k));
+            if let MemberError::Other { message: msg, .. } = &mut m {
+                *msg = message;
+            }
+            m
+        }
+        watcher::Error::WatchError(s) => MemberError::Api {
+            cluster: cluster.to_owned(),
+            code: s.code,
+            reason: s.reason.clone(),
+            message: s.message.clone(),
+        },
+        _ => MemberError::Other {
+            cluster: cluster.to_owned(),
+            message,
+        },
     }
 }
 
@@ -608,5 +618,66 @@ impl MemberCluster for KubeMember {
             })
             .flatten()
             .boxed()
+    }
+
+    async fn ensure_deployment(
+        &self,
+        federated: &Deployment,
+        federation: &Label,
+        replicas: u32,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let desired = member_deployment(federated, federation, replicas)?;
+        self.ensure_copy(ObjectKind::Deployment, &desired, federation)
+            .await
+    }
+
+    async fn delete_deployment(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        self.delete_copy::<Deployment>(ObjectKind::Deployment, namespace, name)
+            .await
+    }
+
+    fn watch_deployments(&self) -> BoxStream<'static, Result<WorkloadEvent, MemberError>> {
+        self.deployment_watch()
+    }
+
+    async fn ensure_config(
+        &self,
+        object: &ConfigObject,
+        federation: &Label,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let kind = ObjectKind::from(object.kind());
+        match member_config(object, federation)? {
+            ConfigObject::ConfigMap(c) => self.ensure_copy(kind, &c, federation).await,
+            ConfigObject::Secret(s) => self.ensure_copy(kind, &s, federation).await,
+        }
+    }
+
+    async fn delete_config(
+        &self,
+        kind: ConfigKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        match kind {
+            ConfigKind::ConfigMap => {
+                self.delete_copy::<ConfigMap>(kind.into(), namespace, name)
+                    .await
+            }
+            ConfigKind::Secret => {
+                self.delete_copy::<Secret>(kind.into(), namespace, name)
+                    .await
+            }
+        }
+    }
+
+    async fn list_managed_configs(
+        &self,
+        federation: &Label,
+    ) -> Result<Vec<(ConfigKind, ObjectKey)>, MemberError> {
+        self.managed_configs(federation).await
     }
 }

@@ -3,13 +3,18 @@
 //! The controller sees every member cluster through one small trait, [`MemberCluster`]:
 //! probe its health, read its locality from node labels, make its copy of a federated Service
 //! conform, delete that copy, and watch the shards (load-balancer addresses and ready
-//! endpoints of our services). Two backends implement it:
+//! endpoints of our services). For federated Deployments, it makes the member's copy of a
+//! Deployment conform with the member's share of the replicas ([`member_deployment`]), copies
+//! the ConfigMaps and Secrets its pods reference ([`template_dependencies`],
+//! [`member_config`]), deletes them, and watches the copies' replica counts
+//! ([`WorkloadEvent`]). Two backends implement it:
 //!
 //! - [`KubeMember`]: a real API server through kube-rs, built from the kubeconfig held in the
 //!   member's Secret. Propagation is a forced server-side apply with field manager `fedsvc`
 //!   that carries only the fields fedsvc owns ([`member_service`]), so the member's defaults
-//!   (cluster IP, node ports, `externalTrafficPolicy`, …) never cause update loops. Shards are
-//!   watched, not polled, with kube-runtime watchers that re-list after `410 Gone`.
+//!   (cluster IP, node ports, `externalTrafficPolicy`, …) never cause update loops. Shards and
+//!   Deployment copies are watched, not polled, with kube-runtime watchers that re-list after
+//!   `410 Gone`. A Secret's data never reaches a log, an error or a `Debug` output.
 //! - `SimMember` (cargo feature `sim`, off by default): in memory and scriptable (endpoints,
 //!   ingress, health, outages, latency), for tests and embedders; no binary carries it.
 //!
@@ -51,9 +56,11 @@ mod ensure_outcome;
 mod error;
 mod health;
 mod kube_member;
+mod kube_workload;
 mod locality;
 mod member_cluster;
 mod member_service;
+mod member_workload;
 mod rate_limiter;
 mod shard_event;
 mod shard_tracker;
@@ -76,6 +83,10 @@ pub use member_cluster::MemberCluster;
 pub use member_service::{
     FEDERATED_LB_CLASS, FEDERATION_LABEL, FIELD_MANAGER, LAST_APPLIED_ANNOTATION, MANAGED_BY_LABEL,
     MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed, member_service,
+};
+pub use member_workload::{
+    ConfigKind, ConfigObject, ObjectKey, ObjectKind, ReplicaCounts, WorkloadEvent,
+    WorkloadObservation, member_config, member_deployment, template_dependencies,
 };
 pub use shard_event::{ShardEvent, ShardObservation};
 #[cfg(feature = "sim")]

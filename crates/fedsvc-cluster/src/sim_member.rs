@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use fedsvc_model::{ClusterName, DnsName, Label, ServiceKey};
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service, ServiceStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tokio::sync::watch;
 
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
@@ -18,6 +20,10 @@ use crate::health::Health;
 use crate::locality::{LEGACY_REGION_LABEL, Locality, LocalityOverride, REGION_LABEL, ZONE_LABEL};
 use crate::member_cluster::MemberCluster;
 use crate::member_service::{federation_of, is_managed, member_service};
+use crate::member_workload::{
+    ConfigKind, ConfigObject, ObjectKey, ObjectKind, ReplicaCounts, WorkloadEvent,
+    WorkloadObservation, member_config, member_deployment, meta_federation, meta_is_managed,
+};
 use crate::shard_event::{ShardEvent, ShardObservation};
 
 /// One service held by a [`SimMember`], with what the cloud and the endpoint controller
@@ -29,6 +35,57 @@ struct SimService {
     hostnames: Vec<String>,
     ready: u32,
 }
+
+/// One Deployment held by a [`SimMember`], with what its Deployment controller reports.
+#[derive(Debug, Clone)]
+struct SimDeployment {
+    deployment: Deployment,
+    counts: ReplicaCounts,
+    /// `metadata.generation`: one more at each change of the spec.
+    generation: i64,
+    /// `status.observedGeneration`.
+    observed: i64,
+}
+
+impl SimDeployment {
+    fn desired(&self) -> u32 {
+        desired_of(&self.deployment)
+    }
+
+    /// The Deployment controller's answer to a new spec: with readiness not held, every pod
+    /// of it at once; held, pods of it are made but none is ready beyond what already was.
+    fn rolled_out(&mut self, hold: bool) {
+        let d = self.desired();
+        self.observed = self.generation;
+        self.counts = if hold {
+            ReplicaCounts {
+                replicas: d,
+                ready: self.counts.ready.min(d),
+                available: self.counts.available.min(d),
+                updated: d,
+            }
+        } else {
+            full(d)
+        };
+    }
+}
+
+fn desired_of(d: &Deployment) -> u32 {
+    let n = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn full(d: u32) -> ReplicaCounts {
+    ReplicaCounts {
+        replicas: d,
+        ready: d,
+        available: d,
+        updated: d,
+    }
+}
+
+/// Key of a ConfigMap or Secret.
+type ConfigKey = (ConfigKind, String, String);
 
 #[derive(Debug)]
 struct SimState {
@@ -42,6 +99,9 @@ struct SimState {
     auto_ingress: Option<u32>,
     auto_ready: u32,
     writes: u64,
+    deployments: BTreeMap<(String, String), SimDeployment>,
+    configs: BTreeMap<ConfigKey, ConfigObject>,
+    hold_readiness: bool,
 }
 
 /// An in-memory member cluster implementing [`MemberCluster`], driven by a script.
@@ -52,6 +112,13 @@ struct SimState {
 /// script sets endpoints ready or not, load-balancer ingress, health, reachability and
 /// latency (of every call, or of the node listing alone). Cheap to clone: clones share the
 /// same cluster.
+///
+/// Deployments, ConfigMaps and Secrets are held the same way. The member plays a Deployment
+/// controller whose pods are all ready at once (each copy reports as many ready, available and
+/// updated pods as it asks for) unless readiness is held
+/// ([`set_hold_readiness`](Self::set_hold_readiness)); the script can also set a copy's ready
+/// pods or whole status ([`set_deployment_ready`](Self::set_deployment_ready),
+/// [`set_deployment_counts`](Self::set_deployment_counts)).
 #[derive(Debug, Clone)]
 pub struct SimMember {
     name: ClusterName,
@@ -93,6 +160,9 @@ impl SimMember {
                 auto_ingress: None,
                 auto_ready: 0,
                 writes: 0,
+                deployments: BTreeMap::new(),
+                configs: BTreeMap::new(),
+                hold_readiness: false,
             })),
             changed: Arc::new(watch::channel(0).0),
         }
@@ -243,6 +313,120 @@ impl SimMember {
         self.lock().locality_reads
     }
 
+    /// Holds readiness (true): copies of Deployments then get their pods, none of which
+    /// becomes ready by itself (ready and available stay where they were, at most the
+    /// desired count); the script makes them ready with
+    /// [`set_deployment_ready`](Self::set_deployment_ready). Releasing it (false) makes every
+    /// copy's pods ready at once, as they are by default.
+    pub fn set_hold_readiness(&self, hold: bool) {
+        {
+            let mut s = self.lock();
+            s.hold_readiness = hold;
+            if !hold {
+                for d in s.deployments.values_mut() {
+                    d.rolled_out(false);
+                }
+            }
+        }
+        self.notify();
+    }
+
+    /// Sets the ready (and available) pods of a Deployment. Returns false when there is no
+    /// such Deployment.
+    pub fn set_deployment_ready(&self, namespace: &str, name: &str, ready: u32) -> bool {
+        let found = match self.lock().deployments.get_mut(&key(namespace, name)) {
+            Some(d) => {
+                d.counts.ready = ready;
+                d.counts.available = ready;
+                true
+            }
+            None => false,
+        };
+        self.notify();
+        found
+    }
+
+    /// Sets the status counts of a Deployment, and whether its controller has seen its
+    /// latest spec. Returns false when there is no such Deployment.
+    pub fn set_deployment_counts(
+        &self,
+        namespace: &str,
+        name: &str,
+        counts: ReplicaCounts,
+        up_to_date: bool,
+    ) -> bool {
+        let found = match self.lock().deployments.get_mut(&key(namespace, name)) {
+            Some(d) => {
+                d.counts = counts;
+                d.observed = if up_to_date {
+                    d.generation
+                } else {
+                    d.generation - 1
+                };
+                true
+            }
+            None => false,
+        };
+        self.notify();
+        found
+    }
+
+    /// Puts a Deployment as if a user had created it in the member directly (not managed by
+    /// fedsvc unless its labels say so), its pods ready, for adoption scenarios.
+    pub fn insert_deployment(&self, deployment: Deployment) {
+        let ns = deployment.metadata.namespace.clone().unwrap_or_default();
+        let name = deployment.metadata.name.clone().unwrap_or_default();
+        let mut d = SimDeployment {
+            deployment,
+            counts: ReplicaCounts::default(),
+            generation: 1,
+            observed: 1,
+        };
+        d.rolled_out(false);
+        self.lock().deployments.insert(key(&ns, &name), d);
+        self.notify();
+    }
+
+    /// The member's copy of a Deployment, with its generation and the scripted status.
+    #[must_use]
+    pub fn deployment(&self, namespace: &str, name: &str) -> Option<Deployment> {
+        self.lock()
+            .deployments
+            .get(&key(namespace, name))
+            .map(deployment_with_status)
+    }
+
+    /// Every Deployment of the member.
+    #[must_use]
+    pub fn deployments(&self) -> Vec<Deployment> {
+        self.lock()
+            .deployments
+            .values()
+            .map(deployment_with_status)
+            .collect()
+    }
+
+    /// Puts a ConfigMap or Secret as if a user had created it in the member directly, for
+    /// adoption scenarios.
+    pub fn insert_config(&self, object: ConfigObject) {
+        let meta = object.metadata();
+        let k = (
+            object.kind(),
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        self.lock().configs.insert(k, object);
+    }
+
+    /// The member's ConfigMap or Secret.
+    #[must_use]
+    pub fn config(&self, kind: ConfigKind, namespace: &str, name: &str) -> Option<ConfigObject> {
+        self.lock()
+            .configs
+            .get(&(kind, namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
     async fn call(&self) -> Result<(), MemberError> {
         let (latency, reachable) = {
             let s = self.lock();
@@ -255,6 +439,24 @@ impl SimMember {
             Ok(())
         } else {
             Err(self.unreachable())
+        }
+    }
+
+    fn foreign(
+        &self,
+        kind: ObjectKind,
+        namespace: &str,
+        name: &str,
+        owner: &str,
+        federation: &Label,
+    ) -> MemberError {
+        MemberError::ForeignObject {
+            cluster: self.name.to_string(),
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            owner: owner.to_owned(),
+            federation: federation.to_string(),
         }
     }
 
@@ -308,6 +510,165 @@ impl SimMember {
                 })
                 .collect(),
         )
+    }
+
+    fn workload_observations(&self) -> Option<BTreeMap<ObjectKey, WorkloadObservation>> {
+        let s = self.lock();
+        if !s.reachable {
+            return None;
+        }
+        Some(
+            s.deployments
+                .iter()
+                .filter(|(_, d)| meta_is_managed(&d.deployment.metadata))
+                .filter_map(|((ns, name), d)| {
+                    let key = ObjectKey::parse(ns, name).ok()?;
+                    Some((
+                        key.clone(),
+                        WorkloadObservation {
+                            key,
+                            federation: meta_federation(&d.deployment.metadata).map(str::to_owned),
+                            desired: d.desired(),
+                            counts: d.counts,
+                            up_to_date: d.observed >= d.generation,
+                        },
+                    ))
+                })
+                .collect(),
+        )
+    }
+
+    /// A stream of the changes of what `observe` reports: `observed` for each new or changed
+    /// value, `gone` for each key no longer reported, then `synced` once; one `Err` per
+    /// outage.
+    fn diff_stream<K, V, E>(
+        &self,
+        observe: fn(&SimMember) -> Option<BTreeMap<K, V>>,
+        observed: fn(V) -> E,
+        gone: fn(K) -> E,
+        synced: E,
+    ) -> BoxStream<'static, Result<E, MemberError>>
+    where
+        K: Ord + Clone + Send + Sync + 'static,
+        V: PartialEq + Clone + Send + Sync + 'static,
+        E: Clone + Send + 'static,
+    {
+        struct St<K, V, E> {
+            member: SimMember,
+            rx: watch::Receiver<u64>,
+            emitted: BTreeMap<K, V>,
+            pending: VecDeque<Result<E, MemberError>>,
+            started: bool,
+            announced: bool,
+            down: bool,
+        }
+        let st = St {
+            member: self.clone(),
+            rx: self.changed.subscribe(),
+            emitted: BTreeMap::new(),
+            pending: VecDeque::new(),
+            started: false,
+            announced: false,
+            down: false,
+        };
+        stream::unfold(st, move |mut st| {
+            let synced = synced.clone();
+            async move {
+                loop {
+                    if let Some(item) = st.pending.pop_front() {
+                        return Some((item, st));
+                    }
+                    if st.started && st.rx.changed().await.is_err() {
+                        return None;
+                    }
+                    st.started = true;
+                    st.rx.borrow_and_update();
+                    match observe(&st.member) {
+                        None => {
+                            if !st.down {
+                                st.down = true;
+                                st.pending.push_back(Err(st.member.unreachable()));
+                            }
+                        }
+                        Some(now) => {
+                            st.down = false;
+                            for (k, v) in &now {
+                                if st.emitted.get(k) != Some(v) {
+                                    st.pending.push_back(Ok(observed(v.clone())));
+                                }
+                            }
+                            for k in st.emitted.keys() {
+                                if !now.contains_key(k) {
+                                    st.pending.push_back(Ok(gone(k.clone())));
+                                }
+                            }
+                            st.emitted = now;
+                            if !st.announced {
+                                st.announced = true;
+                                st.pending.push_back(Ok(synced.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+fn deployment_with_status(d: &SimDeployment) -> Deployment {
+    let mut out = d.deployment.clone();
+    out.metadata.generation = Some(d.generation);
+    let n = |c: u32| Some(i32::try_from(c).unwrap_or(i32::MAX));
+    out.status = Some(DeploymentStatus {
+        observed_generation: Some(d.observed),
+        replicas: n(d.counts.replicas),
+        ready_replicas: n(d.counts.ready),
+        available_replicas: n(d.counts.available),
+        updated_replicas: n(d.counts.updated),
+        ..DeploymentStatus::default()
+    });
+    out
+}
+
+/// Server-side apply of `desired`'s metadata over `live`'s, fedsvc being the only applier:
+/// labels and annotations merge.
+fn apply_meta(live: &ObjectMeta, desired: &ObjectMeta) -> ObjectMeta {
+    let mut out = live.clone();
+    let mut labels = live.labels.clone().unwrap_or_default();
+    labels.extend(desired.labels.clone().unwrap_or_default());
+    out.labels = Some(labels);
+    let mut annotations = live.annotations.clone().unwrap_or_default();
+    annotations.extend(desired.annotations.clone().unwrap_or_default());
+    out.annotations = (!annotations.is_empty()).then_some(annotations);
+    out
+}
+
+/// Server-side apply of a ConfigMap or Secret: metadata merged, data replaced.
+fn apply_config(live: &ConfigObject, desired: &ConfigObject) -> ConfigObject {
+    match (live, desired) {
+        (ConfigObject::ConfigMap(l), ConfigObject::ConfigMap(d)) => {
+            ConfigObject::ConfigMap(k8s_openapi::api::core::v1::ConfigMap {
+                metadata: apply_meta(&l.metadata, &d.metadata),
+                ..d.clone()
+            })
+        }
+        (ConfigObject::Secret(l), ConfigObject::Secret(d)) => {
+            ConfigObject::Secret(k8s_openapi::api::core::v1::Secret {
+                metadata: apply_meta(&l.metadata, &d.metadata),
+                type_: d.type_.clone().or_else(|| l.type_.clone()),
+                ..d.clone()
+            })
+        }
+        _ => desired.clone(),
+    }
+}
+
+fn same_config(a: &ConfigObject, b: &ConfigObject) -> bool {
+    match (a, b) {
+        (ConfigObject::ConfigMap(a), ConfigObject::ConfigMap(b)) => a == b,
+        (ConfigObject::Secret(a), ConfigObject::Secret(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -493,62 +854,198 @@ impl MemberCluster for SimMember {
     }
 
     fn watch_shards(&self) -> BoxStream<'static, Result<ShardEvent, MemberError>> {
-        struct St {
-            member: SimMember,
-            rx: watch::Receiver<u64>,
-            emitted: BTreeMap<ServiceKey, ShardObservation>,
-            pending: VecDeque<Result<ShardEvent, MemberError>>,
-            started: bool,
-            announced: bool,
-            down: bool,
-        }
-        let st = St {
-            member: self.clone(),
-            rx: self.changed.subscribe(),
-            emitted: BTreeMap::new(),
-            pending: VecDeque::new(),
-            started: false,
-            announced: false,
-            down: false,
-        };
-        stream::unfold(st, |mut st| async move {
-            loop {
-                if let Some(item) = st.pending.pop_front() {
-                    return Some((item, st));
-                }
-                if st.started && st.rx.changed().await.is_err() {
-                    return None;
-                }
-                st.started = true;
-                st.rx.borrow_and_update();
-                match st.member.observations() {
-                    None => {
-                        if !st.down {
-                            st.down = true;
-                            st.pending.push_back(Err(st.member.unreachable()));
+        self.diff_stream(
+            SimMember::observations,
+            ShardEvent::Observed,
+            ShardEvent::Gone,
+            ShardEvent::Synced,
+        )
+    }
+
+    async fn ensure_deployment(
+        &self,
+        federated: &Deployment,
+        federation: &Label,
+        replicas: u32,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let desired = member_deployment(federated, federation, replicas)?;
+        self.call().await?;
+        let ns = desired.metadata.namespace.clone().unwrap_or_default();
+        let name = desired.metadata.name.clone().unwrap_or_default();
+        let outcome = {
+            let mut s = self.lock();
+            let hold = s.hold_readiness;
+            let k = key(&ns, &name);
+            let outcome = match s.deployments.get_mut(&k) {
+                Some(old) => {
+                    if let Some(owner) = meta_federation(&old.deployment.metadata)
+                        .filter(|o| *o != federation.as_str())
+                    {
+                        return Err(self.foreign(
+                            ObjectKind::Deployment,
+                            &ns,
+                            &name,
+                            owner,
+                            federation,
+                        ));
+                    }
+                    let adopted = !meta_is_managed(&old.deployment.metadata);
+                    let new = Deployment {
+                        metadata: apply_meta(&old.deployment.metadata, &desired.metadata),
+                        spec: desired.spec.clone(),
+                        status: None,
+                    };
+                    if new == old.deployment {
+                        EnsureOutcome::Unchanged
+                    } else {
+                        if new.spec != old.deployment.spec {
+                            old.generation += 1;
+                        }
+                        old.deployment = new;
+                        old.rolled_out(hold);
+                        if adopted {
+                            EnsureOutcome::Adopted
+                        } else {
+                            EnsureOutcome::Updated
                         }
                     }
-                    Some(now) => {
-                        st.down = false;
-                        for (k, obs) in &now {
-                            if st.emitted.get(k) != Some(obs) {
-                                st.pending.push_back(Ok(ShardEvent::Observed(obs.clone())));
-                            }
-                        }
-                        for k in st.emitted.keys() {
-                            if !now.contains_key(k) {
-                                st.pending.push_back(Ok(ShardEvent::Gone(k.clone())));
-                            }
-                        }
-                        st.emitted = now;
-                        if !st.announced {
-                            st.announced = true;
-                            st.pending.push_back(Ok(ShardEvent::Synced));
-                        }
+                }
+                None => {
+                    let mut d = SimDeployment {
+                        deployment: desired,
+                        counts: ReplicaCounts::default(),
+                        generation: 1,
+                        observed: 1,
+                    };
+                    d.rolled_out(hold);
+                    s.deployments.insert(k, d);
+                    EnsureOutcome::Created
+                }
+            };
+            if outcome.changed() {
+                s.writes += 1;
+            }
+            outcome
+        };
+        if outcome.changed() {
+            self.notify();
+        }
+        Ok(outcome)
+    }
+
+    async fn delete_deployment(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        self.call().await?;
+        let outcome = {
+            let mut s = self.lock();
+            let k = key(namespace, name);
+            match s.deployments.get(&k) {
+                None => DeleteOutcome::NotFound,
+                Some(d) if !meta_is_managed(&d.deployment.metadata) => DeleteOutcome::NotManaged,
+                Some(_) => {
+                    s.deployments.remove(&k);
+                    s.writes += 1;
+                    DeleteOutcome::Deleted
+                }
+            }
+        };
+        if outcome == DeleteOutcome::Deleted {
+            self.notify();
+        }
+        Ok(outcome)
+    }
+
+    fn watch_deployments(&self) -> BoxStream<'static, Result<WorkloadEvent, MemberError>> {
+        self.diff_stream(
+            SimMember::workload_observations,
+            WorkloadEvent::Observed,
+            WorkloadEvent::Gone,
+            WorkloadEvent::Synced,
+        )
+    }
+
+    async fn ensure_config(
+        &self,
+        object: &ConfigObject,
+        federation: &Label,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let desired = member_config(object, federation)?;
+        self.call().await?;
+        let meta = desired.metadata();
+        let kind = desired.kind();
+        let (ns, name) = (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        let k = (kind, ns.clone(), name.clone());
+        let mut s = self.lock();
+        let outcome = match s.configs.get(&k) {
+            Some(old) => {
+                if let Some(owner) =
+                    meta_federation(old.metadata()).filter(|o| *o != federation.as_str())
+                {
+                    return Err(self.foreign(kind.into(), &ns, &name, owner, federation));
+                }
+                let adopted = !meta_is_managed(old.metadata());
+                let new = apply_config(old, &desired);
+                if same_config(&new, old) {
+                    EnsureOutcome::Unchanged
+                } else {
+                    s.configs.insert(k, new);
+                    if adopted {
+                        EnsureOutcome::Adopted
+                    } else {
+                        EnsureOutcome::Updated
                     }
                 }
             }
+            None => {
+                s.configs.insert(k, desired);
+                EnsureOutcome::Created
+            }
+        };
+        if outcome.changed() {
+            s.writes += 1;
+        }
+        Ok(outcome)
+    }
+
+    async fn delete_config(
+        &self,
+        kind: ConfigKind,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        self.call().await?;
+        let mut s = self.lock();
+        let k = (kind, namespace.to_owned(), name.to_owned());
+        Ok(match s.configs.get(&k) {
+            None => DeleteOutcome::NotFound,
+            Some(c) if !meta_is_managed(c.metadata()) => DeleteOutcome::NotManaged,
+            Some(_) => {
+                s.configs.remove(&k);
+                s.writes += 1;
+                DeleteOutcome::Deleted
+            }
         })
-        .boxed()
+    }
+
+    async fn list_managed_configs(
+        &self,
+        federation: &Label,
+    ) -> Result<Vec<(ConfigKind, ObjectKey)>, MemberError> {
+        self.call().await?;
+        let s = self.lock();
+        Ok(s.configs
+            .iter()
+            .filter(|(_, c)| {
+                meta_is_managed(c.metadata())
+                    && meta_federation(c.metadata()) == Some(federation.as_str())
+            })
+            .filter_map(|((kind, ns, name), _)| Some((*kind, ObjectKey::parse(ns, name).ok()?)))
+            .collect())
     }
 }

@@ -1,0 +1,610 @@
+//! The copies of federated Deployments, ConfigMaps and Secrets in a [`KubeMember`], and the
+//! watch of the Deployments.
+//!
+//! Every request goes through [`KubeMember::call`], so the member's rate limit and request
+//! timeout apply. Requests are built with kube's request builder and their answers read here,
+//! not by kube's typed client, so that what an answer holds never reaches a log or an error
+//! message: a Secret's data, or a Deployment's inline environment. An answer that cannot be
+//! read is reported by position only.
+//!
+//! Making a copy conform costs one read, and an apply only when needed: the copy of ours the
+//! member holds is read; when it contains everything the desired copy says (the member's own
+//! defaults may add to it) and that desired copy is the one this member last applied, nothing
+//! is written. Otherwise the copy is applied, and the outcome is told by comparing the copy
+//! before and after, status and server bookkeeping aside.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use fedsvc_model::Label;
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
+use kube::Resource;
+use kube::api::{
+    Api, DeleteParams, GetParams, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy,
+};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
+use crate::error::MemberError;
+use crate::kube_member::{KubeMember, watch_error};
+use crate::member_service::{
+    FEDERATION_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR,
+};
+use crate::member_workload::{
+    ConfigKind, ObjectKey, ObjectKind, WorkloadEvent, WorkloadObservation, meta_is_managed,
+    observation_of,
+};
+
+/// Objects read per page when listing.
+const PAGE: u32 = 500;
+
+/// Digests of the copies this member last applied, by kind, namespace and name (both as
+/// 64-bit hashes: a collision can only cost an extra apply, since the live copy is compared
+/// too).
+#[derive(Debug, Default)]
+pub(crate) struct AppliedDigests(Mutex<HashMap<u64, u64>>);
+
+impl AppliedDigests {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: u64) -> Option<u64> {
+        self.lock().get(&key).copied()
+    }
+
+    fn set(&self, key: u64, digest: u64) {
+        self.lock().insert(key, digest);
+    }
+
+    fn forget(&self, key: u64) {
+        self.lock().remove(&key);
+    }
+}
+
+fn hash_of(value: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Whether `live` holds everything `want` says: objects key by key, lists element by element
+/// (of the same length), anything else equal. What the member adds (its defaults) does not
+/// count.
+fn contains(live: &Value, want: &Value) -> bool {
+    match (live, want) {
+        (Value::Object(l), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| l.get(k).is_some_and(|lv| contains(lv, wv)) || wv.is_null()),
+        (Value::Array(l), Value::Array(w)) => {
+            l.len() == w.len() && l.iter().zip(w).all(|(lv, wv)| contains(lv, wv))
+        }
+        (l, w) => l == w,
+    }
+}
+
+/// An object without its status and the metadata a server changes on every write.
+fn comparable(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
+        if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in ["resourceVersion", "managedFields", "generation"] {
+                m.remove(k);
+            }
+        }
+    }
+    v
+}
+
+fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v["metadata"]["labels"][key].as_str()
+}
+
+fn is_managed_value(v: &Value) -> bool {
+    label(v, MANAGED_BY_LABEL) == Some(MANAGED_BY_VALUE)
+}
+
+/// A list of objects' metadata.
+#[derive(serde::Deserialize)]
+struct MetaList {
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default)]
+    items: Vec<MetaItem>,
+}
+
+/// An object's metadata.
+#[derive(serde::Deserialize)]
+struct MetaItem {
+    #[serde(default)]
+    metadata: ObjectMeta,
+}
+
+/// Bounds of the namespaced objects fedsvc copies.
+pub(crate) trait Copied:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + k8s_openapi::Resource
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Copied for K where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + k8s_openapi::Resource
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+impl KubeMember {
+    /// A request builder for objects of `K` in `namespace` (all namespaces: `None`).
+    fn builder<K: Copied>(namespace: Option<&str>) -> kube::core::Request {
+        kube::core::Request::new(K::url_path(&(), namespace))
+    }
+
+    fn build_error(&self, e: kube::core::request::Error) -> MemberError {
+        self.err(kube::Error::BuildRequest(e))
+    }
+
+    /// Sends a request and reads its answer as `T`; an answer that is not `T` is reported by
+    /// position, without its content.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: http::Request<Vec<u8>>,
+        what: &str,
+    ) -> Result<T, MemberError> {
+        let text = self
+            .call(self.client.request_text(req))
+            .await
+            .map_err(|e| self.err(e))?;
+        serde_json::from_str(&text).map_err(|e| MemberError::Other {
+            cluster: self.name.to_string(),
+            message: format!(
+                "the answer could not be read as {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })
+    }
+
+    /// Sends a request whose answer does not matter.
+    async fn send_ignoring_answer(&self, req: http::Request<Vec<u8>>) -> Result<(), MemberError> {
+        self.call(self.client.request_text(req))
+            .await
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// `GET` an object, `None` when there is none; metadata only with `metadata_only`.
+    async fn get_opt<K: Copied, T: DeserializeOwned>(
+        &self,
+        namespace: &str,
+        name: &str,
+        metadata_only: bool,
+    ) -> Result<Option<T>, MemberError> {
+        let b = Self::builder::<K>(Some(namespace));
+        let gp = GetParams::default();
+        let req = if metadata_only {
+            b.get_metadata(name, &gp)
+        } else {
+            b.get(name, &gp)
+        }
+        .map_err(|e| self.build_error(e))?;
+        match self.send(req, <K as k8s_openapi::Resource>::KIND).await {
+            Ok(v) => Ok(Some(v)),
+            Err(MemberError::Api { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Makes the member's copy conform to `desired` (already a member copy: labelled, with
+    /// only the fields fedsvc owns).
+    pub(crate) async fn ensure_copy<K: Copied>(
+        &self,
+        kind: ObjectKind,
+        desired: &K,
+        federation: &Label,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let meta = desired.meta();
+        let ns = meta.namespace.as_deref().unwrap_or_default();
+        let name = meta.name.as_deref().unwrap_or_default();
+        self.ensure_copy_in(kind, desired, federation, ns, name)
+            .await
+            .map_err(|e| e.about(kind.as_str(), ns, name))
+    }
+
+    async fn ensure_copy_in<K: Copied>(
+        &self,
+        kind: ObjectKind,
+        desired: &K,
+        federation: &Label,
+        ns: &str,
+        name: &str,
+    ) -> Result<EnsureOutcome, MemberError> {
+        let want = serde_json::to_value(desired).map_err(|_| MemberError::Other {
+            cluster: self.name.to_string(),
+            message: format!("the {kind} cannot be encoded as JSON"),
+        })?;
+        let key = hash_of((kind, ns, name));
+        let digest = hash_of(want.to_string());
+        let existing: Option<Value> = self.get_opt::<K, Value>(ns, name, false).await?;
+        match &existing {
+            Some(live) => {
+                if let Some(owner) =
+                    label(live, FEDERATION_LABEL).filter(|o| *o != federation.as_str())
+                {
+                    return Err(MemberError::ForeignObject {
+                        cluster: self.name.to_string(),
+                        kind,
+                        namespace: ns.to_owned(),
+                        name: name.to_owned(),
+                        owner: owner.to_owned(),
+                        federation: federation.to_string(),
+                    });
+                }
+                if is_managed_value(live)
+                    && self.applied.get(key) == Some(digest)
+                    && contains(live, &want)
+                {
+                    return Ok(EnsureOutcome::Unchanged);
+                }
+            }
+            None => self.ensure_namespace(ns).await?,
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let req = Self::builder::<K>(Some(ns))
+            .patch(name, &params, &Patch::Apply(desired))
+            .map_err(|e| self.build_error(e))?;
+        let applied: Value = match self.send(req, <K as k8s_openapi::Resource>::KIND).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.applied.forget(key);
+                return Err(e);
+            }
+        };
+        self.applied.set(key, digest);
+        Ok(match existing {
+            None => EnsureOutcome::Created,
+            Some(old) if !is_managed_value(&old) => EnsureOutcome::Adopted,
+            Some(old) => {
+                if comparable(old) == comparable(applied) {
+                    EnsureOutcome::Unchanged
+                } else {
+                    EnsureOutcome::Updated
+                }
+            }
+        })
+    }
+
+    /// Deletes the member's object, only when it is labelled as managed by fedsvc.
+    pub(crate) async fn delete_copy<K: Copied>(
+        &self,
+        kind: ObjectKind,
+        ns: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        self.delete_copy_in::<K>(kind, ns, name)
+            .await
+            .map_err(|e| e.about(kind.as_str(), ns, name))
+    }
+
+    async fn delete_copy_in<K: Copied>(
+        &self,
+        kind: ObjectKind,
+        ns: &str,
+        name: &str,
+    ) -> Result<DeleteOutcome, MemberError> {
+        let key = hash_of((kind, ns, name));
+        let Some(existing) = self.get_opt::<K, MetaItem>(ns, name, true).await? else {
+            self.applied.forget(key);
+            return Ok(DeleteOutcome::NotFound);
+        };
+        if !meta_is_managed(&existing.metadata) {
+            return Ok(DeleteOutcome::NotManaged);
+        }
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: existing.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            // What it owns (a Deployment's ReplicaSets and pods) goes too.
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..DeleteParams::default()
+        };
+        let req = Self::builder::<K>(Some(ns))
+            .delete(name, &params)
+            .map_err(|e| self.build_error(e))?;
+        let outcome = match self.send_ignoring_answer(req).await {
+            Ok(()) => DeleteOutcome::Deleted,
+            Err(MemberError::Api { code: 404, .. }) => DeleteOutcome::NotFound,
+            Err(e) => return Err(e),
+        };
+        self.applied.forget(key);
+        Ok(outcome)
+    }
+
+    /// The names of the objects of `K` in every namespace that match `selector`, page by
+    /// page, metadata only.
+    pub(crate) async fn list_names<K: Copied>(
+        &self,
+        selector: &str,
+    ) -> Result<Vec<ObjectKey>, MemberError> {
+        let mut out = Vec::new();
+        let mut lp = ListParams::default().labels(selector).limit(PAGE);
+        loop {
+            let req = Self::builder::<K>(None)
+                .list_metadata(&lp)
+                .map_err(|e| self.build_error(e))?;
+            let page: MetaList = self
+                .send(
+                    req,
+                    &format!("a {} list", <K as k8s_openapi::Resource>::KIND),
+                )
+                .await?;
+            for item in page.items {
+                let (Some(ns), Some(name)) = (item.metadata.namespace, item.metadata.name) else {
+                    continue;
+                };
+                match ObjectKey::parse(&ns, &name) {
+                    Ok(k) => out.push(k),
+                    Err(e) => tracing::warn!(
+                        cluster = %self.name, kind = <K as k8s_openapi::Resource>::KIND, namespace = %ns, name = %name, error = %e,
+                        "ignoring an object with an invalid name"
+                    ),
+                }
+            }
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => lp = lp.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The label selector of the copies of `federation`.
+    pub(crate) fn federation_selector(federation: &Label) -> String {
+        format!("{MANAGED_SELECTOR},{FEDERATION_LABEL}={federation}")
+    }
+
+    /// The ConfigMaps and Secrets of `federation`, sorted.
+    pub(crate) async fn managed_configs(
+        &self,
+        federation: &Label,
+    ) -> Result<Vec<(ConfigKind, ObjectKey)>, MemberError> {
+        use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+        let selector = Self::federation_selector(federation);
+        let mut out: Vec<(ConfigKind, ObjectKey)> = self
+            .list_names::<ConfigMap>(&selector)
+            .await?
+            .into_iter()
+            .map(|k| (ConfigKind::ConfigMap, k))
+            .collect();
+        out.extend(
+            self.list_names::<Secret>(&selector)
+                .await?
+                .into_iter()
+                .map(|k| (ConfigKind::Secret, k)),
+        );
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The watch of the member's Deployments managed by fedsvc.
+    pub(crate) fn deployment_watch(
+        &self,
+    ) -> BoxStream<'static, Result<WorkloadEvent, MemberError>> {
+        let api: Api<Deployment> = Api::all(self.client.clone());
+        let state = DeploymentWatch {
+            cluster: self.name.to_string(),
+            emitted: BTreeMap::new(),
+            listing: None,
+            announced: false,
+        };
+        watcher::watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
+            .default_backoff()
+            .scan(state, |state, item| {
+                futures::future::ready(Some(stream::iter(state.step(item))))
+            })
+            .flatten()
+            .boxed()
+    }
+}
+
+/// State of a Deployment stream: what was last reported of each copy, the (re-)listing in
+/// progress, and whether `Synced` was sent.
+pub(crate) struct DeploymentWatch {
+    cluster: String,
+    emitted: BTreeMap<ObjectKey, WorkloadObservation>,
+    listing: Option<BTreeMap<ObjectKey, WorkloadObservation>>,
+    announced: bool,
+}
+
+impl DeploymentWatch {
+    fn step(
+        &mut self,
+        item: Result<Event<Deployment>, watcher::Error>,
+    ) -> Vec<Result<WorkloadEvent, MemberError>> {
+        let mut out = Vec::new();
+        match item {
+            Err(e) => out.push(Err(watch_error(&self.cluster, &e))),
+            Ok(Event::Init) => self.listing = Some(BTreeMap::new()),
+            Ok(Event::InitApply(d)) => {
+                if let Some(o) = observation_of(&d).filter(|_| meta_is_managed(&d.metadata)) {
+                    self.listing
+                        .get_or_insert_with(BTreeMap::new)
+                        .insert(o.key.clone(), o);
+                }
+            }
+            Ok(Event::InitDone) => {
+                let now = self.listing.take().unwrap_or_default();
+                for (k, o) in &now {
+                    if self.emitted.get(k) != Some(o) {
+                        out.push(Ok(WorkloadEvent::Observed(o.clone())));
+                    }
+                }
+                for k in self.emitted.keys() {
+                    if !now.contains_key(k) {
+                        out.push(Ok(WorkloadEvent::Gone(k.clone())));
+                    }
+                }
+                self.emitted = now;
+                if !self.announced {
+                    self.announced = true;
+                    out.push(Ok(WorkloadEvent::Synced));
+                }
+            }
+            Ok(Event::Apply(d)) => match observation_of(&d) {
+                Some(o) if !meta_is_managed(&d.metadata) => self.gone(o.key, &mut out),
+                Some(o) if self.emitted.get(&o.key) != Some(&o) => {
+                    self.emitted.insert(o.key.clone(), o.clone());
+                    out.push(Ok(WorkloadEvent::Observed(o)));
+                }
+                _ => {}
+            },
+            Ok(Event::Delete(d)) => {
+                if let Some(o) = observation_of(&d) {
+                    self.gone(o.key, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn gone(&mut self, key: ObjectKey, out: &mut Vec<Result<WorkloadEvent, MemberError>>) {
+        if self.emitted.remove(&key).is_some() {
+            out.push(Ok(WorkloadEvent::Gone(key)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn what_the_member_adds_does_not_count() {
+        let want = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        let live = json!({"spec": {"replicas": 2, "revisionHistoryLimit": 10, "template": {"spec": {
+            "containers": [{"name": "a", "image": "x", "imagePullPolicy": "IfNotPresent"}],
+            "dnsPolicy": "ClusterFirst"}}}, "status": {"replicas": 2}});
+        assert!(contains(&live, &want));
+        let scaled = json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
+        assert!(!contains(&scaled, &want));
+        let more = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}}});
+        assert!(!contains(&more, &want), "lists must have the same length");
+        assert!(!contains(&json!({}), &want));
+        assert!(contains(&json!({}), &json!({"a": null})));
+    }
+
+    #[test]
+    fn comparison_ignores_status_and_server_bookkeeping() {
+        let a = json!({"metadata": {"name": "x", "resourceVersion": "1", "generation": 1,
+            "managedFields": []}, "spec": {"replicas": 1}, "status": {"readyReplicas": 0}});
+        let b = json!({"metadata": {"name": "x", "resourceVersion": "2", "generation": 1},
+            "spec": {"replicas": 1}, "status": {"readyReplicas": 1}});
+        assert_eq!(comparable(a.clone()), comparable(b));
+        let c = json!({"metadata": {"name": "x"}, "spec": {"replicas": 2}});
+        assert_ne!(comparable(a), comparable(c));
+    }
+
+    fn deployment(name: &str, replicas: i32, ready: i32, managed: bool) -> Deployment {
+        let labels = if managed {
+            json!({MANAGED_BY_LABEL: MANAGED_BY_VALUE, FEDERATION_LABEL: "f"})
+        } else {
+            json!({})
+        };
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "ns", "generation": 1, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": ready},
+        }))
+        .unwrap()
+    }
+
+    fn events(out: Vec<Result<WorkloadEvent, MemberError>>) -> Vec<String> {
+        out.into_iter()
+            .map(|e| match e.unwrap() {
+                WorkloadEvent::Observed(o) => {
+                    format!("observed {} {}/{}", o.key, o.counts.ready, o.desired)
+                }
+                WorkloadEvent::Gone(k) => format!("gone {k}"),
+                WorkloadEvent::Synced => "synced".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_watch_reports_changes_once_and_relists() {
+        let mut w = DeploymentWatch {
+            cluster: "c".into(),
+            emitted: BTreeMap::new(),
+            listing: None,
+            announced: false,
+        };
+        assert!(w.step(Ok(Event::Init)).is_empty());
+        assert!(
+            w.step(Ok(Event::InitApply(deployment("a", 2, 0, true))))
+                .is_empty()
+        );
+        assert!(
+            w.step(Ok(Event::InitApply(deployment("b", 1, 1, true))))
+                .is_empty()
+        );
+        assert_eq!(
+            events(w.step(Ok(Event::InitDone))),
+            ["observed ns/a 0/2", "observed ns/b 1/1", "synced"]
+        );
+        assert!(
+            w.step(Ok(Event::Apply(deployment("a", 2, 0, true))))
+                .is_empty(),
+            "no change"
+        );
+        assert_eq!(
+            events(w.step(Ok(Event::Apply(deployment("a", 2, 2, true))))),
+            ["observed ns/a 2/2"]
+        );
+        assert_eq!(
+            events(w.step(Ok(Event::Apply(deployment("b", 1, 1, false))))),
+            ["gone ns/b"],
+            "no longer ours"
+        );
+        // A re-list after which a is gone and c is new; no second Synced.
+        w.step(Ok(Event::Init));
+        w.step(Ok(Event::InitApply(deployment("c", 1, 0, true))));
+        assert_eq!(
+            events(w.step(Ok(Event::InitDone))),
+            ["observed ns/c 0/1", "gone ns/a"]
+        );
+        assert_eq!(
+            events(w.step(Ok(Event::Delete(deployment("c", 1, 0, true))))),
+            ["gone ns/c"]
+        );
+        assert!(
+            w.step(Ok(Event::Delete(deployment("c", 1, 0, true))))
+                .is_empty()
+        );
+    }
+}
