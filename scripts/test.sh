@@ -19,7 +19,7 @@ disk() { df -h . | awk 'NR==2 {print "disk: " $4 " free of " $2}'; }
 if [ "${1:-}" != "--offline-phase" ]; then
     if [ "${FEDSVC_SKIP_INSTALL:-0}" != 1 ]; then
         step "installing the DNS servers, moto and tools the tests use"
-        scripts/dns-servers/install.sh
+        scripts/install-servers.sh
     fi
     step "cargo fetch (the last step with a network)"
     cargo fetch --locked

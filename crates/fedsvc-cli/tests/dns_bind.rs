@@ -1,7 +1,7 @@
 //! `fedsvc apply`, `diff`, `records` and `resolve` against a real BIND 9 over RFC 2136.
 //!
-//! BIND is started by `scripts/dns-servers/start-bind.sh` on a free loopback port and
-//! stopped by PID. Without BIND the tests skip with a reason, unless FEDSVC_REQUIRE_REAL=1.
+//! BIND is started by `fedsvc-test-support` on a free loopback port and killed when dropped.
+//! Without BIND the tests skip with a reason, unless FEDSVC_REQUIRE_REAL=1.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -11,11 +11,14 @@ fn repo() -> PathBuf {
 }
 
 /// BIND with the helpers these tests need.
-struct Bind(fedsvc_emulator::real_servers::Bind);
+struct Bind(fedsvc_test_support::Server);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        fedsvc_emulator::real_servers::Bind::start_or_skip(&["dig", "nsupdate"]).map(Bind)
+        if !fedsvc_test_support::tools_present(&["dig", "nsupdate"]) {
+            return None;
+        }
+        fedsvc_test_support::Server::bind(&[]).map(Bind)
     }
 
     fn port(&self) -> u16 {
@@ -24,7 +27,8 @@ impl Bind {
 
     fn config(&self, dir: &Path, secret: &str) -> PathBuf {
         let p = dir.join(format!("dns-{}.yaml", secret.len()));
-        std::fs::write(&p, self.0.rfc2136_yaml(secret)).unwrap();
+        let server = self.0.addr.to_string();
+        std::fs::write(&p, fedsvc_test_support::rfc2136_yaml(&server, secret)).unwrap();
         p
     }
 

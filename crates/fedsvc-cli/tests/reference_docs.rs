@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
-use fedsvc_emulator::real_servers::real_required;
+use fedsvc_test_support::require_real;
 
 /// The width the help is wrapped at (clap's `wrap_help` reads `COLUMNS` when the output is
 /// not a terminal, and never wraps wider than 100).
@@ -138,7 +138,7 @@ fn other_binary(name: &str) -> Option<PathBuf> {
         return Some(path);
     }
     assert!(
-        !real_required(),
+        !require_real(),
         "{} is missing (cargo build -p {name}, or set FEDSVC_SHIPPED_BIN_DIR)",
         path.display()
     );

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fedsvc_emulator::real_servers::{Bind, Moto, real_required, tools_present};
+use fedsvc_test_support::{Server, require_real, tools_present};
 
 const KINDS: [&str; 5] = ["memory", "rfc2136", "powerdns", "route53", "clouddns"];
 
@@ -28,7 +28,7 @@ fn shipped(name: &str) -> PathBuf {
         return path;
     }
     assert!(
-        !real_required(),
+        !require_real(),
         "FEDSVC_SHIPPED_BIN_DIR is not set: scripts/test.sh builds the shipped binaries and sets it"
     );
     // The test build's own binaries: the fedsvc command, and beside it the others when built.
@@ -68,7 +68,7 @@ fn guide() -> String {
 fn every_binary_lists_all_five_providers() {
     for bin in ["fedsvc", "fedsvc-controller"] {
         if !shipped(bin).is_file() {
-            assert!(!real_required(), "{bin} was not built");
+            assert!(!require_real(), "{bin} was not built");
             eprintln!("skipped: {bin} was not built (cargo build -p …)");
             continue;
         }
@@ -83,12 +83,15 @@ fn every_binary_lists_all_five_providers() {
 
 #[test]
 fn apply_against_bind() {
-    let Some(bind) = Bind::start_or_skip(&["dig"]) else {
+    if !tools_present(&["dig"]) {
+        return;
+    }
+    let Some(bind) = Server::bind(&[]) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let dns = dir.path().join("dns.yaml");
-    std::fs::write(&dns, bind.rfc2136_yaml(&bind.secret)).unwrap();
+    std::fs::write(&dns, bind.rfc2136_yaml()).unwrap();
     let dns = dns.to_str().unwrap();
 
     let o = run(
@@ -172,10 +175,10 @@ fn aws_env(home: &str, credentials: bool) -> Vec<(&str, &str)> {
 
 #[test]
 fn apply_against_route53_in_moto() {
-    let Some(moto) = Moto::start_or_skip() else {
+    let Some(moto) = Server::moto() else {
         return;
     };
-    let id = create_hosted_zone(&moto.endpoint);
+    let id = create_hosted_zone(&moto.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().to_str().unwrap();
     let dns = dir.path().join("route53.yaml");
@@ -183,7 +186,7 @@ fn apply_against_route53_in_moto() {
         &dns,
         format!(
             "zone: example.com\nprovider:\n  kind: route53\n  hostedZoneId: {id}\n  region: us-east-1\n  endpointUrl: {}\n",
-            moto.endpoint
+            moto.endpoint()
         ),
     )
     .unwrap();
@@ -236,7 +239,7 @@ fn controller_check_accepts_every_provider_kind() {
     }
     let controller = shipped("fedsvc-controller");
     if !controller.is_file() {
-        assert!(!real_required(), "fedsvc-controller was not built");
+        assert!(!require_real(), "fedsvc-controller was not built");
         eprintln!("skipped: fedsvc-controller was not built (cargo build -p fedsvc-controller)");
         return;
     }

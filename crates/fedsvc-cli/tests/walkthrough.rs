@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use fedsvc_cli::demo::{World, WorldOptions};
 
 fn tools_present() -> bool {
-    fedsvc_emulator::real_servers::tools_present(&["kubectl", "dig"])
+    fedsvc_test_support::tools_present(&["kubectl", "dig"])
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {

@@ -45,9 +45,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fedsvc_emulator::ApiServer;
-use fedsvc_emulator::real_servers::Bind;
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_providers::DnsProvider;
+use fedsvc_test_support::Server;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -297,7 +297,7 @@ async fn federation(services: u64, clusters: u64, namespaces: u64) -> (ApiServer
     (host, members)
 }
 
-fn start_controller(dir: &Path, host: &ApiServer, bind: &Bind, qps: u64) -> (Controller, String) {
+fn start_controller(dir: &Path, host: &ApiServer, bind: &Server, qps: u64) -> (Controller, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -306,7 +306,7 @@ fn start_controller(dir: &Path, host: &ApiServer, bind: &Bind, qps: u64) -> (Con
     let kubeconfig = dir.join("host.kubeconfig");
     std::fs::write(&kubeconfig, host.kubeconfig_yaml("federation")).expect("write");
     let dns = dir.join("dns.yaml");
-    std::fs::write(&dns, bind.rfc2136_yaml(&bind.secret)).expect("write");
+    std::fs::write(&dns, bind.rfc2136_yaml()).expect("write");
     let config = dir.join("controller.yaml");
     std::fs::write(
         &config,
@@ -355,7 +355,7 @@ struct Figures {
 struct Setup<'a> {
     host: &'a ApiServer,
     members: Vec<&'a ApiServer>,
-    bind: &'a Bind,
+    bind: &'a Server,
     dir: &'a Path,
     want_shards: f64,
     qps: u64,
@@ -502,7 +502,7 @@ async fn run(setup: &Setup<'_>, label: &str, hold: Duration) -> Figures {
 #[tokio::main]
 async fn main() {
     fedsvc_emulator::install_crypto_provider();
-    let Some(bind) = Bind::start_or_skip(&[]) else {
+    let Some(bind) = Server::bind(&[]) else {
         println!("controller_rss bench skipped: BIND (named) is not installed");
         return;
     };
@@ -537,7 +537,7 @@ async fn main() {
     let first = run(&setup, "first start", first_hold).await;
 
     // The zone as the first run left it.
-    let provider = fedsvc_providers::Config::from_yaml(&bind.rfc2136_yaml(&bind.secret))
+    let provider = fedsvc_providers::Config::from_yaml(&bind.rfc2136_yaml())
         .expect("provider config")
         .build()
         .await

@@ -35,8 +35,8 @@ use fedsvc_controller::config::ControllerConfig;
 use fedsvc_controller::controller::{Parts, Running, start};
 use fedsvc_controller::members::KubeMemberFactory;
 use fedsvc_emulator::ApiServer;
-use fedsvc_emulator::real_servers::Bind;
 use fedsvc_providers::{Counting, DnsProvider};
+use fedsvc_test_support::Server;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -82,7 +82,7 @@ fn env_usize(name: &str, default: usize) -> usize {
     usize::try_from(env_u64(name, default as u64)).unwrap_or(usize::MAX)
 }
 
-fn resolver(bind: &Bind) -> TokioResolver {
+fn resolver(bind: &Server) -> TokioResolver {
     let mut ns = NameServerConfig::udp_and_tcp(bind.addr.ip());
     for c in &mut ns.connections {
         c.port = bind.addr.port();
@@ -200,11 +200,11 @@ impl Federation {
     }
 }
 
-fn dns_config(bind: &Bind) -> fedsvc_providers::Config {
-    fedsvc_providers::Config::from_yaml(&bind.rfc2136_yaml(&bind.secret)).expect("provider config")
+fn dns_config(bind: &Server) -> fedsvc_providers::Config {
+    fedsvc_providers::Config::from_yaml(&bind.rfc2136_yaml()).expect("provider config")
 }
 
-fn config(bind: &Bind) -> ControllerConfig {
+fn config(bind: &Server) -> ControllerConfig {
     let mut config = ControllerConfig::new("myfederation", "example.com", dns_config(bind));
     config.namespace = SYSTEM.into();
     config.leader_election.enabled = false;
@@ -215,7 +215,7 @@ fn config(bind: &Bind) -> ControllerConfig {
 #[tokio::main]
 async fn main() {
     fedsvc_emulator::install_crypto_provider();
-    let Some(bind) = Bind::start_or_skip(&[]) else {
+    let Some(bind) = Server::bind(&[]) else {
         println!("failover bench skipped: BIND (named) is not installed");
         return;
     };

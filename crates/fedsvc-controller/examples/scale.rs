@@ -33,18 +33,19 @@
 //! - `memory` (default): the in-process memory provider. Its copy of the zone lives in this
 //!   process too, so the figures include it; there is no fresh-process step.
 //! - `bind`: a real BIND 9 on loopback through the RFC 2136 provider (started by
-//!   `scripts/dns-servers/start-bind.sh`, stopped at the end; the example exits with a reason
-//!   when `named` is missing). The provider lives out of the process, so the figures are the
-//!   controller's own. Writing the ~620 000 record sets takes from tens of seconds to a few
-//!   minutes, depending on the machine.
+//!   `fedsvc-test-support`, stopped at the end; the example exits with a reason when `named` is
+//!   missing). The provider lives out of the process, so the figures are the controller's own.
+//!   Writing the ~620 000 record sets takes from tens of seconds to a few minutes, depending on
+//!   the machine.
 //!
 //! Other knobs: `FEDSVC_SCALE_SERVICES` (default 10 000), `FEDSVC_SCALE_BATCH` (the RFC 2136
 //! `batchSize`; the provider's default when unset). The fresh-process phase can also be run by
-//! hand against a server of one's own (`scripts/dns-servers/start-bind.sh`):
-//! `FEDSVC_SCALE_PHASE=restart`, `FEDSVC_SCALE_SERVER` (`host:port`) and
-//! `FEDSVC_SCALE_TSIG_SECRET` (the base64 secret of TSIG key `ddns-key`, hmac-sha256). It
-//! prints its write calls: run against an empty zone, it populates it (a full sync in a fresh
-//! process); run again, it measures the restart.
+//! hand against a server of one's own, such as the BIND that
+//! `cargo run -p fedsvc-test-support --example real-server -- bind` starts (it prints its
+//! `DNS_ADDR` and `TSIG_SECRET`): `FEDSVC_SCALE_PHASE=restart`, `FEDSVC_SCALE_SERVER`
+//! (`host:port`) and `FEDSVC_SCALE_TSIG_SECRET` (the base64 secret of TSIG key `ddns-key`,
+//! hmac-sha256). It prints its write calls: run against an empty zone, it populates it (a full
+//! sync in a fresh process); run again, it measures the restart.
 //!
 //! It measures the federation state, the planner and the zone the controller keeps; it does not
 //! include kube-rs watch caches of real members.
@@ -55,9 +56,9 @@ use std::time::Instant;
 use fedsvc_controller::dns::{ZoneSync, sync_once};
 use fedsvc_controller::state::{FederationState, ShardObservation};
 use fedsvc_dns_plan::Registry;
-use fedsvc_emulator::real_servers::Bind;
 use fedsvc_model::{Cluster, ClusterName, DnsName, Label, LabelRules, ServiceKey, Snapshot};
 use fedsvc_providers::{Counting, DnsProvider, MemoryProvider, Retrying};
+use fedsvc_test_support::Server;
 
 /// The provider of the run, counted.
 type Provider = Arc<Counting<Box<dyn DnsProvider>>>;
@@ -153,7 +154,7 @@ fn change_shard(state: &mut FederationState, services: usize, clusters: &[Cluste
 
 /// The RFC 2136 provider for a BIND at `server`.
 async fn rfc2136(server: &str, secret: &str) -> Box<dyn DnsProvider> {
-    let mut yaml = fedsvc_emulator::real_servers::rfc2136_yaml(server, secret);
+    let mut yaml = fedsvc_test_support::rfc2136_yaml(server, secret);
     if let Some(batch) = env("FEDSVC_SCALE_BATCH") {
         yaml.push_str(&format!("  batchSize: {batch}\n"));
     }
@@ -228,13 +229,13 @@ async fn main() {
         memory()
     );
 
-    let (provider, bind): (Provider, Option<Bind>) = match kind.as_str() {
+    let (provider, bind): (Provider, Option<Server>) = match kind.as_str() {
         "memory" => (
             Arc::new(Counting::new(Box::new(MemoryProvider::new(zone())))),
             None,
         ),
         "bind" => {
-            let Some(bind) = Bind::start_or_skip(&[]) else {
+            let Some(bind) = Server::bind(&[]) else {
                 println!("BIND (named) is not installed: nothing measured");
                 return;
             };

@@ -3,8 +3,8 @@
 //! regions, answers checked through a real resolver. Also a restart mid-way, and two replicas
 //! of which only the leader writes.
 //!
-//! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND or
-//! kubectl the test skips with a reason, unless FEDSVC_REQUIRE_REAL=1.
+//! BIND is started by fedsvc-test-support on a free loopback port and killed when dropped.
+//! Without BIND or kubectl the test skips with a reason, unless FEDSVC_REQUIRE_REAL=1.
 
 use std::path::Path;
 use std::process::Command;
@@ -30,15 +30,18 @@ const REGION_US: &str = "nginx.mynamespace.myfederation.svc.us-central1.example.
 const ZONE_US_A: &str = "nginx.mynamespace.myfederation.svc.us-central1-a.example.com.";
 
 /// BIND with the helpers these tests need.
-struct Bind(fedsvc_emulator::real_servers::Bind);
+struct Bind(fedsvc_test_support::Server);
 
 impl Bind {
     fn start() -> Option<Bind> {
-        fedsvc_emulator::real_servers::Bind::start_or_skip(&["kubectl"]).map(Bind)
+        if !fedsvc_test_support::tools_present(&["kubectl"]) {
+            return None;
+        }
+        fedsvc_test_support::Server::bind(&[]).map(Bind)
     }
 
     fn config(&self) -> fedsvc_providers::Config {
-        fedsvc_providers::Config::from_yaml(&self.0.rfc2136_yaml(&self.0.secret)).unwrap()
+        fedsvc_providers::Config::from_yaml(&self.0.rfc2136_yaml()).unwrap()
     }
 
     fn resolver(&self) -> TokioResolver {

@@ -15,9 +15,10 @@
 //! released Lease holds B back until it can no longer land). And without a write under way,
 //! the handover stays as fast as the release makes it.
 //!
-//! BIND is started by scripts/dns-servers/start-bind.sh and stopped by PID. Without BIND the
-//! test skips with a reason, unless FEDSVC_REQUIRE_REAL=1. `FEDSVC_CONTROLLER_BIN` runs
-//! another build of the controller (to check the test against an older one).
+//! BIND is started by fedsvc-test-support on a free loopback port and killed when dropped.
+//! Without BIND the test skips with a reason, unless FEDSVC_REQUIRE_REAL=1.
+//! `FEDSVC_CONTROLLER_BIN` runs another build of the controller (to check the test against an
+//! older one).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use fedsvc_emulator::ApiServer;
-use fedsvc_emulator::real_servers::{Bind, rfc2136_yaml_with_key};
+use fedsvc_test_support::{Server, rfc2136_yaml_with_key};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
@@ -392,7 +393,7 @@ fn bind_events(log: &str) -> Vec<Logged> {
 /// members in us-central1 (b and c), the nginx service served; replica A leading through its
 /// DNS proxy (delaying by `delay` when slow) and its API proxy, replica B standing by.
 struct World {
-    bind: Bind,
+    bind: Server,
     _host: ApiServer,
     c_member: ApiServer,
     _b_member: ApiServer,
@@ -405,7 +406,7 @@ struct World {
 }
 
 async fn world(delay: Duration) -> Option<World> {
-    let bind = Bind::start_with_keys_or_skip(&[], &["replica-a", "replica-b"])?;
+    let bind = Server::bind_with_keys(&["replica-a", "replica-b"])?;
     fedsvc_emulator::install_crypto_provider();
     let host = ApiServer::start().await;
     for ns in [SYSTEM, NS] {

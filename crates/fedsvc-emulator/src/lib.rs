@@ -44,7 +44,6 @@ mod negotiate;
 mod openapi;
 mod patch;
 mod protobuf;
-pub mod real_servers;
 mod request_record;
 mod resource;
 mod selector;

@@ -4,7 +4,7 @@
 //!
 //! For each backend whose server is installed (BIND 9 through `rfc2136`, PowerDNS, moto
 //! through `route53`; a missing one is skipped with the reason printed), the bench starts the
-//! server on loopback (the integration tests' `support/servers.rs`), then:
+//! server on loopback (with `fedsvc-test-support`, as the integration tests do), then:
 //!
 //! 1. **full**: from an empty zone, one listing, [`diff`], and
 //!    [`Retrying::apply_changes`] through a [`Counting`] wrapper;
@@ -53,8 +53,7 @@
 )]
 
 #[cfg(any(feature = "rfc2136", feature = "powerdns", feature = "route53"))]
-#[path = "../tests/integration/support/servers.rs"]
-mod servers;
+use fedsvc_test_support as servers;
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use fedsvc_emulator::ApiServer;
-use fedsvc_emulator::real_servers::tools_present;
+use fedsvc_test_support::tools_present;
 use serde_json::Value;
 
 struct Kubectl {

@@ -10,7 +10,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use fedsvc_emulator::real_servers::real_required;
+use fedsvc_test_support::require_real;
 
 /// The network interfaces of this process's network namespace.
 fn interfaces() -> Vec<String> {
@@ -28,7 +28,7 @@ fn only_loopback_is_reachable() {
     let interfaces = interfaces();
     if interfaces.iter().any(|i| i != "lo") {
         assert!(
-            !real_required(),
+            !require_real(),
             "the tests run with network interfaces {interfaces:?}; run them through scripts/offline.sh"
         );
         eprintln!(

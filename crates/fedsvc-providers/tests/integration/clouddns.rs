@@ -16,7 +16,7 @@ use crate::support::clouddns_fake::{
     ACCOUNT, CloudDnsFake, IMPERSONATED_TOKEN, MANAGED_ZONE, MDS_TOKEN, PROJECT, REFRESH_TOKEN,
     STS_TOKEN, SUBJECT_TOKEN, TOKEN,
 };
-use crate::support::servers::{find_binary, free_port, skip};
+use fedsvc_test_support::{find_binary, free_port, skip};
 
 /// Writes a service-account key file for `email` (a new RSA key); the fake trusts the key's
 /// self-signed tokens when `trusted`.

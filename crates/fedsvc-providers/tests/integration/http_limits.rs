@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::conformance::n;
-use crate::support::servers::free_port;
+use fedsvc_test_support::free_port;
 
 const API_KEY: &str = "pdns-api-key-Zq81";
 const PASSWORD: &str = "url-password-Xk42";

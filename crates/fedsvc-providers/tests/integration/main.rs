@@ -1,5 +1,5 @@
 //! Integration tests: one conformance suite, run against every backend (the real servers are
-//! started by `support::servers`).
+//! started by `fedsvc-test-support`).
 
 mod conformance;
 mod support;

@@ -38,7 +38,7 @@ async fn down_is_retryable_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_from_config_serves_dns() {
-    let port = crate::support::servers::free_port();
+    let port = fedsvc_test_support::free_port();
     let config = Config::from_yaml(&format!(
         "zone: example.com\nprovider:\n  kind: memory\n  listen: 127.0.0.1:{port}\n"
     ))
@@ -53,7 +53,7 @@ async fn built_from_config_serves_dns() {
     .await
     .unwrap();
     // Ask with dig when it is installed: the answer reflects the apply at once.
-    if let Some(dig) = crate::support::servers::find_binary("dig") {
+    if let Some(dig) = fedsvc_test_support::find_binary("dig") {
         let out = tokio::process::Command::new(dig)
             .args([
                 "@127.0.0.1",
@@ -68,36 +68,34 @@ async fn built_from_config_serves_dns() {
             .await
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "192.0.2.7");
-        let out =
-            tokio::process::Command::new(crate::support::servers::find_binary("dig").unwrap())
-                .args([
-                    "@127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                    "+tcp",
-                    "+tries=1",
-                    "+time=2",
-                ])
-                .args(["example.com", "SOA"])
-                .output()
-                .await
-                .unwrap();
+        let out = tokio::process::Command::new(fedsvc_test_support::find_binary("dig").unwrap())
+            .args([
+                "@127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "+tcp",
+                "+tries=1",
+                "+time=2",
+            ])
+            .args(["example.com", "SOA"])
+            .output()
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains("status: NOERROR") && text.contains("SOA"),
             "{text}"
         );
-        let out =
-            tokio::process::Command::new(crate::support::servers::find_binary("dig").unwrap())
-                .args(["@127.0.0.1", "-p", &port.to_string(), "+tries=1", "+time=2"])
-                .args(["nope.example.com", "A"])
-                .output()
-                .await
-                .unwrap();
+        let out = tokio::process::Command::new(fedsvc_test_support::find_binary("dig").unwrap())
+            .args(["@127.0.0.1", "-p", &port.to_string(), "+tries=1", "+time=2"])
+            .args(["nope.example.com", "A"])
+            .output()
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("status: NXDOMAIN"), "{text}");
     } else {
-        crate::support::servers::skip::<()>(
+        fedsvc_test_support::skip::<()>(
             "dig check",
             "dig not found (apt-get install bind9-dnsutils)",
         );

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::conformance::{self, foreign_records, n};
-use crate::support::servers::{Server, ZONE, free_port};
+use fedsvc_test_support::{Server, ZONE, free_port};
 
 fn url(server: &Server) -> String {
     format!("http://{}", server.api.unwrap())

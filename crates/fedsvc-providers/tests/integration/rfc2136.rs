@@ -3,7 +3,7 @@
 use fedsvc_providers::{Config, DnsProvider, ProviderError, Rfc2136Provider};
 
 use crate::conformance::{self, foreign_zone_lines, n};
-use crate::support::servers::{KEY_NAME, READONLY_KEY, Server, ZONE, free_port};
+use fedsvc_test_support::{KEY_NAME, READONLY_KEY, Server, ZONE, free_port};
 
 fn provider(server: &Server, batch: usize) -> Rfc2136Provider {
     Rfc2136Provider::new(n(ZONE), server.addr)

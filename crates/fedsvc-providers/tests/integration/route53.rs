@@ -8,7 +8,7 @@ use fedsvc_model::RecordSet;
 use fedsvc_providers::{Config, Counting, DnsProvider, ProviderError, Retrying, Route53Provider};
 
 use crate::conformance::{self, foreign_records, n};
-use crate::support::servers::{Server, ZONE, free_port};
+use fedsvc_test_support::{Server, ZONE, free_port};
 
 async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

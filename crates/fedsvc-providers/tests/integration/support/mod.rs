@@ -1,5 +1,4 @@
-//! Test support: real servers on loopback.
+//! Test support: the Cloud DNS fake. (The real servers come from `fedsvc-test-support`.)
 
 #[cfg(feature = "clouddns")]
 pub(crate) mod clouddns_fake;
-pub(crate) mod servers;

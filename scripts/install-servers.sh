@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the real DNS servers the provider tests run against (idempotent; quick when
-# everything is already there): BIND 9, Knot, PowerDNS with its sqlite backend, dig/kdig,
-# sqlite3, and moto's server (Route53 emulator, from PyPI); and make, which the build of
-# jemalloc (the controller's allocator) runs; and iproute2, whose `ip` brings up loopback in the
-# network namespace the tests run in (scripts/offline.sh); and jq, which fedsvc-cli's plan_output
-# benchmark compares fedsvc plan with.
+# Installs the real DNS servers the tests run against (idempotent; quick when everything is
+# already there): BIND 9, Knot, PowerDNS with its sqlite backend, dig/kdig, sqlite3, and moto's
+# server (Route53 emulator, from PyPI). The tests start them themselves, on loopback, through
+# crates/fedsvc-test-support. Also make, which the build of jemalloc (the controller's
+# allocator) runs; iproute2, whose `ip` brings up loopback in the network namespace the tests
+# run in (scripts/offline.sh); and jq, which fedsvc-cli's plan_output benchmark compares fedsvc
+# plan with.
 set -euo pipefail
 
 PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils pdns-server pdns-backend-sqlite3 sqlite3 make iproute2 jq)
