@@ -1,16 +1,19 @@
-//! Test infrastructure for fedsvc (not published).
+//! An in-process, plain-HTTP emulation of a Kubernetes API server, for demos, tests and local
+//! experiments (not published, not for production): no kubelet, scheduler or container
+//! runtime behind it.
 //!
-//! The centre piece is [`ApiServer`], a Kubernetes API server emulator: an HTTP/1.1 server on
-//! `127.0.0.1` (one per emulated cluster) that kube-rs and the real `kubectl` talk to. It keeps
-//! every object as generic JSON in one store keyed by resource, namespace and name, with one
-//! global resourceVersion counter, and serves discovery, health endpoints, get / list / create /
+//! [`ApiServer`] is an HTTP/1.1 server on `127.0.0.1` (one per emulated cluster) that kube-rs
+//! and the real `kubectl` talk to; `fedsvc demo` runs a federation of them. It keeps every
+//! object as generic JSON in one store keyed by resource, namespace and name, with one global
+//! resourceVersion counter, and serves discovery, health endpoints, get / list / create /
 //! update / delete / merge, strategic-merge and JSON patches, server-side apply, watches with
 //! bookmarks and 410 Gone, label and field selectors, finalizers, Service defaulting (cluster
-//! IPs, node ports, traffic policies) and `meta.k8s.io` Tables for `kubectl get`.
+//! IPs, node ports, traffic policies), `meta.k8s.io` Tables for `kubectl get` and Protocol
+//! Buffers answers; it plays Deployments, ReplicaSets, pods and Endpoints at once.
 //!
 //! No real kube-apiserver can run on the machines this project is built on; the emulator is
 //! what lets the member-cluster code be tested against real HTTP, real watches and real
-//! `kubectl`. Its known differences from a real server are listed in the crate's README.
+//! `kubectl`. What it emulates, and what it does not do, is listed in the crate's README.
 //!
 //! Tests drive it directly: flip health, make it unreachable or slow, play the cloud
 //! load-balancer controller and the EndpointSlice controller, and force watch expiry.
