@@ -101,6 +101,9 @@ struct SimState {
     writes: u64,
     deployments: BTreeMap<(String, String), SimDeployment>,
     configs: BTreeMap<ConfigKey, ConfigObject>,
+    /// The labels and annotations fedsvc last applied to each Deployment, ConfigMap and
+    /// Secret: those it no longer applies are removed, as server-side apply does.
+    applied_meta: BTreeMap<(ObjectKind, String, String), ObjectMeta>,
     hold_readiness: bool,
 }
 
@@ -162,6 +165,7 @@ impl SimMember {
                 writes: 0,
                 deployments: BTreeMap::new(),
                 configs: BTreeMap::new(),
+                applied_meta: BTreeMap::new(),
                 hold_readiness: false,
             })),
             changed: Arc::new(watch::channel(0).0),
@@ -632,30 +636,58 @@ fn deployment_with_status(d: &SimDeployment) -> Deployment {
 }
 
 /// Server-side apply of `desired`'s metadata over `live`'s, fedsvc being the only applier:
-/// labels and annotations merge.
-fn apply_meta(live: &ObjectMeta, desired: &ObjectMeta) -> ObjectMeta {
+/// labels and annotations merge, less those fedsvc applied before (`previous`) but no longer
+/// applies.
+fn apply_meta(
+    live: &ObjectMeta,
+    desired: &ObjectMeta,
+    previous: Option<&ObjectMeta>,
+) -> ObjectMeta {
+    fn merge(
+        live: Option<&BTreeMap<String, String>>,
+        desired: Option<&BTreeMap<String, String>>,
+        previous: Option<&BTreeMap<String, String>>,
+    ) -> BTreeMap<String, String> {
+        let mut out = live.cloned().unwrap_or_default();
+        for k in previous.into_iter().flatten().map(|(k, _)| k) {
+            if desired.is_none_or(|d| !d.contains_key(k)) {
+                out.remove(k);
+            }
+        }
+        out.extend(desired.cloned().unwrap_or_default());
+        out
+    }
     let mut out = live.clone();
-    let mut labels = live.labels.clone().unwrap_or_default();
-    labels.extend(desired.labels.clone().unwrap_or_default());
-    out.labels = Some(labels);
-    let mut annotations = live.annotations.clone().unwrap_or_default();
-    annotations.extend(desired.annotations.clone().unwrap_or_default());
+    out.labels = Some(merge(
+        live.labels.as_ref(),
+        desired.labels.as_ref(),
+        previous.and_then(|p| p.labels.as_ref()),
+    ));
+    let annotations = merge(
+        live.annotations.as_ref(),
+        desired.annotations.as_ref(),
+        previous.and_then(|p| p.annotations.as_ref()),
+    );
     out.annotations = (!annotations.is_empty()).then_some(annotations);
     out
 }
 
 /// Server-side apply of a ConfigMap or Secret: metadata merged, data replaced.
-fn apply_config(live: &ConfigObject, desired: &ConfigObject) -> ConfigObject {
+fn apply_config(
+    live: &ConfigObject,
+    desired: &ConfigObject,
+    previous: Option<&ObjectMeta>,
+) -> ConfigObject {
     match (live, desired) {
         (ConfigObject::ConfigMap(l), ConfigObject::ConfigMap(d)) => {
             ConfigObject::ConfigMap(k8s_openapi::api::core::v1::ConfigMap {
-                metadata: apply_meta(&l.metadata, &d.metadata),
+                metadata: apply_meta(&l.metadata, &d.metadata, previous),
                 ..d.clone()
             })
         }
         (ConfigObject::Secret(l), ConfigObject::Secret(d)) => {
             ConfigObject::Secret(k8s_openapi::api::core::v1::Secret {
-                metadata: apply_meta(&l.metadata, &d.metadata),
+                metadata: apply_meta(&l.metadata, &d.metadata, previous),
                 type_: d.type_.clone().or_else(|| l.type_.clone()),
                 ..d.clone()
             })
@@ -876,6 +908,9 @@ impl MemberCluster for SimMember {
             let mut s = self.lock();
             let hold = s.hold_readiness;
             let k = key(&ns, &name);
+            let meta_key = (ObjectKind::Deployment, ns.clone(), name.clone());
+            let previous = s.applied_meta.get(&meta_key).cloned();
+            let applied_meta = desired.metadata.clone();
             let outcome = match s.deployments.get_mut(&k) {
                 Some(old) => {
                     if let Some(owner) = meta_federation(&old.deployment.metadata)
@@ -891,7 +926,11 @@ impl MemberCluster for SimMember {
                     }
                     let adopted = !meta_is_managed(&old.deployment.metadata);
                     let new = Deployment {
-                        metadata: apply_meta(&old.deployment.metadata, &desired.metadata),
+                        metadata: apply_meta(
+                            &old.deployment.metadata,
+                            &desired.metadata,
+                            previous.as_ref(),
+                        ),
                         spec: desired.spec.clone(),
                         status: None,
                     };
@@ -922,6 +961,7 @@ impl MemberCluster for SimMember {
                     EnsureOutcome::Created
                 }
             };
+            s.applied_meta.insert(meta_key, applied_meta);
             if outcome.changed() {
                 s.writes += 1;
             }
@@ -947,6 +987,11 @@ impl MemberCluster for SimMember {
                 Some(d) if !meta_is_managed(&d.deployment.metadata) => DeleteOutcome::NotManaged,
                 Some(_) => {
                     s.deployments.remove(&k);
+                    s.applied_meta.remove(&(
+                        ObjectKind::Deployment,
+                        namespace.to_owned(),
+                        name.to_owned(),
+                    ));
                     s.writes += 1;
                     DeleteOutcome::Deleted
                 }
@@ -981,7 +1026,10 @@ impl MemberCluster for SimMember {
             meta.name.clone().unwrap_or_default(),
         );
         let k = (kind, ns.clone(), name.clone());
+        let meta_key = (ObjectKind::from(kind), ns.clone(), name.clone());
+        let applied_meta = meta.clone();
         let mut s = self.lock();
+        let previous = s.applied_meta.get(&meta_key).cloned();
         let outcome = match s.configs.get(&k) {
             Some(old) => {
                 if let Some(owner) =
@@ -990,7 +1038,7 @@ impl MemberCluster for SimMember {
                     return Err(self.foreign(kind.into(), &ns, &name, owner, federation));
                 }
                 let adopted = !meta_is_managed(old.metadata());
-                let new = apply_config(old, &desired);
+                let new = apply_config(old, &desired, previous.as_ref());
                 if same_config(&new, old) {
                     EnsureOutcome::Unchanged
                 } else {
@@ -1007,6 +1055,7 @@ impl MemberCluster for SimMember {
                 EnsureOutcome::Created
             }
         };
+        s.applied_meta.insert(meta_key, applied_meta);
         if outcome.changed() {
             s.writes += 1;
         }
@@ -1027,6 +1076,8 @@ impl MemberCluster for SimMember {
             Some(c) if !meta_is_managed(c.metadata()) => DeleteOutcome::NotManaged,
             Some(_) => {
                 s.configs.remove(&k);
+                s.applied_meta
+                    .remove(&(kind.into(), namespace.to_owned(), name.to_owned()));
                 s.writes += 1;
                 DeleteOutcome::Deleted
             }

@@ -1,5 +1,6 @@
 //! Integration tests of fedsvc-cluster: the CRD file, `KubeMember` against the API server
-//! emulator, the real `kubectl` against the emulator, and `SimMember`.
+//! emulator, the real `kubectl` against the emulator, and `SimMember`; federated Deployments,
+//! ConfigMaps and Secrets against both members (`workloads`).
 
 mod crd;
 mod kube_member;
@@ -8,3 +9,4 @@ mod real_clusters;
 #[cfg(feature = "sim")]
 mod sim_member;
 mod util;
+mod workloads;

@@ -255,3 +255,114 @@ async fn auto_ingress_and_endpoints_play_the_cloud() {
     assert_eq!(b.addresses, vec![ip("198.51.100.11")]);
     assert_eq!(a.ready_endpoints, 2);
 }
+
+/// The Deployment scripts: ready pods, whole statuses, held readiness, outages.
+#[tokio::test]
+async fn deployment_scripts_reach_the_watch() {
+    use fedsvc_cluster::{ObjectKey, ReplicaCounts, WorkloadEvent};
+
+    use crate::util::{federated_deployment, next_item, wait_item};
+
+    let m = sim();
+    let fed = federated_deployment("shop", "web", 10);
+    assert_eq!(
+        m.ensure_deployment(&fed, &federation(), 4).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    assert_eq!(m.writes(), 1);
+    let d = m.deployment("shop", "web").unwrap();
+    let status = d.status.unwrap();
+    assert_eq!(status.ready_replicas, Some(4), "ready at once by default");
+    assert_eq!(d.metadata.generation, status.observed_generation);
+    assert_eq!(m.deployments().len(), 1);
+
+    let mut events = m.watch_deployments();
+    let WorkloadEvent::Observed(o) = next_item(&mut events).await else {
+        panic!("expected an observation")
+    };
+    assert_eq!((o.desired, o.counts.ready, o.up_to_date), (4, 4, true));
+    assert_eq!(next_item(&mut events).await, WorkloadEvent::Synced);
+
+    assert!(m.set_deployment_ready("shop", "web", 1));
+    let WorkloadEvent::Observed(o) = next_item(&mut events).await else {
+        panic!()
+    };
+    assert_eq!((o.counts.ready, o.counts.available), (1, 1));
+    let counts = ReplicaCounts {
+        replicas: 5,
+        ready: 2,
+        available: 2,
+        updated: 3,
+    };
+    assert!(m.set_deployment_counts("shop", "web", counts, false));
+    let WorkloadEvent::Observed(o) = next_item(&mut events).await else {
+        panic!()
+    };
+    assert_eq!((o.counts, o.up_to_date), (counts, false));
+    assert!(!m.set_deployment_ready("shop", "nope", 1));
+
+    // Held: a new share gets its pods, not ready beyond what was.
+    m.set_hold_readiness(true);
+    m.ensure_deployment(&fed, &federation(), 6).await.unwrap();
+    let e = wait_item(
+        &mut events,
+        |e| matches!(e, WorkloadEvent::Observed(o) if o.desired == 6),
+    )
+    .await;
+    let WorkloadEvent::Observed(o) = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        (o.counts.replicas, o.counts.ready, o.up_to_date),
+        (6, 2, true)
+    );
+    m.set_hold_readiness(false);
+    wait_item(
+        &mut events,
+        |e| matches!(e, WorkloadEvent::Observed(o) if o.counts.ready == 6),
+    )
+    .await;
+
+    // An outage: calls fail, the watch reports it once and resumes.
+    m.set_reachable(false);
+    let err = m
+        .ensure_deployment(&fed, &federation(), 6)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MemberError::Unreachable { .. }), "{err}");
+    assert!(
+        m.list_managed_configs(&federation()).await.is_err(),
+        "listing fails too"
+    );
+    let item = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures::StreamExt::next(&mut events),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(item.is_err(), "{item:?}");
+    m.set_reachable(true);
+    m.delete_deployment("shop", "web").await.unwrap();
+    assert_eq!(
+        wait_item(&mut events, |e| matches!(e, WorkloadEvent::Gone(_))).await,
+        WorkloadEvent::Gone(ObjectKey::parse("shop", "web").unwrap())
+    );
+}
+
+/// A Secret held by a SimMember never shows its data in a Debug output.
+#[tokio::test]
+async fn a_sim_members_debug_shows_no_secret_data() {
+    use crate::util::{PASSWORD, secret};
+    let m = sim();
+    m.ensure_config(&secret("shop", "db", "admin"), &federation())
+        .await
+        .unwrap();
+    let text = format!("{m:?}");
+    assert!(text.contains("db"), "{text}");
+    let bytes = format!("{:?}", PASSWORD.as_bytes());
+    assert!(
+        !text.contains(PASSWORD) && !text.contains(&bytes[1..20]),
+        "{text}"
+    );
+}
