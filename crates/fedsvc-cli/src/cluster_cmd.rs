@@ -94,7 +94,21 @@ fn meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
     }
 }
 
-/// The least privilege the controller needs in a member.
+/// The least privilege the controller needs in a member: exactly the verbs its member client
+/// uses (`crates/fedsvc-cli/tests/join.rs` records them against the API emulator and
+/// compares).
+///
+/// A ClusterRole, bound cluster-wide: the namespaces of the federation's services and
+/// Deployments are not known when a member joins (they are those of objects created later on
+/// the federation API), and the member client creates a copy's namespace when it is missing,
+/// so no set of namespaced Roles could be made in advance. RBAC cannot narrow a rule by label,
+/// so the role lets the account read every ConfigMap and Secret of the member; the member
+/// client itself lists only, and deletes only, objects labelled
+/// `app.kubernetes.io/managed-by: fedsvc`, and reads a Secret's data only to compare it with
+/// the copy it is about to apply.
+///
+/// `join` applies the role with a forced server-side apply, and `rules` is an atomic list: run
+/// again on a member joined by an older version, it replaces the old rules with these.
 fn member_role() -> ClusterRole {
     let rule = |groups: &[&str], resources: &[&str], verbs: &[&str]| PolicyRule {
         api_groups: Some(groups.iter().map(|s| (*s).to_owned()).collect()),
@@ -112,7 +126,7 @@ fn member_role() -> ClusterRole {
                 &["services"],
                 &["get", "list", "watch", "create", "patch", "delete"],
             ),
-            // The service's namespace, made when it is missing.
+            // The namespace of a service or Deployment, made when it is missing.
             rule(&[""], &["namespaces"], &["get", "create"]),
             // Locality: the zone and region labels of the nodes.
             rule(&[""], &["nodes"], &["list"]),
@@ -121,6 +135,21 @@ fn member_role() -> ClusterRole {
                 &["discovery.k8s.io"],
                 &["endpointslices"],
                 &["list", "watch"],
+            ),
+            // Copies of federated Deployments: server-side apply (patch; create when new), a
+            // read before each, deletion, and the watch of their replica counts.
+            rule(
+                &["apps"],
+                &["deployments"],
+                &["get", "list", "watch", "create", "patch", "delete"],
+            ),
+            // The ConfigMaps and Secrets a federated Deployment's pods reference: applied,
+            // read before each apply (metadata only before a deletion), listed by label
+            // (metadata only) to find those no longer needed, and deleted. Never watched.
+            rule(
+                &[""],
+                &["configmaps", "secrets"],
+                &["get", "list", "create", "patch", "delete"],
             ),
         ]),
         ..Default::default()

@@ -66,13 +66,32 @@ async fn join_creates_a_dedicated_account_and_unjoin_removes_it() {
             .iter()
             .all(|r| r["verbs"].as_array().unwrap().iter().all(|v| v != "*"))
     );
-    assert!(!rules.iter().any(|r| {
-        r["resources"]
-            .as_array()
-            .unwrap()
+    // Federated Deployments and the ConfigMaps and Secrets they reference, cluster-wide;
+    // ConfigMaps and Secrets are never watched, and nothing is updated with a PUT.
+    let granted = grants(&role);
+    let verbs = |group: &str, resource: &str| -> Vec<String> {
+        granted
             .iter()
-            .any(|x| x == "secrets")
-    }));
+            .filter(|(g, r, _)| g == group && r == resource)
+            .map(|(_, _, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(
+        verbs("apps", "deployments"),
+        ["create", "delete", "get", "list", "patch", "watch"]
+    );
+    for resource in ["configmaps", "secrets"] {
+        assert_eq!(
+            verbs("", resource),
+            ["create", "delete", "get", "list", "patch"],
+            "{resource}"
+        );
+    }
+    assert!(
+        !granted.iter().any(|(_, _, v)| v == "update"),
+        "{granted:?}"
+    );
+    assert!(verbs("", "pods").is_empty());
     member
         .get(
             "rbac.authorization.k8s.io/v1",
@@ -297,6 +316,90 @@ async fn the_stored_kubeconfig_is_one_the_controller_accepts() {
     assert!(user.exec.is_none() && user.token_file.is_none());
 }
 
+/// What a ClusterRole grants, as `(group, resource, verb)`, sorted.
+fn grants(role: &serde_json::Value) -> std::collections::BTreeSet<(String, String, String)> {
+    let mut granted = std::collections::BTreeSet::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for g in rule["apiGroups"].as_array().unwrap() {
+            for r in rule["resources"].as_array().unwrap() {
+                for v in rule["verbs"].as_array().unwrap() {
+                    granted.insert((
+                        g.as_str().unwrap().to_owned(),
+                        r.as_str().unwrap().to_owned(),
+                        v.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    granted
+}
+
+/// Re-running `join` on a member joined by an older version replaces its ClusterRole: rules it
+/// no longer grants go, the new ones come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_again_upgrades_an_older_member_role() {
+    fedsvc_emulator::install_crypto_provider();
+    let host = ApiServer::start().await;
+    let member = ApiServer::start().await;
+    // The role as an older `join` made it, plus a rule it should not have.
+    member
+        .create(serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "fedsvc-member",
+                "labels": {"app.kubernetes.io/managed-by": "fedsvc"}},
+            "rules": [
+                {"apiGroups": [""], "resources": ["services"],
+                    "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
+                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create"]},
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                    "verbs": ["list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+            ],
+        }))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, kubeconfig(&host, &member)).unwrap();
+    let join = || {
+        fedsvc(&[
+            "join",
+            "member-a",
+            "--cluster-context",
+            "member-a",
+            "--host-context",
+            "host",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ])
+    };
+    let o = join();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let role = || {
+        member
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                "",
+                "fedsvc-member",
+            )
+            .unwrap()
+    };
+    let upgraded = grants(&role());
+    let has = |g: &str, r: &str, v: &str| upgraded.contains(&(g.into(), r.into(), v.into()));
+    assert!(has("apps", "deployments", "watch"), "{upgraded:?}");
+    assert!(has("", "secrets", "patch"), "{upgraded:?}");
+    assert!(has("", "configmaps", "delete"), "{upgraded:?}");
+    assert!(has("", "services", "patch"), "{upgraded:?}");
+    assert!(!has("", "pods", "list"), "the old extra rule is gone");
+    // Joined again with the current version: the same role.
+    let o = join();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(grants(&role()), upgraded);
+}
+
 /// The verbs a request of the emulator's log stands for, as `(group, resource, verb)`;
 /// discovery, health and version requests stand for none.
 fn verb_of(r: &fedsvc_emulator::RequestRecord) -> Option<(String, String, String)> {
@@ -333,13 +436,16 @@ fn verb_of(r: &fedsvc_emulator::RequestRecord) -> Option<(String, String, String
 }
 
 /// The member role `fedsvc join` grants is exactly what the controller's member client uses
-/// over a service's whole life: probe, locality, propagation (creating the namespace), update,
-/// deletion, and the shard watches.
+/// over a service's whole life (probe, locality, propagation creating the namespace, update,
+/// deletion, the shard watches) and a federated Deployment's (its copy, its ConfigMaps and
+/// Secrets, the listing of those, the watch of the copies, deletion).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_member_role_grants_exactly_what_the_controller_uses() {
     use std::collections::BTreeSet;
 
-    use fedsvc_cluster::{KubeMember, KubeMemberOptions, LocalityOverride, MemberCluster};
+    use fedsvc_cluster::{
+        ConfigKind, ConfigObject, KubeMember, KubeMemberOptions, LocalityOverride, MemberCluster,
+    };
     use fedsvc_model::{ClusterName, Label, LabelRules};
     use futures::StreamExt;
 
@@ -371,20 +477,7 @@ async fn the_member_role_grants_exactly_what_the_controller_uses() {
             "fedsvc-member",
         )
         .unwrap();
-    let mut granted = BTreeSet::new();
-    for rule in role["rules"].as_array().unwrap() {
-        for g in rule["apiGroups"].as_array().unwrap() {
-            for r in rule["resources"].as_array().unwrap() {
-                for v in rule["verbs"].as_array().unwrap() {
-                    granted.insert((
-                        g.as_str().unwrap().to_owned(),
-                        r.as_str().unwrap().to_owned(),
-                        v.as_str().unwrap().to_owned(),
-                    ));
-                }
-            }
-        }
-    }
+    let granted = grants(&role);
 
     // A service's whole life in the member, through the controller's client.
     member.clear_requests();
@@ -425,11 +518,80 @@ async fn the_member_role_grants_exactly_what_the_controller_uses() {
     drain.abort();
     client.delete_service("mynamespace", "nginx").await.unwrap();
 
+    // A federated Deployment's whole life, with a ConfigMap and a Secret it references.
+    let mut deployment: k8s_openapi::api::apps::v1::Deployment =
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}},
+        }))
+        .unwrap();
+    let config: k8s_openapi::api::core::v1::ConfigMap = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "web-config", "namespace": "shop"}, "data": {"mode": "fast"},
+    }))
+    .unwrap();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "web-secret", "namespace": "shop"}, "data": {"k": "dg=="},
+    }))
+    .unwrap();
+    let config = ConfigObject::ConfigMap(config);
+    let secret = ConfigObject::Secret(secret);
+    client.ensure_config(&config, &federation).await.unwrap();
+    client.ensure_config(&secret, &federation).await.unwrap();
+    client
+        .ensure_deployment(&deployment, &federation, 2)
+        .await
+        .unwrap();
+    deployment
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0]
+        .image = Some("nginx:1.28".into());
+    client
+        .ensure_deployment(&deployment, &federation, 2)
+        .await
+        .unwrap();
+    let mut deployments = client.watch_deployments();
+    let drain = tokio::spawn(async move { while deployments.next().await.is_some() {} });
+    for _ in 0..200 {
+        if watching("deployments") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    drain.abort();
+    client.list_managed_configs(&federation).await.unwrap();
+    client.delete_deployment("shop", "web").await.unwrap();
+    client
+        .delete_config(ConfigKind::ConfigMap, "shop", "web-config")
+        .await
+        .unwrap();
+    client
+        .delete_config(ConfigKind::Secret, "shop", "web-secret")
+        .await
+        .unwrap();
+
     let mut used: BTreeSet<(String, String, String)> =
         member.requests().iter().filter_map(verb_of).collect();
     // A server-side apply that creates the object is also authorized as `create` by a real
     // API server, though the request is a PATCH.
-    used.insert(("".into(), "services".into(), "create".into()));
+    for (group, resource) in [
+        ("", "services"),
+        ("apps", "deployments"),
+        ("", "configmaps"),
+        ("", "secrets"),
+    ] {
+        used.insert((group.into(), resource.into(), "create".into()));
+    }
     assert!(
         used.is_subset(&granted),
         "used but not granted: {:?}",
