@@ -10,16 +10,17 @@ use crate::error::MemberError;
 
 /// The field manager of every server-side apply fedsvc sends.
 pub const FIELD_MANAGER: &str = "fedsvc";
-/// The label that marks member services (and namespaces) managed by fedsvc.
+/// The label that marks member objects managed by fedsvc: copies of services, Deployments,
+/// ConfigMaps and Secrets, and the namespaces made for them.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The value of [`MANAGED_BY_LABEL`].
 pub const MANAGED_BY_VALUE: &str = "fedsvc";
-/// The label naming the federation a member service belongs to.
+/// The label naming the federation a member copy belongs to.
 pub const FEDERATION_LABEL: &str = "fedsvc.io/federation";
 /// The load-balancer class that keeps a shared host's own cloud controller off federated
 /// services; it is dropped when a service is propagated.
 pub const FEDERATED_LB_CLASS: &str = "fedsvc.io/federated";
-/// The label selector of the services fedsvc manages.
+/// The label selector of the objects fedsvc manages.
 pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=fedsvc";
 
 /// Annotations never copied to members (client bookkeeping of the federation API).
