@@ -18,6 +18,7 @@
 //! workers: 16                   # services reconciled at once
 //! leaderElection: {enabled: true, leaseName: fedsvc-controller, leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s}
 //! listen: 0.0.0.0:8080          # /healthz, /readyz, /metrics
+//! workloads: {enabled: true}    # federated Deployments (with their ConfigMaps and Secrets)
 //! ```
 
 use std::net::SocketAddr;
@@ -577,6 +578,23 @@ impl Default for ReadinessConfig {
     }
 }
 
+/// Federated Deployments (`workloads:`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct WorkloadsConfig {
+    /// Whether `apps/v1` Deployments on the federation API are federated: copied to the
+    /// members with their replicas divided, their ConfigMaps and Secrets along (default
+    /// `true`). Off, the controller neither reads Deployments, ConfigMaps nor Secrets on the
+    /// federation API nor watches Deployments in the members.
+    pub enabled: bool,
+}
+
+impl Default for WorkloadsConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -627,6 +645,9 @@ pub struct ControllerConfig {
     /// When `/readyz` answers 200.
     #[serde(default)]
     pub readiness: ReadinessConfig,
+    /// Federated Deployments.
+    #[serde(default)]
+    pub workloads: WorkloadsConfig,
 }
 
 fn default_ttl() -> u32 {
@@ -688,6 +709,7 @@ impl ControllerConfig {
             leader_election: LeaderElectionConfig::default(),
             listen: default_listen(),
             readiness: ReadinessConfig::default(),
+            workloads: WorkloadsConfig::default(),
         }
     }
 

@@ -179,12 +179,14 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         ));
     }
 
+    let mut workload_rx = None;
     let (clusters, ready_rx, shard_rx) = ClusterManager::new(
         parts.host.clone(),
         config.namespace.clone(),
         parts.members,
         shared.clone(),
         config.health_policy(),
+        config.workloads.enabled.then_some(&mut workload_rx),
     );
     tasks.push(supervised(
         "memory trim",
@@ -330,6 +332,26 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
                 .await;
         }),
     ));
+
+    if let Some(copies) = workload_rx {
+        let start = crate::workloads::Start {
+            host: parts.host.clone(),
+            clusters: clusters.clone(),
+            shared: shared.clone(),
+            filter: filter.0.clone(),
+            reporter: Reporter {
+                controller: "fedsvc-controller".into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+            workers: config.workers,
+            ready: clusters.subscribe(crate::members::Changes::Any),
+            copies,
+        };
+        tasks.push(supervised(
+            "workload reconciler",
+            Box::pin(crate::workloads::run(start, stop_rx.clone())),
+        ));
+    }
 
     info!(%http_addr, provider = %provider.name(), "fedsvc-controller started");
     Ok(Running {

@@ -58,3 +58,4 @@ mod ops;
 mod services;
 mod shared;
 pub mod state;
+mod workloads;

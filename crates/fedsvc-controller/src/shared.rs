@@ -26,6 +26,8 @@ pub struct Shared {
     pub activity: crate::ops::memory::Activity,
     /// Deleted federated services whose records must leave DNS before their finalizer goes.
     pub removals: Removals,
+    /// The member copies of federated Deployments, as the members report them.
+    pub(crate) copies: crate::workloads::copies::Copies,
 }
 
 impl Shared {
@@ -41,6 +43,7 @@ impl Shared {
             leader,
             activity: crate::ops::memory::Activity::default(),
             removals: Removals::default(),
+            copies: Default::default(),
         }
     }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use fedsvc_controller::config::{
     ControllerConfig, HealthConfig, LeaderElectionConfig, MembersConfig, ReadinessConfig,
-    SyncConfig,
+    SyncConfig, WorkloadsConfig,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -61,12 +61,13 @@ fn config_keys() -> Vec<String> {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let sections: [(&str, Vec<&str>); 5] = [
+    let sections: [(&str, Vec<&str>); 6] = [
         ("health", keys::<HealthConfig>()),
         ("sync", keys::<SyncConfig>()),
         ("members", keys::<MembersConfig>()),
         ("leaderElection", keys::<LeaderElectionConfig>()),
         ("readiness", keys::<ReadinessConfig>()),
+        ("workloads", keys::<WorkloadsConfig>()),
     ];
     for (section, fields) in sections {
         assert!(

@@ -180,7 +180,8 @@ impl ClusterManager {
             .expect("state lock")
             .remove_cluster(name);
         self.shared.dirty.notify_one();
-        let _ = self.ready_tx.unbounded_send(());
+        self.forget_copies(name);
+        self.notify_ready(true);
         self.shared
             .metrics
             .cluster_ready
@@ -273,7 +274,7 @@ impl ClusterManager {
                     if e.labels != labels {
                         e.labels = labels.clone();
                         // Placement may have changed: propagate every service again.
-                        let _ = self.ready_tx.unbounded_send(());
+                        self.notify_ready(true);
                     }
                     true
                 }
@@ -302,6 +303,7 @@ impl ClusterManager {
             };
             self.failures.lock().expect("failures lock").remove(&name);
             let watch = self.spawn_shard_watch(name.clone(), member.clone());
+            let workload_watch = self.spawn_workload_watch(name.clone(), member.clone());
             let entry = Entry {
                 member,
                 probe: MemberProbe::new(self.policy),
@@ -309,6 +311,7 @@ impl ClusterManager {
                 labels,
                 secret_version: version,
                 watch,
+                workload_watch,
             };
             info!(cluster = %name, "member joined");
             // Until its health and place are known, DNS does not start from a picture that
@@ -342,7 +345,9 @@ impl ClusterManager {
             state.service_keys().cloned().collect()
         };
         self.shared.dirty.notify_one();
-        let _ = self.ready_tx.unbounded_send(());
+        let copies = self.forget_copies(name);
+        self.notify_ready(true);
+        self.remove_copies(name, &entry, copies).await;
         for key in keys {
             // Only the leader writes members: a standby (or a replica that lost the Lease)
             // leaves the unjoined member's services to the leader, which unjoins it too.

@@ -14,6 +14,7 @@ mod probe;
 mod rounds;
 mod shards;
 mod status;
+mod workloads;
 
 pub use factory::{
     ConnectError, KubeMemberFactory, MemberFactory, REASON_NOT_REACHABLE, REASON_UNSAFE_KUBECONFIG,
@@ -23,6 +24,7 @@ pub use factory::{
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use fedsvc_cluster::ObjectKey;
 use fedsvc_cluster::{Cluster as ClusterResource, LocalityOverride, MemberCluster};
 use fedsvc_model::{ClusterName, ServiceKey};
 use tokio::task::JoinHandle;
@@ -54,12 +56,28 @@ struct Entry {
     labels: BTreeMap<String, String>,
     secret_version: Option<String>,
     watch: JoinHandle<()>,
+    /// The watch of its copies of federated Deployments, when those are on.
+    workload_watch: Option<JoinHandle<()>>,
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
         self.watch.abort();
+        if let Some(w) = &self.workload_watch {
+            w.abort();
+        }
     }
+}
+
+/// Which member changes a reconciler is told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Changes {
+    /// A member became Ready, joined, left or was relabelled (Services: a member that stops
+    /// being Ready keeps its copy, nothing to do).
+    BecameReady,
+    /// Any readiness change too (Deployments: a member that stops being Ready gives its
+    /// replicas to the others).
+    Any,
 }
 
 /// Joins, probes and unjoins member clusters.
@@ -75,8 +93,13 @@ pub struct ClusterManager {
     clusters: Mutex<BTreeMap<ClusterName, ClusterResource>>,
     /// Clusters that could not be joined, and with what: joined again only when that changes.
     failures: Mutex<BTreeMap<ClusterName, join::Attempt>>,
-    /// Told when a cluster becomes Ready or leaves, so services are propagated again.
-    ready_tx: futures::channel::mpsc::UnboundedSender<()>,
+    /// Told when members change in a way that calls for propagating federated objects
+    /// again: one sender per reconciler, each with what it is told of
+    /// ([`ClusterManager::subscribe`]).
+    ready_txs: Mutex<Vec<(Changes, futures::channel::mpsc::UnboundedSender<()>)>>,
+    /// Told which federated Deployment's member copies changed, so its status is updated;
+    /// `None`: federated Deployments are off, and members' Deployments are not watched.
+    workload_tx: Option<futures::channel::mpsc::UnboundedSender<ObjectKey>>,
     /// Told which service's shards changed, so its status is updated.
     shard_tx: futures::channel::mpsc::UnboundedSender<ServiceKey>,
 }
@@ -100,6 +123,7 @@ impl ClusterManager {
         factory: Arc<dyn MemberFactory>,
         shared: Arc<Shared>,
         policy: HealthPolicy,
+        workloads: Option<&mut Option<futures::channel::mpsc::UnboundedReceiver<ObjectKey>>>,
     ) -> (
         Arc<Self>,
         futures::channel::mpsc::UnboundedReceiver<()>,
@@ -107,6 +131,13 @@ impl ClusterManager {
     ) {
         let (ready_tx, ready_rx) = futures::channel::mpsc::unbounded();
         let (shard_tx, shard_rx) = futures::channel::mpsc::unbounded();
+        // With federated Deployments on, the members' Deployments are watched, and the
+        // receiver of the changes goes to the caller.
+        let workload_tx = workloads.map(|slot| {
+            let (tx, rx) = futures::channel::mpsc::unbounded();
+            *slot = Some(rx);
+            tx
+        });
         let m = Arc::new(Self {
             host,
             namespace,
@@ -116,10 +147,38 @@ impl ClusterManager {
             members: Mutex::new(BTreeMap::new()),
             clusters: Mutex::new(BTreeMap::new()),
             failures: Mutex::new(BTreeMap::new()),
-            ready_tx,
+            ready_txs: Mutex::new(vec![(Changes::BecameReady, ready_tx)]),
+            workload_tx,
             shard_tx,
         });
         (m, ready_rx, shard_rx)
+    }
+
+    /// A further receiver, told of `changes` (for a second reconciler).
+    pub(crate) fn subscribe(
+        &self,
+        changes: Changes,
+    ) -> futures::channel::mpsc::UnboundedReceiver<()> {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        self.ready_txs
+            .lock()
+            .expect("ready lock")
+            .push((changes, tx));
+        rx
+    }
+
+    /// Tells the reconcilers that members changed: `became_ready` when one became Ready,
+    /// joined, left or was relabelled; otherwise only a member stopped being Ready.
+    fn notify_ready(&self, became_ready: bool) {
+        self.ready_txs
+            .lock()
+            .expect("ready lock")
+            .retain(|(changes, tx)| {
+                if !became_ready && *changes == Changes::BecameReady {
+                    return true;
+                }
+                tx.unbounded_send(()).is_ok()
+            });
     }
 
     /// The joined members.

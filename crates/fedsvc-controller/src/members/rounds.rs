@@ -196,8 +196,6 @@ impl ClusterManager {
                 .get_or_create(&labels)
                 .set(i64::from(*ready));
         }
-        if localities.iter().any(|(_, ready, ..)| *ready) {
-            let _ = self.ready_tx.unbounded_send(());
-        }
+        self.notify_ready(localities.iter().any(|(_, ready, ..)| *ready));
     }
 }
