@@ -336,7 +336,7 @@ fn the_tour_runs_to_its_summary() {
         .skip_while(|l| !l.starts_with("Summary"))
         .skip(1)
         .collect();
-    assert_eq!(summary.len(), 6, "{text}");
+    assert_eq!(summary.len(), 7, "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

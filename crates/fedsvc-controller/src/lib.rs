@@ -1,8 +1,9 @@
 //! The fedsvc federation controller.
 //!
 //! A federated Service created once on the federation API appears in every selected member
-//! cluster; the health of every cluster and shard is watched; and zone, region and global DNS
-//! records are kept in a DNS provider so that every client reaches the closest healthy shard.
+//! cluster, and a federated Deployment runs there with its replicas divided among them; the
+//! health of every cluster and shard is watched; and zone, region and global DNS records are
+//! kept in a DNS provider so that every client reaches the closest healthy shard.
 //!
 //! Where things live, one folder per concern:
 //!
@@ -19,6 +20,9 @@
 //! - `services/`: the reconciler that propagates federated services, keeps their status and
 //!   cleans up behind a finalizer; `federated`: what the reconcilers of federated objects
 //!   share (the finalizer, placement by cluster selector, orphaning, namespaces, Events).
+//! - `workloads/`: the reconciler of federated Deployments: placement, the division of their
+//!   replicas over the members ([`fedsvc_model::replicas`]), the ConfigMaps and Secrets their
+//!   pods reference, the status summed over the members' copies, deletion.
 //! - [`dns`]: the DNS task (coalescing, the periodic resync, the retry pause), the one zone sync
 //!   it runs ([`dns::ZoneSync`]: list once, then plan and write only the difference;
 //!   fail-static when every cluster looks down), the copy of the zone it keeps, and the

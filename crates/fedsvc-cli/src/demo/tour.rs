@@ -12,6 +12,7 @@ use super::{GUIDE_BACKENDS, create_nginx};
 use crate::Format;
 use crate::output::{RecordsDoc, write_records};
 use crate::resolve_cmd::{chain, print_chain, resolver};
+use serde_json::json;
 
 const NS: &str = "mynamespace";
 
@@ -70,6 +71,53 @@ async fn show(world: &World, out: &mut dyn Write, names: &[&str]) -> anyhow::Res
 }
 
 /// Runs the story; returns the exit code.
+/// The nginx Deployment on the federation API: 8 replicas weighted onto the guide's clusters.
+fn create_nginx_deployment(world: &World) -> anyhow::Result<()> {
+    let weights: Vec<String> = GUIDE_BACKENDS.iter().map(|c| format!("{c}=1")).collect();
+    world.federation.create(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "nginx", "namespace": NS,
+                     "annotations": {"fedsvc.io/replica-weights": weights.join(",")}},
+        "spec": {
+            "replicas": 8,
+            "selector": {"matchLabels": {"run": "nginx"}},
+            "template": {"metadata": {"labels": {"run": "nginx"}},
+                         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27",
+                                                  "ports": [{"containerPort": 80}]}]}},
+        },
+    }))?;
+    Ok(())
+}
+
+/// The federated Deployment's division, as its annotation says, without the members that get
+/// no copy.
+fn division(world: &World) -> anyhow::Result<String> {
+    let d = world.federation.get("apps/v1", "Deployment", NS, "nginx")?;
+    let all = d["metadata"]["annotations"]["fedsvc.io/replica-division"]
+        .as_str()
+        .unwrap_or("(not yet divided)");
+    Ok(all
+        .split(',')
+        .filter(|p| !p.ends_with("=0"))
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+/// Waits (at most a minute) until the division satisfies `check`.
+async fn until_division(world: &World, check: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if check(&division(world)?) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!(
+        "the replicas were not divided as expected: {}",
+        division(world)?
+    )
+}
+
 pub(super) async fn run(
     world: &World,
     out: &mut dyn Write,
@@ -114,19 +162,26 @@ pub(super) async fn run(
 
     writeln!(
         out,
-        "2. Add backend pods in 8 clusters (kubectl --context=$CLUSTER run nginx ...): the guide's listing."
+        "2. Add the backends with one Deployment on the federation (kubectl --context=federation-cluster"
     )?;
-    for c in GUIDE_BACKENDS {
-        world.add_backends(c, NS, "nginx", 1)?;
-    }
+    writeln!(
+        out,
+        "   create -f nginx-deployment.yaml): 8 replicas, weighted onto the guide's 8 clusters with"
+    )?;
+    writeln!(
+        out,
+        "   fedsvc.io/replica-weights. Each of them runs one nginx pod: the guide's listing."
+    )?;
+    create_nginx_deployment(world)?;
     let took = until(world, "the guide's listing", |r| {
         a_count(r, "") == 8 && is_cname_to(r, "us-central1-f", "us-central1")
     })
     .await?;
     steps.push(Step {
-        title: "backends added: the guide's records",
+        title: "one Deployment on the federation: the guide's records",
         took,
     });
+    writeln!(out, "   replicas divided: {}", division(world)?)?;
     let records = world.records().await;
     write_records(
         out,
@@ -143,9 +198,37 @@ pub(super) async fn run(
 
     writeln!(
         out,
-        "3. Fail a zone: the backends in us-central1-a go away. Its zone name now leads to the rest of us-central1."
+        "3. Fail a whole cluster: the API server of gce-us-east1-b stops answering. After three failed health"
     )?;
-    world.remove_backends("gce-us-central1-a", NS, "nginx")?;
+    writeln!(
+        out,
+        "   probes it is Offline: its shard leaves DNS, and its replica moves to another cluster."
+    )?;
+    let outage = Instant::now();
+    world.member("gce-us-east1-b")?.set_reachable(false);
+    let took = until(world, "us-east1-b out of DNS", |r| {
+        is_cname_to(r, "us-east1-b", "us-east1") && a_count(r, "us-east1") == 2
+    })
+    .await?;
+    steps.push(Step {
+        title: "cluster gce-us-east1-b offline, removed from DNS",
+        took,
+    });
+    until_division(world, |d| d.contains("gce-us-east1-b=keep")).await?;
+    steps.push(Step {
+        title: "its replica moved to another cluster",
+        took: outage.elapsed(),
+    });
+    writeln!(out, "   replicas divided: {}", division(world)?)?;
+    show(world, out, &["us-east1-b"]).await?;
+    tokio::time::sleep(pause).await;
+
+    writeln!(
+        out,
+        "4. Fail a zone: the nginx pods in us-central1-a stop being ready. Its zone name now leads to the"
+    )?;
+    writeln!(out, "   rest of us-central1.")?;
+    world.member("gce-us-central1-a")?.set_pods_ready(false);
     let took = until(world, "us-central1-a a CNAME", |r| {
         is_cname_to(r, "us-central1-a", "us-central1")
     })
@@ -159,10 +242,11 @@ pub(super) async fn run(
 
     writeln!(
         out,
-        "4. Fail a region: no backends left in asia-east1. Its zones lead to the region, the region to the world."
+        "5. Fail a region: no ready backends left in asia-east1. Its zones lead to the region, the region to"
     )?;
-    world.remove_backends("gce-asia-east1-a", NS, "nginx")?;
-    world.remove_backends("gce-asia-east1-c", NS, "nginx")?;
+    writeln!(out, "   the world.")?;
+    world.member("gce-asia-east1-a")?.set_pods_ready(false);
+    world.member("gce-asia-east1-c")?.set_pods_ready(false);
     let took = until(world, "asia-east1 a CNAME to global", |r| {
         is_cname_to(r, "asia-east1", "")
     })
@@ -176,37 +260,22 @@ pub(super) async fn run(
 
     writeln!(
         out,
-        "5. Fail a whole cluster: the API server of gce-us-east1-b stops answering. After three failed health"
-    )?;
-    writeln!(out, "   probes it is Offline and its shard leaves DNS.")?;
-    world.member("gce-us-east1-b")?.set_reachable(false);
-    let took = until(world, "us-east1-b out of DNS", |r| {
-        is_cname_to(r, "us-east1-b", "us-east1") && a_count(r, "us-east1") == 2
-    })
-    .await?;
-    steps.push(Step {
-        title: "cluster gce-us-east1-b offline, removed from DNS",
-        took,
-    });
-    show(world, out, &["us-east1-b"]).await?;
-    tokio::time::sleep(pause).await;
-
-    writeln!(
-        out,
-        "6. Everything recovers: the cluster comes back and the backends return."
+        "6. Everything recovers: the cluster comes back, its replica with it, and the pods are ready again."
     )?;
     world.member("gce-us-east1-b")?.set_reachable(true);
     for c in ["gce-us-central1-a", "gce-asia-east1-a", "gce-asia-east1-c"] {
-        world.add_backends(c, NS, "nginx", 1)?;
+        world.member(c)?.set_pods_ready(true);
     }
     let took = until(world, "full recovery", |r| {
-        a_count(r, "") == 8 && a_count(r, "us-central1-a") == 1
+        a_count(r, "") == 8 && a_count(r, "us-central1-a") == 1 && a_count(r, "us-east1-b") == 1
     })
     .await?;
     steps.push(Step {
         title: "recovered: the guide's records again",
         took,
     });
+    until_division(world, |d| !d.contains("keep")).await?;
+    writeln!(out, "   replicas divided: {}", division(world)?)?;
     show(world, out, &["us-central1-a", "asia-east1-b"]).await?;
 
     writeln!(

@@ -120,6 +120,9 @@ impl World {
         let federation = ApiServer::try_start()
             .await
             .context("cannot start the federation API")?;
+        // A federation's control plane runs no workload controllers: its Deployments run in
+        // the members.
+        federation.set_workload_controllers(false);
         federation
             .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}))
             .context("federation API")?;
