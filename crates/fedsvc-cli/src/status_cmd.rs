@@ -1,17 +1,21 @@
 //! `fedsvc status SERVICE -n NAMESPACE`: where a federated service stands, per cluster and per
-//! DNS name, and why.
+//! DNS name, and why; and, when a federated Deployment of the same name exists, how its replicas
+//! are divided and what each member's copy runs.
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use fedsvc_cluster::{Cluster, KubeMember, MemberCluster, ShardEvent};
+use fedsvc_cluster::{
+    Cluster, KubeMember, MemberCluster, ObjectKey, ShardEvent, WorkloadEvent, WorkloadObservation,
+};
 use fedsvc_dns_plan::Planner;
 use fedsvc_model::{
     Cluster as ModelCluster, ClusterName, DnsName, Label, LabelRules, Service, ServiceKey, Shard,
     Snapshot, ZoneNaming,
 };
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service as KubeService};
 use kube::api::Api;
 
@@ -22,7 +26,33 @@ struct Row {
     cluster: String,
     ready: bool,
     shard: Option<fedsvc_cluster::ShardObservation>,
+    /// The member's copy of the federated Deployment of the same name (when there is one).
+    copy: Option<WorkloadObservation>,
     problem: Option<String>,
+}
+
+/// The member's copy of the federated Deployment `key`, as its watch lists it.
+async fn observe_copy(
+    member: &KubeMember,
+    key: &ObjectKey,
+) -> Result<Option<WorkloadObservation>, String> {
+    let mut stream = member.watch_deployments();
+    let mut found = None;
+    let read = async {
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(WorkloadEvent::Observed(o)) if &o.key == key => found = Some(o),
+                Ok(WorkloadEvent::Synced) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .map_err(|_| "no answer within 10 s".to_owned())??;
+    Ok(found)
 }
 
 async fn observe(
@@ -63,6 +93,13 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
         .get_opt(&args.service)
         .await?
         .with_context(|| format!("service {key} does not exist on the federation API"))?;
+    // A federated Deployment of the same name, if any (and if this user may read it).
+    let deployment = Api::<Deployment>::namespaced(host.clone(), &args.namespace)
+        .get_opt(&args.service)
+        .await
+        .ok()
+        .flatten();
+    let workload = ObjectKey::parse(&args.namespace, &args.service).ok();
     let federation = Label::parse(&args.federation, LabelRules::Rfc1123, "federation name")?;
     let suffix = DnsName::parse_host_name(&args.dns_suffix).context("--dns-suffix")?;
 
@@ -90,21 +127,28 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
                 d.get(&r.key)
                     .map(|b| String::from_utf8_lossy(&b.0).into_owned())
             });
-        let (shard, problem) = match (ClusterName::parse(&name), kubeconfig) {
+        let (shard, copy, problem) = match (ClusterName::parse(&name), kubeconfig) {
             (Ok(cn), Some(kc)) => {
                 match KubeMember::from_kubeconfig_yaml(cn, &kc, &Default::default()).await {
-                    Ok(m) => match observe(&m, &key).await {
-                        Ok(s) => (s, None),
-                        Err(e) => (None, Some(format!("cannot read the member: {e}"))),
-                    },
-                    Err(e) => (None, Some(e.to_string())),
+                    Ok(m) => {
+                        let copy = match (&deployment, &workload) {
+                            (Some(_), Some(w)) => observe_copy(&m, w).await.ok().flatten(),
+                            _ => None,
+                        };
+                        match observe(&m, &key).await {
+                            Ok(s) => (s, copy, None),
+                            Err(e) => (None, copy, Some(format!("cannot read the member: {e}"))),
+                        }
+                    }
+                    Err(e) => (None, None, Some(e.to_string())),
                 }
             }
             (_, None) => (
                 None,
+                None,
                 Some(format!("no kubeconfig in Secret {ns}/{}", r.name)),
             ),
-            (Err(e), _) => (None, Some(e.to_string())),
+            (Err(e), _) => (None, None, Some(e.to_string())),
         };
         if let (Ok(cn), Some(region)) = (ClusterName::parse(&name), status.region.as_deref()) {
             let zones = status
@@ -122,6 +166,7 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
             cluster: name,
             ready,
             shard,
+            copy,
             problem,
         });
     }
@@ -175,6 +220,34 @@ pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Resul
             "  {:<24} {:<9} {state}",
             r.cluster,
             if r.ready { "Ready" } else { "NotReady" }
+        )?;
+        if deployment.is_some() {
+            match &r.copy {
+                Some(c) => writeln!(
+                    out,
+                    "  {:<34} deployment: {} of {} replicas ready",
+                    "", c.counts.ready, c.desired
+                )?,
+                None => writeln!(out, "  {:<34} deployment: no copy", "")?,
+            }
+        }
+    }
+
+    if let Some(d) = &deployment {
+        let status = d.status.clone().unwrap_or_default();
+        let division = d
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("fedsvc.io/replica-division"))
+            .map_or("(not divided yet)", String::as_str);
+        writeln!(
+            out,
+            "\nDeployment {}/{}: {} of {} replicas ready; divided: {division}",
+            args.namespace,
+            args.service,
+            status.ready_replicas.unwrap_or(0),
+            d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
         )?;
     }
 

@@ -447,3 +447,100 @@ fn the_demo_writes_its_kubeconfig_and_dns_configuration() {
     );
     assert!(text.contains("TTL of 30 s"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_how_a_deployments_replicas_are_divided() {
+    let opts = WorldOptions {
+        dns_listen: "127.0.0.1:0".parse().unwrap(),
+        probe_period: Duration::from_millis(300),
+        ..WorldOptions::default()
+    };
+    let world = World::start(&opts).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    world.write_kubeconfig(&kc).unwrap();
+    fedsvc_cli::demo::create_nginx(&world).unwrap();
+    world
+        .federation
+        .create(serde_json::json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "nginx", "namespace": "mynamespace", "annotations": {
+                "fedsvc.io/replica-weights": "gce-us-central1-a=2,gce-us-central1-b=1"}},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"run": "nginx"}},
+                "template": {"metadata": {"labels": {"run": "nginx"}},
+                    "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}},
+        }))
+        .unwrap();
+    // Members join one by one: the division settles once both named ones are in.
+    eventually(
+        "3 replicas ready on the federation, divided 2 and 1",
+        || {
+            world
+                .federation
+                .get("apps/v1", "Deployment", "mynamespace", "nginx")
+                .is_ok_and(|d| {
+                    d["status"]["readyReplicas"] == 3
+                        && d["metadata"]["annotations"]["fedsvc.io/replica-division"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("gce-us-central1-b=1"))
+                })
+        },
+    )
+    .await;
+    let out = Command::new(env!("CARGO_BIN_EXE_fedsvc"))
+        .args([
+            "status",
+            "nginx",
+            "-n",
+            "mynamespace",
+            "--federation",
+            "myfederation",
+            "--dns-suffix",
+            "example.com",
+            "--host-context",
+            "federation-cluster",
+            "--kubeconfig",
+        ])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let copy_of = |cluster: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(cluster))
+            .unwrap_or_else(|| panic!("no row for {cluster}:\n{text}"));
+        lines[i + 1].trim().to_owned()
+    };
+    assert_eq!(
+        copy_of("gce-us-central1-a"),
+        "deployment: 2 of 2 replicas ready",
+        "{text}"
+    );
+    assert_eq!(
+        copy_of("gce-us-central1-b"),
+        "deployment: 1 of 1 replicas ready",
+        "{text}"
+    );
+    assert_eq!(
+        copy_of("gce-us-central1-c"),
+        "deployment: no copy",
+        "{text}"
+    );
+    let summary = lines
+        .iter()
+        .find(|l| l.starts_with("Deployment mynamespace/nginx: "))
+        .unwrap_or_else(|| panic!("no deployment summary:\n{text}"));
+    assert!(summary.contains("3 of 3 replicas ready"), "{summary}");
+    assert!(
+        summary.contains("gce-us-central1-a=2") && summary.contains("gce-us-central1-b=1"),
+        "{summary}"
+    );
+    world.stop().await;
+}
