@@ -46,9 +46,9 @@ pub enum LocalDnsError {
         /// Why not.
         reason: String,
     },
-    /// The member cluster's API failed.
+    /// The member cluster's API failed (boxed: a member error is large, and this one is rare).
     #[error("member cluster: {0}")]
-    Member(#[from] MemberError),
+    Member(Box<MemberError>),
     /// The Kubernetes client could not be built (kubeconfig, in-cluster configuration).
     #[error("kubernetes client: {0}")]
     Kube(String),
@@ -67,8 +67,10 @@ impl LocalDnsError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Member(e) => !matches!(
-                e,
-                MemberError::ForeignService { .. } | MemberError::Kubeconfig { .. }
+                **e,
+                MemberError::ForeignService { .. }
+                    | MemberError::ForeignObject { .. }
+                    | MemberError::Kubeconfig { .. }
             ),
             Self::Locality { .. } | Self::Kube(_) | Self::Server(_) | Self::Bind { .. } => true,
             Self::InvalidFederation { .. }
@@ -76,5 +78,11 @@ impl LocalDnsError {
             | Self::Config(_)
             | Self::Upstream(_) => false,
         }
+    }
+}
+
+impl From<MemberError> for LocalDnsError {
+    fn from(e: MemberError) -> Self {
+        Self::Member(Box::new(e))
     }
 }
