@@ -10,8 +10,9 @@
 //! - [`config`]: the configuration file, its defaults and its checks (`--check`).
 //! - [`controller`]: every task started together ([`controller::start`]), and the handle that
 //!   shuts them down in order.
-//! - `state`: what the controller knows (clusters, services, shard observations), turned into
-//!   a snapshot for the planner, with a dirty set so only affected services are re-planned;
+//! - [`state`]: what the controller knows (clusters, services, shard observations, the member
+//!   copies of federated Deployments), turned into a snapshot for the planner, with a dirty set
+//!   so only affected services are re-planned;
 //!   `shared`: the state and what every task shares around it.
 //! - `members/`: member clusters joined from `Cluster` objects, probed with hysteresis
 //!   (`health`, a pure state machine), their shards watched and their status written;

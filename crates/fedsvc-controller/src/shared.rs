@@ -27,7 +27,7 @@ pub struct Shared {
     /// Deleted federated services whose records must leave DNS before their finalizer goes.
     pub removals: Removals,
     /// The member copies of federated Deployments, as the members report them.
-    pub(crate) copies: crate::workloads::copies::Copies,
+    pub(crate) copies: crate::state::copies::Copies,
 }
 
 impl Shared {

@@ -188,6 +188,19 @@ impl Pending {
     }
 }
 
+impl FederationState {
+    /// Takes back the outcome of a write: when it failed, the dirty set it covered is put
+    /// back and every service marked dirty (the zone is listed again before the next plan),
+    /// so nothing half-applied is left without a retry.
+    pub fn settle(&mut self, applied: Applied) -> Result<SyncOutcome, SyncError> {
+        if applied.outcome.is_err() {
+            self.restore_dirty(applied.dirty);
+            self.mark_all_dirty();
+        }
+        applied.outcome
+    }
+}
+
 impl std::fmt::Debug for ZoneSync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ZoneSync")

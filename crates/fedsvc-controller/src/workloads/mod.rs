@@ -10,12 +10,10 @@
 //!   division in the annotation `fedsvc.io/replica-division`.
 //! - `deps`: the ConfigMaps and Secrets the pod template references go along to every member
 //!   that runs a copy, and leave a member when no copy there needs them any more.
-//! - `copies`: the member copies as the members' watches report them.
 //! - `cleanup`: deletion behind the finalizer, member copies first (unless orphaned).
 //! - `run`: the task, and what triggers a reconcile.
 
 mod cleanup;
-pub(crate) mod copies;
 mod deps;
 mod run;
 

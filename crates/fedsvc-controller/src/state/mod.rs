@@ -5,6 +5,11 @@
 //! what it affects as dirty: one service when one of its shards changes, every service when a
 //! cluster's readiness or locality changes. The DNS sync takes the dirty set, re-plans only those
 //! services, and applies the difference. The type is pure: no IO, no clock.
+//!
+//! `copies` keeps the member copies of federated Deployments, as the members' watches report
+//! them, for the workload reconciler to sum into each federated object's status.
+
+pub(crate) mod copies;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -401,20 +406,6 @@ impl FederationState {
         self.dirty.all |= dirty.all;
         self.dirty.topology |= dirty.topology;
         self.dirty.services.extend(dirty.services);
-    }
-
-    /// Takes back the outcome of a write: when it failed, the dirty set it covered is put
-    /// back and every service marked dirty (the zone is listed again before the next plan),
-    /// so nothing half-applied is left without a retry.
-    pub fn settle(
-        &mut self,
-        applied: crate::dns::Applied,
-    ) -> Result<crate::dns::SyncOutcome, crate::dns::SyncError> {
-        if applied.outcome.is_err() {
-            self.restore_dirty(applied.dirty);
-            self.mark_all_dirty();
-        }
-        applied.outcome
     }
 
     /// Marks every service dirty (for a full resync).
