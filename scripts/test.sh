@@ -74,6 +74,6 @@ FEDSVC_RSS_SERVICES=200 FEDSVC_RSS_CLUSTERS=4 FEDSVC_RSS_NAMESPACES=10 \
     cargo test --workspace --all-features --locked --bench controller_rss
 FEDSVC_BENCH_FLIPS=5 FEDSVC_BENCH_OUTAGES=1 FEDSVC_BENCH_HANGS=1 FEDSVC_BENCH_STEADY_SECS=20 \
     cargo test --workspace --all-features --locked --bench failover
-cargo test --workspace --all-features --locked --bench plan_output
+cargo test --workspace --all-features --locked --bench plan_output --bench workloads
 disk
 du -sh target 2>/dev/null | awk '{print "target/: " $1}'

@@ -39,6 +39,14 @@
 //! `FEDSVC_RSS_NAMESPACES` (100), `FEDSVC_RSS_QPS` (`members.qps`, default 0: no limit),
 //! `FEDSVC_RSS_TIMEOUT_SECS` (3 600, for phase 1), `FEDSVC_RSS_LOG` (the controller's
 //! `RUST_LOG`, default `warn`). Without BIND it prints why and exits.
+//!
+//! Federated Deployments as well: `FEDSVC_RSS_DEPLOYMENTS` (default 0) Deployments on the
+//! federation API (then a control plane alone, running no workload controllers), in the same
+//! namespaces, each of `FEDSVC_RSS_REPLICAS` replicas (default: one per member), established
+//! like the services: the finalizer on the federated object, and in every member its copy as
+//! fedsvc makes it, with its share, which the member's emulated workload controllers run
+//! (a ReplicaSet and ready pods). Converged then also means that every federated Deployment's
+//! status shows all its replicas ready.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -48,6 +56,7 @@ use fedsvc_emulator::ApiServer;
 use fedsvc_model::{Label, LabelRules};
 use fedsvc_providers::DnsProvider;
 use fedsvc_test_support::Server;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -226,9 +235,18 @@ impl std::fmt::Display for Requests {
 
 /// Builds the federation: the API of each member with its node, Secret and Cluster; every
 /// service on the federation API with its finalizer, and in every member as fedsvc made it.
-async fn federation(services: u64, clusters: u64, namespaces: u64) -> (ApiServer, Vec<ApiServer>) {
+async fn federation(
+    services: u64,
+    clusters: u64,
+    namespaces: u64,
+    workloads: Workloads,
+) -> (ApiServer, Vec<ApiServer>) {
     let federation = Label::parse(FEDERATION, LabelRules::Rfc1123, "federation").expect("valid");
     let host = ApiServer::start().await;
+    if workloads.deployments > 0 {
+        // The federation's control plane: Deployments are stored, nothing runs them.
+        host.set_workload_controllers(false);
+    }
     let ns = |i: u64| format!("ns-{:03}", i % namespaces);
     for name in std::iter::once(SYSTEM.to_owned()).chain((0..namespaces).map(ns)) {
         host.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
@@ -294,7 +312,80 @@ async fn federation(services: u64, clusters: u64, namespaces: u64) -> (ApiServer
                 .expect("endpoints");
         }
     }
+    deployments(&host, &members, namespaces, workloads, &federation);
     (host, members)
+}
+
+/// The federated Deployments of the run (none by default).
+#[derive(Debug, Clone, Copy)]
+struct Workloads {
+    deployments: u64,
+    replicas: u64,
+}
+
+/// Every federated Deployment on the federation API with its finalizer, and in every member
+/// as fedsvc makes it, with its share of an even division.
+fn deployments(
+    host: &ApiServer,
+    members: &[ApiServer],
+    namespaces: u64,
+    workloads: Workloads,
+    federation: &Label,
+) {
+    let clusters = members.len() as u64;
+    let t = Instant::now();
+    for i in 0..workloads.deployments {
+        if i > 0 && i % 1000 == 0 {
+            println!("  {i} deployments, {:.0} s", t.elapsed().as_secs_f64());
+        }
+        let (namespace, name) = (format!("ns-{:03}", i % namespaces), format!("web-{i:05}"));
+        let created = host
+            .create(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {
+                    "name": name, "namespace": namespace,
+                    "finalizers": ["fedsvc.io/cleanup"],
+                },
+                "spec": {
+                    "replicas": workloads.replicas,
+                    "selector": {"matchLabels": {"app": name}},
+                    "template": {
+                        "metadata": {"labels": {"app": name}},
+                        "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                    },
+                },
+            }))
+            .expect("deployment");
+        let federated: Deployment = serde_json::from_value(created).expect("a Deployment");
+        for (c, api) in (0..).zip(members) {
+            // The even division: the remainder one each to the first members in name order.
+            let share =
+                workloads.replicas / clusters + u64::from(c < workloads.replicas % clusters);
+            if share == 0 {
+                continue;
+            }
+            let copy = fedsvc_cluster::member_deployment(
+                &federated,
+                federation,
+                u32::try_from(share).expect("a share"),
+            )
+            .expect("member copy");
+            api.create(serde_json::to_value(&copy).expect("json"))
+                .expect("member deployment");
+        }
+    }
+}
+
+/// How many Deployments on the federation API show all their replicas ready.
+fn deployments_ready(host: &ApiServer) -> u64 {
+    host.list("apps/v1", "Deployment", None)
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| {
+            let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+            d["status"]["readyReplicas"].as_i64() == Some(want)
+        })
+        .count() as u64
 }
 
 fn start_controller(dir: &Path, host: &ApiServer, bind: &Server, qps: u64) -> (Controller, String) {
@@ -358,6 +449,7 @@ struct Setup<'a> {
     bind: &'a Server,
     dir: &'a Path,
     want_shards: f64,
+    deployments: u64,
     qps: u64,
     timeout: Duration,
 }
@@ -410,7 +502,10 @@ async fn run(setup: &Setup<'_>, label: &str, hold: Duration) -> Figures {
                 m.errors,
             );
         }
-        if dns_settled && quiet_since.is_some_and(|q| q.elapsed() >= Duration::from_secs(10)) {
+        if dns_settled
+            && quiet_since.is_some_and(|q| q.elapsed() >= Duration::from_secs(10))
+            && (setup.deployments == 0 || deployments_ready(setup.host) >= setup.deployments)
+        {
             break m;
         }
         assert!(
@@ -511,13 +606,27 @@ async fn main() {
     let namespaces = env_u64("FEDSVC_RSS_NAMESPACES", 100).max(1);
     let first_hold = Duration::from_secs(env_u64("FEDSVC_RSS_FIRST_HOLD_SECS", 330));
     let hold = Duration::from_secs(env_u64("FEDSVC_RSS_HOLD_SECS", 700));
+    let workloads = Workloads {
+        deployments: env_u64("FEDSVC_RSS_DEPLOYMENTS", 0),
+        replicas: env_u64("FEDSVC_RSS_REPLICAS", clusters),
+    };
 
     let t = Instant::now();
-    let (host, members) = federation(services, clusters, namespaces).await;
-    println!(
-        "federation built: {services} services in {clusters} members, {:.0} s",
-        t.elapsed().as_secs_f64()
-    );
+    let (host, members) = federation(services, clusters, namespaces, workloads).await;
+    if workloads.deployments > 0 {
+        println!(
+            "federation built: {services} services and {} deployments of {} replicas in \
+             {clusters} members, {:.0} s",
+            workloads.deployments,
+            workloads.replicas,
+            t.elapsed().as_secs_f64()
+        );
+    } else {
+        println!(
+            "federation built: {services} services in {clusters} members, {:.0} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     println!(
         "controller log: {}",
@@ -529,6 +638,7 @@ async fn main() {
         bind: &bind,
         dir: dir.path(),
         want_shards: (services * clusters) as f64,
+        deployments: workloads.deployments,
         qps: env_u64("FEDSVC_RSS_QPS", 0),
         timeout: Duration::from_secs(env_u64("FEDSVC_RSS_TIMEOUT_SECS", 3600)),
     };
@@ -572,15 +682,17 @@ async fn main() {
             "member_requests_steady": f.member_requests_steady,
         })
     };
-    println!(
-        "{}",
-        json!({
-            "bench": "controller_rss",
-            "services": services,
-            "clusters": clusters,
-            "zone_record_sets": sets,
-            "first_start": figures(&first),
-            "restart": figures(&restart),
-        })
-    );
+    let mut out = json!({
+        "bench": "controller_rss",
+        "services": services,
+        "clusters": clusters,
+        "zone_record_sets": sets,
+        "first_start": figures(&first),
+        "restart": figures(&restart),
+    });
+    if workloads.deployments > 0 {
+        out["deployments"] = json!(workloads.deployments);
+        out["replicas"] = json!(workloads.replicas);
+    }
+    println!("{out}");
 }
