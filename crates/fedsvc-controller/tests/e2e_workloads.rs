@@ -272,6 +272,12 @@ async fn an_outage_moves_a_members_share_to_the_others_and_its_return_brings_it_
         d["metadata"]["annotations"]["fedsvc.io/replica-division"],
         format!("{C}=3,{D}=3,{A}=keep,{B}=2")
     );
+    // The kept copy is not counted: the status shows what the Ready members run, 8, not 10.
+    eventually("status 8/8 without the kept copy", || {
+        w.federated("api")
+            .is_some_and(|d| d["status"]["readyReplicas"] == 8 && d["status"]["replicas"] == 8)
+    })
+    .await;
 
     // Back: the first division again.
     w.member(A).set_reachable(true);

@@ -74,10 +74,21 @@ impl Copies {
     }
 
     /// The status of `key` summed over its copies.
-    pub(crate) fn sum(&self, key: &ObjectKey) -> ReplicaCounts {
+    #[cfg(test)]
+    fn sum(&self, key: &ObjectKey) -> ReplicaCounts {
+        self.sum_of(key, |_| true)
+    }
+
+    /// The status of `key` summed over the copies of the members `counted` accepts.
+    pub(crate) fn sum_of(
+        &self,
+        key: &ObjectKey,
+        counted: impl Fn(&ClusterName) -> bool,
+    ) -> ReplicaCounts {
         let all = self.lock();
         let mut total = ReplicaCounts::default();
-        for c in all.get(key).into_iter().flat_map(BTreeMap::values) {
+        let copies = all.get(key).into_iter().flatten();
+        for (_, c) in copies.filter(|(cluster, _)| counted(cluster)) {
             total.replicas = total.replicas.saturating_add(c.counts.replicas);
             total.ready = total.ready.saturating_add(c.counts.ready);
             total.available = total.available.saturating_add(c.counts.available);

@@ -280,7 +280,7 @@ pub(crate) async fn reconcile(
     }
 }
 
-/// The federated object's status: the members' counts summed.
+/// The federated object's status: the counts of the Ready members' copies summed.
 fn summed_status(dep: &Deployment, counts: ReplicaCounts) -> serde_json::Value {
     serde_json::json!({
         "observedGeneration": dep.metadata.generation,
@@ -328,7 +328,13 @@ async fn write_status(
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await?;
     }
-    let counts = ctx.shared.copies.sum(key);
+    // A member that is not Ready keeps its copy, but what it last reported may be stale, and
+    // its share runs elsewhere meanwhile: its copy is not counted (the status would otherwise
+    // show more replicas than asked for).
+    let counts = ctx
+        .shared
+        .copies
+        .sum_of(key, |m| division.placement(m) != Some(Placement::Keep));
     if !status_is(dep, dep.status.as_ref(), counts) {
         let patch = serde_json::json!({ "status": summed_status(dep, counts) });
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
