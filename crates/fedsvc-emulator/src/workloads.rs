@@ -193,10 +193,14 @@ fn deployment(store: &mut Store, k: &Kinds, ns: &str, name: &str) {
 
     let want = replicas(&d);
     let mut found = false;
+    let mut revision = (owned.len() + 1).to_string();
     for rs in &owned {
         let rs_name = rs["metadata"]["name"].as_str().unwrap_or_default();
         let target = if rs_name == current {
             found = true;
+            if let Some(r) = rs["metadata"]["annotations"][REVISION].as_str() {
+                revision = r.to_owned();
+            }
             want
         } else {
             0
@@ -213,7 +217,7 @@ fn deployment(store: &mut Store, k: &Kinds, ns: &str, name: &str) {
                 "name": current,
                 "namespace": ns,
                 "labels": rs_labels,
-                "annotations": {"deployment.kubernetes.io/revision": (owned.len() + 1).to_string()},
+                "annotations": {REVISION: revision},
                 "ownerReferences": owner_reference(&d),
                 "generation": 1,
             },
@@ -263,12 +267,21 @@ fn deployment(store: &mut Store, k: &Kinds, ns: &str, name: &str) {
         status["unavailableReplicas"] = json!(total - available);
     }
     drop_zero_counts(&mut status);
-    if d["status"] != status {
+    // Like the Deployment controller, the revision of the current ReplicaSet goes on the
+    // Deployment too.
+    if d["status"] != status || d["metadata"]["annotations"][REVISION] != revision.as_str() {
         let mut next = d.clone();
         next["status"] = status;
+        if !next["metadata"]["annotations"].is_object() {
+            next["metadata"]["annotations"] = json!({});
+        }
+        next["metadata"]["annotations"][REVISION] = json!(revision);
         store.put_raw(&k.deployments, next);
     }
 }
+
+/// The annotation with which the Deployment controller numbers a Deployment's templates.
+const REVISION: &str = "deployment.kubernetes.io/revision";
 
 /// The API leaves counts of 0 out of a status.
 fn drop_zero_counts(status: &mut Value) {
