@@ -1,24 +1,31 @@
-//! What fedsvc last applied to each of its services in a member, next to the version the
-//! member's watch last saw, so that making a service conform costs no request when it already
-//! does.
+//! What fedsvc last applied to each of its copies in a member (services, Deployments), next
+//! to the version the member's watch last saw, so that making a copy conform costs no request
+//! when it already does.
 //!
-//! A federated service is reconciled again and again: when it changes, when a member becomes
-//! Ready, when any shard of it changes (its status shows the union of the members' ingress),
-//! and every few minutes. With 10 000 services in 20 members, sending each of those a `GET`
-//! and an apply would be hundreds of thousands of requests per hour, and at a member's rate
-//! limit they would not even finish within the requeue period. So a member remembers, per
-//! service, a digest of the copy it applied and the `resourceVersion` the apply returned; its
-//! shard watch records the `resourceVersion` of every managed service it sees. While the two
+//! A federated object is reconciled again and again: when it changes, when a member becomes
+//! Ready, when any copy of it changes (its status shows the union of the members' ingress, or
+//! the sum of their replicas), and every few minutes. With 10 000 services in 20 members,
+//! sending each of those a `GET` and an apply would be hundreds of thousands of requests per
+//! hour, and at a member's rate limit they would not even finish within the requeue period. So
+//! a member remembers, per copy, a digest of the copy it applied and the *version* the apply
+//! returned; its watch records the version of every copy of ours it sees. While the two
 //! versions agree, nobody has touched the copy since it was applied, and a request for the
 //! same desired copy is answered at once. A change by anyone else, a deletion, or a watch not
 //! (yet) running makes the versions differ or go missing, and the copy is applied again.
 //!
+//! What a version is depends on the kind. A service's is its `resourceVersion`. A Deployment's
+//! `resourceVersion` moves with every status change its controller writes, so its version is a
+//! fingerprint of what fedsvc owns and others could change: the object less its status, the
+//! server's bookkeeping and the deployment controller's annotations
+//! (`kube_workload::fingerprint`).
+//!
 //! The watch's versions also let a restarted controller skip a read: a copy the watch lists as
 //! ours (labelled with our federation) is applied without a `GET` first.
 //!
-//! Services are keyed by a 64-bit hash of their namespace and name: a collision can only make
-//! two services share an entry, which costs an extra apply, never a skipped one (the digest
-//! covers the name); at worst, one of them is applied without being read first.
+//! Copies are keyed by a 64-bit hash of their namespace and name, one map per kind: a
+//! collision can only make two copies share an entry, which costs an extra apply, never a
+//! skipped one (the digest covers the name); at worst, one of them is applied without being
+//! read first. Kinds no watch follows (ConfigMaps, Secrets) use the map for the digest alone.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,26 +33,27 @@ use std::num::NonZeroU64;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 
-/// A `resourceVersion`, as a number that is never zero, so that an absent one costs no
-/// space (a member holds thousands of services, and the controller tracks them all).
+/// The version of a copy, as a number that is never zero, so that an absent one costs no
+/// space (a member holds thousands of copies, and the controller tracks them all).
 pub(crate) type Version = NonZeroU64;
 
-/// Versions of one member service.
+/// Versions of one member copy.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Versions {
-    /// The `resourceVersion` the watch last saw (`None`: not seen, or deleted).
+    /// The version the watch last saw (`None`: not seen, or deleted).
     seen: Option<Version>,
-    /// The digest of the copy fedsvc last applied, and the `resourceVersion` it got back.
+    /// The digest of the copy fedsvc last applied, and the version it got back.
     applied: Option<(u64, Version)>,
 }
 
-/// The member services fedsvc applied, and what the watch sees of them.
+/// The member copies of one kind fedsvc applied, and what the watch sees of them.
 #[derive(Debug, Default)]
 pub(crate) struct Conformance {
-    services: Mutex<HashMap<u64, Versions>>,
-    /// Whether the watch has listed the member's managed services at least once.
+    copies: Mutex<HashMap<u64, Versions>>,
+    /// Whether the watch has listed the member's copies at least once.
     listed: AtomicBool,
 }
 
@@ -55,9 +63,14 @@ fn hash_of(parts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// The key of service `name` in `namespace`.
+/// The key of copy `name` in `namespace`.
 pub(crate) fn key(namespace: &str, name: &str) -> u64 {
     hash_of(&[namespace, name])
+}
+
+/// The key of the object with `meta`, when it has a namespace and a name.
+pub(crate) fn meta_key(meta: &ObjectMeta) -> Option<u64> {
+    Some(key(meta.namespace.as_deref()?, meta.name.as_deref()?))
 }
 
 /// A `resourceVersion` as a number (they are opaque strings; those that are not numbers are
@@ -67,51 +80,39 @@ pub(crate) fn version(rv: &str) -> Version {
     Version::new(n).unwrap_or(Version::MAX)
 }
 
+/// A 64-bit hash as a version (zero reads as `u64::MAX`).
+pub(crate) fn version_of_hash(h: u64) -> Version {
+    Version::new(h).unwrap_or(Version::MAX)
+}
+
 /// A digest of the member copy fedsvc wants.
-pub(crate) fn digest(desired: &Service) -> u64 {
+pub(crate) fn digest(desired: &impl Serialize) -> u64 {
     let mut h = DefaultHasher::new();
     serde_json::to_vec(desired).unwrap_or_default().hash(&mut h);
     h.finish()
 }
 
-fn service_key(svc: &Service) -> Option<u64> {
-    Some(key(
-        svc.metadata.namespace.as_deref()?,
-        svc.metadata.name.as_deref()?,
-    ))
-}
-
 impl Conformance {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Versions>> {
-        self.services.lock().unwrap_or_else(|e| e.into_inner())
+        self.copies.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The watch saw `svc` added or changed (`managed`: labelled as fedsvc's).
-    pub(crate) fn seen(&self, svc: &Service, managed: bool) {
-        let Some(k) = service_key(svc) else {
-            return;
-        };
-        let rv = svc
-            .metadata
-            .resource_version
-            .as_deref()
-            .filter(|_| managed)
-            .map(version);
+    /// The watch saw the copy `key` added or changed, at `version`; `None` when it is not
+    /// (any more) a copy of ours.
+    pub(crate) fn seen(&self, key: u64, version: Option<Version>) {
         let mut map = self.lock();
-        match rv {
-            Some(v) => map.entry(k).or_default().seen = Some(v),
-            None => forget_seen(&mut map, k),
+        match version {
+            Some(v) => map.entry(key).or_default().seen = Some(v),
+            None => forget_seen(&mut map, key),
         }
     }
 
-    /// The watch saw `svc` deleted.
-    pub(crate) fn deleted(&self, svc: &Service) {
-        if let Some(k) = service_key(svc) {
-            forget_seen(&mut self.lock(), k);
-        }
+    /// The watch saw the copy `key` deleted.
+    pub(crate) fn deleted(&self, key: u64) {
+        forget_seen(&mut self.lock(), key);
     }
 
-    /// The watch listed every managed service again: `(key, resourceVersion)`.
+    /// The watch listed every copy of ours again: `(key, version)`.
     pub(crate) fn relisted(&self, listed: &[(u64, Version)]) {
         let mut map = self.lock();
         map.retain(|_, v| {
@@ -124,26 +125,24 @@ impl Conformance {
         self.listed.store(true, Ordering::Release);
     }
 
-    /// Whether the member certainly holds no copy of ours of the service: the watch has
-    /// listed the member's managed services, has not seen this one since, and fedsvc has
-    /// applied none that the watch could still be catching up with.
+    /// Whether the member certainly holds no copy of ours by this key: the watch has listed
+    /// the member's copies, has not seen this one since, and fedsvc has applied none that the
+    /// watch could still be catching up with.
     pub(crate) fn certainly_absent(&self, key: u64) -> bool {
         self.listed.load(Ordering::Acquire) && !self.lock().contains_key(&key)
     }
 
-    /// The `(key, resourceVersion)` of a listed service, when it is managed.
-    pub(crate) fn listed(svc: &Service, managed: bool) -> Option<(u64, Version)> {
-        let rv = svc
-            .metadata
-            .resource_version
-            .as_deref()
-            .filter(|_| managed)?;
-        Some((service_key(svc)?, version(rv)))
-    }
-
-    /// The `resourceVersion` the watch last saw of a service of ours, if it sees one.
+    /// The version the watch last saw of a copy of ours, if it sees one.
     pub(crate) fn seen_version(&self, key: u64) -> Option<Version> {
         self.lock().get(&key).and_then(|v| v.seen)
+    }
+
+    /// The digest of the copy fedsvc last applied, if the apply succeeded.
+    pub(crate) fn applied_digest(&self, key: u64) -> Option<u64> {
+        self.lock()
+            .get(&key)
+            .and_then(|v| v.applied)
+            .map(|(d, _)| d)
     }
 
     /// Whether the copy with `digest` was applied and nobody touched it since.
@@ -156,22 +155,27 @@ impl Conformance {
             })
     }
 
-    /// The copy with `digest` was applied and the member answered with `rv`.
-    pub(crate) fn applied(&self, key: u64, digest: u64, rv: Option<&str>) {
+    /// The copy with `digest` was applied and the member answered with `version`; `None`:
+    /// the apply failed, or its answer had no version, so what the member holds is unknown.
+    pub(crate) fn applied(&self, key: u64, digest: u64, version: Option<Version>) {
         let mut map = self.lock();
-        match rv.map(version) {
+        match version {
             Some(v) => map.entry(key).or_default().applied = Some((digest, v)),
-            None => {
-                if let Some(e) = map.get_mut(&key) {
-                    e.applied = None;
-                }
-            }
+            // The entry stays: an apply that timed out may still land, so the copy is not
+            // certainly absent.
+            None => map.entry(key).or_default().applied = None,
         }
     }
 
-    /// Forgets what was applied to a service (it was deleted by fedsvc).
+    /// Forgets what was applied to a copy (it was deleted by fedsvc).
     pub(crate) fn forget(&self, key: u64) {
         self.lock().remove(&key);
+    }
+
+    /// How many copies are tracked.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
     }
 }
 
@@ -187,60 +191,58 @@ fn forget_seen(map: &mut HashMap<u64, Versions>, k: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn svc(rv: &str) -> Service {
-        Service {
-            metadata: ObjectMeta {
-                name: Some("web".into()),
-                namespace: Some("ns".into()),
-                resource_version: Some(rv.into()),
-                ..ObjectMeta::default()
-            },
-            ..Service::default()
-        }
+    fn v(n: u64) -> Option<Version> {
+        Version::new(n)
     }
 
     #[test]
     fn conforms_only_while_the_watch_sees_what_was_applied() {
         let c = Conformance::default();
         let k = key("ns", "web");
-        let d = digest(&svc("1"));
+        let d = digest(&"the copy");
         assert!(!c.conforms(k, d), "nothing applied yet");
-        c.applied(k, d, Some("7"));
+        c.applied(k, d, v(7));
+        assert_eq!(c.applied_digest(k), Some(d));
         assert!(!c.conforms(k, d), "the watch has not seen the copy yet");
-        c.seen(&svc("6"), true);
+        c.seen(k, v(6));
         assert!(!c.conforms(k, d), "the watch lags behind the apply");
-        c.seen(&svc("7"), true);
+        c.seen(k, v(7));
         assert!(c.conforms(k, d));
         assert!(!c.conforms(k, d ^ 1), "another desired copy");
-        c.seen(&svc("8"), true);
+        c.seen(k, v(8));
         assert!(!c.conforms(k, d), "someone else changed it");
-        c.applied(k, d, Some("9"));
-        c.seen(&svc("9"), true);
+        c.applied(k, d, v(9));
+        c.seen(k, v(9));
         assert!(c.conforms(k, d));
-        c.deleted(&svc("9"));
+        c.deleted(k);
         assert!(!c.conforms(k, d), "deleted");
-        c.seen(&svc("9"), true);
-        c.seen(&svc("9"), false);
-        assert!(!c.conforms(k, d), "no longer labelled as fedsvc's");
+        c.seen(k, v(9));
+        c.seen(k, None);
+        assert!(!c.conforms(k, d), "no longer a copy of ours");
+        c.applied(k, d, None);
+        assert_eq!(
+            c.applied_digest(k),
+            None,
+            "a failed apply forgets the digest"
+        );
     }
 
     #[test]
     fn a_relist_replaces_what_the_watch_saw() {
         let c = Conformance::default();
         let (k, d) = (key("ns", "web"), 42);
-        c.applied(k, d, Some("5"));
-        c.seen(&svc("5"), true);
-        c.seen(&other("4"), true);
+        c.applied(k, d, v(5));
+        c.seen(k, v(5));
+        c.seen(key("ns", "other"), v(4));
         c.relisted(&[]);
         assert!(!c.conforms(k, d), "not in the listing: gone");
-        c.relisted(&[Conformance::listed(&svc("5"), true).unwrap()]);
+        c.relisted(&[(k, v(5).unwrap())]);
         assert!(c.conforms(k, d));
         assert_eq!(
-            c.lock().len(),
+            c.len(),
             1,
-            "entries of services gone and never applied are dropped"
+            "entries of copies gone and never applied are dropped"
         );
         c.forget(k);
         assert!(!c.conforms(k, d));
@@ -253,21 +255,36 @@ mod tests {
         assert!(!c.certainly_absent(k), "not listed yet");
         c.relisted(&[]);
         assert!(c.certainly_absent(k));
-        c.applied(k, 1, Some("3"));
+        c.applied(k, 1, v(3));
         assert!(
             !c.certainly_absent(k),
             "just applied: the watch may not have seen it"
         );
         c.forget(k);
-        c.seen(&svc("4"), true);
+        c.applied(k, 1, None);
+        assert!(
+            !c.certainly_absent(k),
+            "an apply that failed may still land"
+        );
+        c.forget(k);
+        c.seen(k, v(4));
         assert!(!c.certainly_absent(k), "seen");
-        c.deleted(&svc("4"));
+        c.deleted(k);
         assert!(c.certainly_absent(k));
     }
 
-    fn other(rv: &str) -> Service {
-        let mut s = svc(rv);
-        s.metadata.name = Some("other".into());
-        s
+    #[test]
+    fn keys_come_from_namespace_and_name() {
+        let meta = ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("ns".into()),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(meta_key(&meta), Some(key("ns", "web")));
+        assert_ne!(key("ns", "web"), key("nsw", "eb"));
+        assert_eq!(meta_key(&ObjectMeta::default()), None);
+        assert_eq!(version("12").get(), 12);
+        assert_eq!(version("0"), Version::MAX);
+        assert_eq!(version_of_hash(0), Version::MAX);
     }
 }

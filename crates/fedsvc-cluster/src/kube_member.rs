@@ -1,8 +1,8 @@
 //! `KubeMember`: a member cluster reached through kube-rs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,7 +23,6 @@ use crate::conformance::{self, Conformance};
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
 use crate::error::{MemberError, error_chain};
 use crate::health::Health;
-use crate::kube_workload::AppliedDigests;
 use crate::locality::{Locality, LocalityOverride};
 use crate::member_cluster::MemberCluster;
 use crate::member_service::{
@@ -57,9 +56,11 @@ pub struct KubeMemberOptions {
     /// The kubeconfig context to use (default: its current context).
     pub context: Option<String>,
     /// The federation whose copies this member serves (default: none given). With it, the
-    /// shard watch counts as ours only the copies labelled with it, and a copy the watch has
-    /// listed as ours is applied without being read first: a restarted controller sends one
-    /// request per service and member instead of two. Without it, every copy is read first.
+    /// shard watch counts as ours only the copies labelled with it, and a service or
+    /// Deployment copy the member's watch has listed as ours is applied without being read
+    /// first (a restarted controller sends one request per copy and member instead of two),
+    /// and one that conforms to what was applied costs no request. Without it, every copy is
+    /// read first.
     pub federation: Option<String>,
     /// Whether a kubeconfig may use `exec` and `auth-provider` plugins, file references and
     /// the other fields [`check_stored_kubeconfig`] refuses (default: `false`). Dangerous: a
@@ -142,9 +143,15 @@ pub struct KubeMember {
     /// What was applied to our services, and what the shard watch sees of them.
     conformance: Arc<Conformance>,
     /// The federation whose copies the watch counts as ours ([`KubeMemberOptions::federation`]).
-    federation: Option<Arc<str>>,
-    /// What was last applied to each Deployment, ConfigMap and Secret copy.
-    pub(crate) applied: Arc<AppliedDigests>,
+    pub(crate) federation: Option<Arc<str>>,
+    /// What was applied to our Deployments, and what the Deployment watch sees of them.
+    deployments: Arc<Conformance>,
+    /// What was last applied to each ConfigMap and Secret copy (no watch follows them).
+    config_maps: Arc<Conformance>,
+    secrets: Arc<Conformance>,
+    /// The namespaces known to exist in the member: each is read (or created) once, not
+    /// before every new copy. One that was deleted is forgotten when an apply in it fails.
+    namespaces: Arc<Mutex<HashSet<String>>>,
 }
 
 impl std::fmt::Debug for KubeMember {
@@ -216,7 +223,10 @@ impl KubeMember {
             request_timeout: options.request_timeout,
             conformance: Arc::default(),
             federation: options.federation.as_deref().map(Arc::from),
-            applied: Arc::default(),
+            deployments: Arc::default(),
+            config_maps: Arc::default(),
+            secrets: Arc::default(),
+            namespaces: Arc::default(),
         }
     }
 
@@ -265,7 +275,36 @@ impl KubeMember {
         }
     }
 
+    /// What fedsvc applied to its copies of `kind`, and what a watch sees of them.
+    pub(crate) fn ledger(&self, kind: ObjectKind) -> &Arc<Conformance> {
+        match kind {
+            ObjectKind::Deployment => &self.deployments,
+            ObjectKind::ConfigMap => &self.config_maps,
+            ObjectKind::Secret => &self.secrets,
+        }
+    }
+
+    fn known_namespaces(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.namespaces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets that `namespace` exists (an apply in it found it gone).
+    pub(crate) fn forget_namespace(&self, namespace: &str) {
+        self.known_namespaces().remove(namespace);
+    }
+
+    /// Makes sure `namespace` exists in the member, creating it (labelled as fedsvc's) when
+    /// it does not. Costs a request the first time only.
     pub(crate) async fn ensure_namespace(&self, namespace: &str) -> Result<(), MemberError> {
+        if self.known_namespaces().contains(namespace) {
+            return Ok(());
+        }
+        self.ensure_namespace_exists(namespace).await?;
+        self.known_namespaces().insert(namespace.to_owned());
+        Ok(())
+    }
+
+    async fn ensure_namespace_exists(&self, namespace: &str) -> Result<(), MemberError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         if self
             .call(api.get_opt(namespace))
@@ -324,6 +363,16 @@ impl WatchState {
                 .is_none_or(|f| federation_of(s) == Some(f))
     }
 
+    /// The version of `s` when it is a copy of ours: its `resourceVersion`.
+    fn version(&self, s: &Service) -> Option<conformance::Version> {
+        let rv = s
+            .metadata
+            .resource_version
+            .as_deref()
+            .filter(|_| self.ours(s))?;
+        Some(conformance::version(rv))
+    }
+
     fn synced(&mut self, out: &mut Vec<Result<ShardEvent, MemberError>>) {
         if !self.announced && self.services_synced && self.slices_synced {
             self.announced = true;
@@ -357,8 +406,8 @@ impl WatchState {
                 self.versions_init.clear();
             }
             Event::InitApply(s) => {
-                self.versions_init
-                    .extend(Conformance::listed(&s, self.ours(&s)));
+                let listed = conformance::meta_key(&s.metadata).zip(self.version(&s));
+                self.versions_init.extend(listed);
                 self.services_init
                     .get_or_insert_with(Vec::new)
                     .extend(ServiceItem::of(&s));
@@ -372,11 +421,15 @@ impl WatchState {
                 self.synced(out);
             }
             Event::Apply(s) => {
-                self.conformance.seen(&s, self.ours(&s));
+                if let Some(k) = conformance::meta_key(&s.metadata) {
+                    self.conformance.seen(k, self.version(&s));
+                }
                 out.extend(self.tracker.apply_service(&s).map(Ok));
             }
             Event::Delete(s) => {
-                self.conformance.deleted(&s);
+                if let Some(k) = conformance::meta_key(&s.metadata) {
+                    self.conformance.deleted(k);
+                }
                 out.extend(self.tracker.delete_service(&s).map(Ok));
             }
         }
@@ -521,12 +574,22 @@ impl MemberCluster for KubeMember {
             self.ensure_namespace(&ns).await?;
         }
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = self
+        let applied = match self
             .call(api.patch(&name, &params, &Patch::Apply(&desired)))
             .await
-            .map_err(|e| self.err(e))?;
+        {
+            Ok(applied) => applied,
+            Err(e) => {
+                if matches!(&e, kube::Error::Api(s) if s.code == 404) {
+                    // An apply creates what is missing, but not the namespace: it is gone.
+                    self.forget_namespace(&ns);
+                }
+                return Err(self.err(e));
+            }
+        };
         let rv = applied.metadata.resource_version.as_deref();
-        self.conformance.applied(key, digest, rv);
+        self.conformance
+            .applied(key, digest, rv.map(conformance::version));
         Ok(match (listed, existing) {
             (Some(seen), _) if rv.map(conformance::version) == Some(seen) => {
                 EnsureOutcome::Unchanged

@@ -7,16 +7,24 @@
 //! message: a Secret's data, or a Deployment's inline environment. An answer that cannot be
 //! read is reported by position only.
 //!
-//! Making a copy conform costs one read, and an apply only when needed: the copy of ours the
-//! member holds is read; when it contains everything the desired copy says (the member's own
-//! defaults may add to it) and that desired copy is the one this member last applied, nothing
-//! is written. Otherwise the copy is applied, and the outcome is told by comparing the copy
-//! before and after, status and server bookkeeping aside.
+//! Making a Deployment copy conform costs nothing when it already does: the member's watch of
+//! its Deployments ([`KubeMember::deployment_watch`]) records a fingerprint of every copy of
+//! ours, and while it matches the fingerprint of what fedsvc last applied, and the desired copy
+//! is the one applied, nobody has changed it ([`Conformance`]). The fingerprint leaves out what
+//! others rightly change: the status, the server's bookkeeping, the deployment controller's
+//! annotations. A copy the watch lists as ours is applied without being read first; its
+//! namespace exists.
+//!
+//! Otherwise (a copy the watch does not list, and every ConfigMap and Secret, which no watch
+//! follows) the member's copy is read first: when it contains everything the desired copy says
+//! (the member's own defaults may add to it) and that desired copy is the one this member last
+//! applied, nothing is written. Otherwise the copy is applied, and the outcome is told by
+//! comparing the copy before and after, status and server bookkeeping aside.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use fedsvc_model::Label;
 use futures::StreamExt;
@@ -34,48 +42,31 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::conformance::{self, Conformance, Version};
 use crate::ensure_outcome::{DeleteOutcome, EnsureOutcome};
 use crate::error::MemberError;
 use crate::kube_member::{KubeMember, watch_error};
-use crate::member_service::{
-    FEDERATION_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR,
-};
+use crate::member_service::{FEDERATION_LABEL, FIELD_MANAGER, MANAGED_SELECTOR};
 use crate::member_workload::{
-    ConfigKind, ObjectKey, ObjectKind, WorkloadEvent, WorkloadObservation, meta_is_managed,
-    observation_of,
+    ConfigKind, DEPLOYMENT_CONTROLLER_PREFIX, ObjectKey, ObjectKind, WorkloadEvent,
+    WorkloadObservation, meta_federation, meta_is_managed, observation_of,
 };
 
 /// Objects read per page when listing.
 const PAGE: u32 = 500;
 
-/// Digests of the copies this member last applied, by kind, namespace and name (both as
-/// 64-bit hashes: a collision can only cost an extra apply, since the live copy is compared
-/// too).
-#[derive(Debug, Default)]
-pub(crate) struct AppliedDigests(Mutex<HashMap<u64, u64>>);
-
-impl AppliedDigests {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, u64>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn get(&self, key: u64) -> Option<u64> {
-        self.lock().get(&key).copied()
-    }
-
-    fn set(&self, key: u64, digest: u64) {
-        self.lock().insert(key, digest);
-    }
-
-    fn forget(&self, key: u64) {
-        self.lock().remove(&key);
-    }
-}
-
-fn hash_of(value: impl Hash) -> u64 {
+/// The fingerprint of a member copy: what fedsvc owns and others could change. The object
+/// less its status, the server's bookkeeping (`resourceVersion`, `generation`,
+/// `managedFields`) and the deployment controller's annotations, which change with every
+/// rollout and status write without anyone touching the copy.
+///
+/// Both the watch and the answer of an apply are read into the typed object first, so the
+/// same object always gives the same fingerprint.
+pub(crate) fn fingerprint<K: Serialize>(object: &K) -> Version {
+    let v = comparable(serde_json::to_value(object).unwrap_or_default());
     let mut h = DefaultHasher::new();
-    value.hash(&mut h);
-    h.finish()
+    v.to_string().hash(&mut h);
+    conformance::version_of_hash(h.finish())
 }
 
 /// Whether `live` holds everything `want` says: objects key by key, lists element by element
@@ -93,7 +84,8 @@ fn contains(live: &Value, want: &Value) -> bool {
     }
 }
 
-/// An object without its status and the metadata a server changes on every write.
+/// An object without its status, the metadata a server changes on every write, and the
+/// annotations a Deployment's controller writes.
 fn comparable(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
         o.remove("status");
@@ -101,17 +93,15 @@ fn comparable(mut v: Value) -> Value {
             for k in ["resourceVersion", "managedFields", "generation"] {
                 m.remove(k);
             }
+            if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+                a.retain(|k, _| !k.starts_with(DEPLOYMENT_CONTROLLER_PREFIX));
+                if a.is_empty() {
+                    m.remove("annotations");
+                }
+            }
         }
     }
     v
-}
-
-fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v["metadata"]["labels"][key].as_str()
-}
-
-fn is_managed_value(v: &Value) -> bool {
-    label(v, MANAGED_BY_LABEL) == Some(MANAGED_BY_VALUE)
 }
 
 /// A list of objects' metadata.
@@ -246,14 +236,25 @@ impl KubeMember {
             cluster: self.name.to_string(),
             message: format!("the {kind} cannot be encoded as JSON"),
         })?;
-        let key = hash_of((kind, ns, name));
-        let digest = hash_of(want.to_string());
-        let existing: Option<Value> = self.get_opt::<K, Value>(ns, name, false).await?;
+        let ledger = self.ledger(kind);
+        let key = conformance::key(ns, name);
+        let digest = conformance::digest(&want);
+        if ledger.conforms(key, digest) {
+            return Ok(EnsureOutcome::Unchanged);
+        }
+        // A copy the watch lists as ours exists, in an existing namespace, and no other
+        // federation holds it: it is applied without being read first.
+        let listed = ledger
+            .seen_version(key)
+            .filter(|_| self.federation.as_deref() == Some(federation.as_str()));
+        let existing: Option<K> = match listed {
+            Some(_) => None,
+            None => self.get_opt::<K, K>(ns, name, false).await?,
+        };
         match &existing {
             Some(live) => {
-                if let Some(owner) =
-                    label(live, FEDERATION_LABEL).filter(|o| *o != federation.as_str())
-                {
+                let meta = live.meta();
+                if let Some(owner) = meta_federation(meta).filter(|o| *o != federation.as_str()) {
                     return Err(MemberError::ForeignObject {
                         cluster: self.name.to_string(),
                         kind,
@@ -263,37 +264,40 @@ impl KubeMember {
                         federation: federation.to_string(),
                     });
                 }
-                if is_managed_value(live)
-                    && self.applied.get(key) == Some(digest)
-                    && contains(live, &want)
+                if meta_is_managed(meta)
+                    && ledger.applied_digest(key) == Some(digest)
+                    && contains(&serde_json::to_value(live).unwrap_or_default(), &want)
                 {
                     return Ok(EnsureOutcome::Unchanged);
                 }
             }
-            None => self.ensure_namespace(ns).await?,
+            None if listed.is_none() => self.ensure_namespace(ns).await?,
+            None => {}
         }
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let req = Self::builder::<K>(Some(ns))
             .patch(name, &params, &Patch::Apply(desired))
             .map_err(|e| self.build_error(e))?;
-        let applied: Value = match self.send(req, <K as k8s_openapi::Resource>::KIND).await {
+        let applied: K = match self.send(req, <K as k8s_openapi::Resource>::KIND).await {
             Ok(v) => v,
             Err(e) => {
-                self.applied.forget(key);
+                ledger.applied(key, digest, None);
+                if matches!(e, MemberError::Api { code: 404, .. }) {
+                    // An apply creates what is missing, but not the namespace: it is gone.
+                    self.forget_namespace(ns);
+                }
                 return Err(e);
             }
         };
-        self.applied.set(key, digest);
-        Ok(match existing {
-            None => EnsureOutcome::Created,
-            Some(old) if !is_managed_value(&old) => EnsureOutcome::Adopted,
-            Some(old) => {
-                if comparable(old) == comparable(applied) {
-                    EnsureOutcome::Unchanged
-                } else {
-                    EnsureOutcome::Updated
-                }
-            }
+        let now = fingerprint(&applied);
+        ledger.applied(key, digest, Some(now));
+        Ok(match (listed, existing) {
+            (Some(seen), _) if seen == now => EnsureOutcome::Unchanged,
+            (Some(_), _) => EnsureOutcome::Updated,
+            (None, None) => EnsureOutcome::Created,
+            (None, Some(old)) if !meta_is_managed(old.meta()) => EnsureOutcome::Adopted,
+            (None, Some(old)) if fingerprint(&old) == now => EnsureOutcome::Unchanged,
+            (None, Some(_)) => EnsureOutcome::Updated,
         })
     }
 
@@ -315,9 +319,15 @@ impl KubeMember {
         ns: &str,
         name: &str,
     ) -> Result<DeleteOutcome, MemberError> {
-        let key = hash_of((kind, ns, name));
+        let ledger = self.ledger(kind);
+        let key = conformance::key(ns, name);
+        if ledger.certainly_absent(key) {
+            // The watch of our copies has none by this name (a same-name object that is not
+            // ours may exist; it is left alone either way).
+            return Ok(DeleteOutcome::NotFound);
+        }
         let Some(existing) = self.get_opt::<K, MetaItem>(ns, name, true).await? else {
-            self.applied.forget(key);
+            ledger.forget(key);
             return Ok(DeleteOutcome::NotFound);
         };
         if !meta_is_managed(&existing.metadata) {
@@ -340,7 +350,7 @@ impl KubeMember {
             Err(MemberError::Api { code: 404, .. }) => DeleteOutcome::NotFound,
             Err(e) => return Err(e),
         };
-        self.applied.forget(key);
+        ledger.forget(key);
         Ok(outcome)
     }
 
@@ -420,6 +430,9 @@ impl KubeMember {
             emitted: BTreeMap::new(),
             listing: None,
             announced: false,
+            ledger: self.ledger(ObjectKind::Deployment).clone(),
+            federation: self.federation.clone(),
+            versions: Vec::new(),
         };
         watcher::watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
             .default_backoff()
@@ -432,15 +445,31 @@ impl KubeMember {
 }
 
 /// State of a Deployment stream: what was last reported of each copy, the (re-)listing in
-/// progress, and whether `Synced` was sent.
+/// progress, and whether `Synced` was sent; the fingerprints of the copies of our federation
+/// go to the member's ledger.
 pub(crate) struct DeploymentWatch {
     cluster: String,
     emitted: BTreeMap<ObjectKey, WorkloadObservation>,
     listing: Option<BTreeMap<ObjectKey, WorkloadObservation>>,
     announced: bool,
+    ledger: Arc<Conformance>,
+    /// The federation whose copies the ledger records (none known: none recorded).
+    federation: Option<Arc<str>>,
+    /// The fingerprints of the (re-)listing in progress.
+    versions: Vec<(u64, Version)>,
 }
 
 impl DeploymentWatch {
+    /// The fingerprint of `d` when it is a copy of our federation.
+    fn version(&self, d: &Deployment) -> Option<Version> {
+        let ours = meta_is_managed(&d.metadata)
+            && self
+                .federation
+                .as_deref()
+                .is_some_and(|f| meta_federation(&d.metadata) == Some(f));
+        ours.then(|| fingerprint(d))
+    }
+
     fn step(
         &mut self,
         item: Result<Event<Deployment>, watcher::Error>,
@@ -448,8 +477,13 @@ impl DeploymentWatch {
         let mut out = Vec::new();
         match item {
             Err(e) => out.push(Err(watch_error(&self.cluster, &e))),
-            Ok(Event::Init) => self.listing = Some(BTreeMap::new()),
+            Ok(Event::Init) => {
+                self.listing = Some(BTreeMap::new());
+                self.versions.clear();
+            }
             Ok(Event::InitApply(d)) => {
+                let listed = conformance::meta_key(&d.metadata).zip(self.version(&d));
+                self.versions.extend(listed);
                 if let Some(o) = observation_of(&d).filter(|_| meta_is_managed(&d.metadata)) {
                     self.listing
                         .get_or_insert_with(BTreeMap::new)
@@ -457,6 +491,7 @@ impl DeploymentWatch {
                 }
             }
             Ok(Event::InitDone) => {
+                self.ledger.relisted(&std::mem::take(&mut self.versions));
                 let now = self.listing.take().unwrap_or_default();
                 for (k, o) in &now {
                     if self.emitted.get(k) != Some(o) {
@@ -474,21 +509,33 @@ impl DeploymentWatch {
                     out.push(Ok(WorkloadEvent::Synced));
                 }
             }
-            Ok(Event::Apply(d)) => match observation_of(&d) {
-                Some(o) if !meta_is_managed(&d.metadata) => self.gone(o.key, &mut out),
-                Some(o) if self.emitted.get(&o.key) != Some(&o) => {
-                    self.emitted.insert(o.key.clone(), o.clone());
-                    out.push(Ok(WorkloadEvent::Observed(o)));
+            Ok(Event::Apply(d)) => {
+                if let Some(k) = conformance::meta_key(&d.metadata) {
+                    self.ledger.seen(k, self.version(&d));
                 }
-                _ => {}
-            },
+                self.observed(&d, &mut out);
+            }
             Ok(Event::Delete(d)) => {
+                if let Some(k) = conformance::meta_key(&d.metadata) {
+                    self.ledger.deleted(k);
+                }
                 if let Some(o) = observation_of(&d) {
                     self.gone(o.key, &mut out);
                 }
             }
         }
         out
+    }
+
+    fn observed(&mut self, d: &Deployment, out: &mut Vec<Result<WorkloadEvent, MemberError>>) {
+        match observation_of(d) {
+            Some(o) if !meta_is_managed(&d.metadata) => self.gone(o.key, out),
+            Some(o) if self.emitted.get(&o.key) != Some(&o) => {
+                self.emitted.insert(o.key.clone(), o.clone());
+                out.push(Ok(WorkloadEvent::Observed(o)));
+            }
+            _ => {}
+        }
     }
 
     fn gone(&mut self, key: ObjectKey, out: &mut Vec<Result<WorkloadEvent, MemberError>>) {
@@ -501,6 +548,7 @@ impl DeploymentWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::member_service::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
     use serde_json::json;
 
     #[test]
@@ -558,12 +606,17 @@ mod tests {
 
     #[test]
     fn the_watch_reports_changes_once_and_relists() {
+        let ledger = Arc::new(Conformance::default());
         let mut w = DeploymentWatch {
             cluster: "c".into(),
             emitted: BTreeMap::new(),
             listing: None,
             announced: false,
+            ledger: ledger.clone(),
+            federation: Some("f".into()),
+            versions: Vec::new(),
         };
+        let key = |name: &str| conformance::key("ns", name);
         assert!(w.step(Ok(Event::Init)).is_empty());
         assert!(
             w.step(Ok(Event::InitApply(deployment("a", 2, 0, true))))
@@ -577,6 +630,9 @@ mod tests {
             events(w.step(Ok(Event::InitDone))),
             ["observed ns/a 0/2", "observed ns/b 1/1", "synced"]
         );
+        let a = ledger.seen_version(key("a"));
+        assert_eq!(a, Some(fingerprint(&deployment("a", 2, 0, true))));
+        assert!(ledger.seen_version(key("b")).is_some());
         assert!(
             w.step(Ok(Event::Apply(deployment("a", 2, 0, true))))
                 .is_empty(),
@@ -586,6 +642,25 @@ mod tests {
             events(w.step(Ok(Event::Apply(deployment("a", 2, 2, true))))),
             ["observed ns/a 2/2"]
         );
+        assert_eq!(
+            ledger.seen_version(key("a")),
+            a,
+            "a status change leaves the fingerprint"
+        );
+        let mut other = deployment("a", 2, 2, true);
+        other
+            .metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert(FEDERATION_LABEL.into(), "g".into());
+        w.step(Ok(Event::Apply(other)));
+        assert_eq!(
+            ledger.seen_version(key("a")),
+            None,
+            "another federation's copy is not ours"
+        );
+        w.step(Ok(Event::Apply(deployment("a", 2, 2, true))));
         assert_eq!(
             events(w.step(Ok(Event::Apply(deployment("b", 1, 1, false))))),
             ["gone ns/b"],
@@ -598,6 +673,9 @@ mod tests {
             events(w.step(Ok(Event::InitDone))),
             ["observed ns/c 0/1", "gone ns/a"]
         );
+        assert_eq!(ledger.seen_version(key("a")), None, "gone at the re-list");
+        assert!(ledger.seen_version(key("c")).is_some());
+        assert!(ledger.certainly_absent(key("a")));
         assert_eq!(
             events(w.step(Ok(Event::Delete(deployment("c", 1, 0, true))))),
             ["gone ns/c"]
@@ -606,5 +684,36 @@ mod tests {
             w.step(Ok(Event::Delete(deployment("c", 1, 0, true))))
                 .is_empty()
         );
+        assert!(ledger.certainly_absent(key("c")));
+    }
+
+    #[test]
+    fn the_fingerprint_is_what_others_could_change_of_ours() {
+        let base = deployment("a", 2, 0, true);
+        let f = fingerprint(&base);
+        let mut d = deployment("a", 2, 2, true);
+        d.metadata.resource_version = Some("99".into());
+        d.metadata.generation = Some(7);
+        d.metadata.annotations = Some(BTreeMap::from([(
+            "deployment.kubernetes.io/revision".to_owned(),
+            "3".to_owned(),
+        )]));
+        assert_eq!(
+            fingerprint(&d),
+            f,
+            "status, bookkeeping and the deployment controller's annotations do not count"
+        );
+        d.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert("team".into(), "x".into());
+        assert_ne!(fingerprint(&d), f, "an annotation of anyone else's does");
+        assert_ne!(
+            fingerprint(&deployment("a", 3, 0, true)),
+            f,
+            "the spec does"
+        );
+        assert_ne!(fingerprint(&deployment("a", 2, 0, false)), f, "labels do");
     }
 }

@@ -28,7 +28,7 @@ use crate::member_service::{
 const CONTROL_ANNOTATION_PREFIX: &str = "fedsvc.io/";
 /// The prefix of the annotations a Deployment controller keeps on its Deployments
 /// (`deployment.kubernetes.io/revision`): each member's own controller sets them.
-const DEPLOYMENT_CONTROLLER_PREFIX: &str = "deployment.kubernetes.io/";
+pub(crate) const DEPLOYMENT_CONTROLLER_PREFIX: &str = "deployment.kubernetes.io/";
 
 /// The longest namespace (a DNS-1123 label).
 const MAX_NAMESPACE_LEN: usize = 63;

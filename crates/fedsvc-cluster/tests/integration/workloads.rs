@@ -698,6 +698,145 @@ async fn kube_member_does_not_fight_the_members_defaults() {
     assert!(managers.contains(&"fedsvc"), "{managers:?}");
 }
 
+/// With its Deployment watch running, a member of a known federation trusts what the watch
+/// sees: a copy that conforms costs no request, whatever its status does; a copy the watch
+/// lists is applied without being read; a namespace is read once; a copy the watch never saw
+/// is not looked for when deleting.
+#[tokio::test]
+async fn kube_member_trusts_its_watch_of_deployments() {
+    let server = ApiServer::start().await;
+    let m = crate::util::member_with(
+        &server,
+        fedsvc_cluster::KubeMemberOptions::default().federation("myfederation"),
+    )
+    .await;
+    let mut events = m.watch_deployments();
+    wait_item(&mut events, |e| *e == WorkloadEvent::Synced).await;
+    server.clear_requests();
+
+    let web = federated_deployment("shop", "web", 6);
+    assert_eq!(
+        m.ensure_deployment(&web, &federation(), 2).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    assert_eq!(
+        calls(&server),
+        [
+            &format!("GET {WEB}"),
+            "GET /api/v1/namespaces/shop",
+            "POST /api/v1/namespaces",
+            &format!("PATCH {WEB}"),
+        ]
+    );
+    let api = federated_deployment("shop", "api", 6);
+    assert_eq!(
+        m.ensure_deployment(&api, &federation(), 1).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    let api_path = "/apis/apps/v1/namespaces/shop/deployments/api";
+    assert_eq!(
+        calls(&server),
+        [format!("GET {api_path}"), format!("PATCH {api_path}")],
+        "the namespace is known to exist"
+    );
+
+    // Once the watch has seen the copy, with its pods ready (a status written by the member's
+    // controllers, and their revision annotation), it conforms: no request at all.
+    wait_item(&mut events, |e| all_ready(e, "web", 2)).await;
+    wait_item(&mut events, |e| all_ready(e, "api", 1)).await;
+    let live = server.get("apps/v1", "Deployment", "shop", "web").unwrap();
+    assert!(
+        live["metadata"]["annotations"]["deployment.kubernetes.io/revision"].is_string(),
+        "{live}"
+    );
+    let rv = server.resource_version();
+    for _ in 0..3 {
+        assert_eq!(
+            m.ensure_deployment(&web, &federation(), 2).await.unwrap(),
+            EnsureOutcome::Unchanged
+        );
+    }
+    assert_eq!(calls(&server), Vec::<String>::new(), "no request");
+    assert_eq!(server.resource_version(), rv, "nothing written");
+
+    // A new share: one apply, no read.
+    assert_eq!(
+        m.ensure_deployment(&web, &federation(), 3).await.unwrap(),
+        EnsureOutcome::Updated
+    );
+    assert_eq!(calls(&server), [format!("PATCH {WEB}")]);
+    wait_item(&mut events, |e| all_ready(e, "web", 3)).await;
+
+    // Scaled in the member by someone else: the watch sees it, and the share is applied
+    // again, without a read.
+    server
+        .merge_patch(
+            "apps/v1",
+            "Deployment",
+            "shop",
+            "web",
+            &json!({"spec": {"replicas": 5}}),
+            false,
+        )
+        .unwrap();
+    wait_item(&mut events, |e| {
+        observed(e).is_some_and(|o| o.key.name() == "web" && o.desired == 5)
+    })
+    .await;
+    calls(&server);
+    assert_eq!(
+        m.ensure_deployment(&web, &federation(), 3).await.unwrap(),
+        EnsureOutcome::Updated
+    );
+    assert_eq!(calls(&server), [format!("PATCH {WEB}")]);
+    let live = server.get("apps/v1", "Deployment", "shop", "web").unwrap();
+    assert_eq!(live["spec"]["replicas"], 3);
+
+    // Deleted by someone else: the watch sees it go, and the copy is made again, read first.
+    server
+        .delete("apps/v1", "Deployment", "shop", "api")
+        .unwrap();
+    wait_item(&mut events, |e| {
+        *e == WorkloadEvent::Gone(key("shop", "api"))
+    })
+    .await;
+    calls(&server);
+    assert_eq!(
+        m.ensure_deployment(&api, &federation(), 1).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    assert_eq!(
+        calls(&server),
+        [format!("GET {api_path}"), format!("PATCH {api_path}")]
+    );
+
+    // A copy the watch never saw is not looked for.
+    assert_eq!(
+        m.delete_deployment("shop", "never").await.unwrap(),
+        DeleteOutcome::NotFound
+    );
+    assert_eq!(calls(&server), Vec::<String>::new());
+
+    // The namespace deleted by someone else: the apply that finds it gone forgets it, and the
+    // next one creates it again.
+    server.delete("v1", "Namespace", "", "shop").unwrap();
+    let other = federated_deployment("shop", "other", 6);
+    let err = m
+        .ensure_deployment(&other, &federation(), 1)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("deployment shop/other"), "{err}");
+    calls(&server);
+    assert_eq!(
+        m.ensure_deployment(&other, &federation(), 1).await.unwrap(),
+        EnsureOutcome::Created
+    );
+    assert!(
+        calls(&server).contains(&"POST /api/v1/namespaces".to_owned()),
+        "the namespace is created again"
+    );
+}
+
 #[tokio::test]
 async fn kube_member_errors_name_the_object_and_time_out() {
     let server = ApiServer::start().await;
