@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use fedsvc_model::ServiceKey;
+use fedsvc_model::{Label, ServiceKey};
 use tokio::sync::Notify;
 
 use crate::leader::LeaderState;
@@ -45,6 +45,11 @@ impl Shared {
             removals: Removals::default(),
             copies: Default::default(),
         }
+    }
+
+    /// The federation's name (the label on everything fedsvc writes to the members).
+    pub fn federation(&self) -> Label {
+        self.state.lock().expect("state lock").federation().clone()
     }
 
     /// Takes `key` out of the federation for good (its federated Service is being deleted)

@@ -19,12 +19,7 @@ impl ClusterManager {
     ) -> JoinHandle<()> {
         let shared = self.shared.clone();
         let shard_tx = self.shard_tx.clone();
-        let federation = shared
-            .state
-            .lock()
-            .expect("state lock")
-            .federation()
-            .to_string();
+        let federation = shared.federation().to_string();
         tokio::spawn(async move {
             shared
                 .state

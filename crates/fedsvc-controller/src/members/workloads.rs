@@ -20,12 +20,7 @@ impl ClusterManager {
     ) -> Option<JoinHandle<()>> {
         let tx = self.workload_tx.clone()?;
         let shared = self.shared.clone();
-        let federation = shared
-            .state
-            .lock()
-            .expect("state lock")
-            .federation()
-            .to_string();
+        let federation = shared.federation().to_string();
         Some(tokio::spawn(async move {
             let mut stream = member.watch_deployments();
             while let Some(ev) = stream.next().await {

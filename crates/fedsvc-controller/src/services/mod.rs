@@ -198,13 +198,7 @@ pub(crate) async fn reconcile(
             return Ok(Action::await_change());
         }
     };
-    let federation = ctx
-        .shared
-        .state
-        .lock()
-        .expect("state lock")
-        .federation()
-        .clone();
+    let federation = ctx.shared.federation();
     let mut failures = Vec::new();
     for m in ctx.clusters.members() {
         // Every member write is fenced, not only the reconcile's start: a replica that lost

@@ -17,13 +17,7 @@ pub(super) async fn cleanup(
     if federated::orphaned(dep) {
         return Ok(());
     }
-    let federation = ctx
-        .shared
-        .state
-        .lock()
-        .expect("state lock")
-        .federation()
-        .clone();
+    let federation = ctx.shared.federation();
     let mut failures = Vec::new();
     for m in ctx.clusters.members() {
         if m.offline {

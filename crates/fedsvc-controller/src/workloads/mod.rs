@@ -171,13 +171,7 @@ pub(crate) async fn reconcile(
             return Ok(Action::await_change());
         }
     };
-    let federation = ctx
-        .shared
-        .state
-        .lock()
-        .expect("state lock")
-        .federation()
-        .clone();
+    let federation = ctx.shared.federation();
     let mut failures = Vec::new();
     let mut lost_copies: Vec<&MemberView> = Vec::new();
     for m in &members {
