@@ -14,7 +14,7 @@ use fedsvc_model::{
     Cluster as ModelCluster, ClusterName, DnsName, Label, LabelRules, Service, ServiceKey, Shard,
     Snapshot, ZoneNaming,
 };
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service as KubeService};
 use kube::api::Api;
@@ -31,19 +31,23 @@ struct Row {
     problem: Option<String>,
 }
 
-/// The member's copy of the federated Deployment `key`, as its watch lists it.
-async fn observe_copy(
-    member: &KubeMember,
-    key: &ObjectKey,
-) -> Result<Option<WorkloadObservation>, String> {
-    let mut stream = member.watch_deployments();
+/// Reads a member's watch until its initial listing is complete (`synced`), for at most 10 s,
+/// and returns the last object `pick` took out of the events before that.
+async fn listed<E, T>(
+    mut stream: impl Stream<Item = Result<E, impl std::fmt::Display>> + Unpin,
+    synced: impl Fn(&E) -> bool,
+    mut pick: impl FnMut(E) -> Option<T>,
+) -> Result<Option<T>, String> {
     let mut found = None;
     let read = async {
         while let Some(ev) = stream.next().await {
             match ev {
-                Ok(WorkloadEvent::Observed(o)) if &o.key == key => found = Some(o),
-                Ok(WorkloadEvent::Synced) => return Ok(()),
-                Ok(_) => {}
+                Ok(ev) if synced(&ev) => return Ok(()),
+                Ok(ev) => {
+                    if let Some(o) = pick(ev) {
+                        found = Some(o);
+                    }
+                }
                 Err(e) => return Err(e.to_string()),
             }
         }
@@ -55,27 +59,36 @@ async fn observe_copy(
     Ok(found)
 }
 
+/// The member's copy of the federated Deployment `key`, as its watch lists it.
+async fn observe_copy(
+    member: &KubeMember,
+    key: &ObjectKey,
+) -> Result<Option<WorkloadObservation>, String> {
+    listed(
+        member.watch_deployments(),
+        |ev| matches!(ev, WorkloadEvent::Synced),
+        |ev| match ev {
+            WorkloadEvent::Observed(o) if &o.key == key => Some(o),
+            _ => None,
+        },
+    )
+    .await
+}
+
+/// The state of the service `key` in the member, as its watch lists it.
 async fn observe(
     member: &KubeMember,
     key: &ServiceKey,
 ) -> Result<Option<fedsvc_cluster::ShardObservation>, String> {
-    let mut stream = member.watch_shards();
-    let mut found = None;
-    let read = async {
-        while let Some(ev) = stream.next().await {
-            match ev {
-                Ok(ShardEvent::Observed(o)) if &o.key == key => found = Some(o),
-                Ok(ShardEvent::Synced) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .map_err(|_| "no answer within 10 s".to_owned())??;
-    Ok(found)
+    listed(
+        member.watch_shards(),
+        |ev| matches!(ev, ShardEvent::Synced),
+        |ev| match ev {
+            ShardEvent::Observed(o) if &o.key == key => Some(o),
+            _ => None,
+        },
+    )
+    .await
 }
 
 pub(crate) async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<u8> {
