@@ -190,7 +190,9 @@ impl Federation {
             config,
             Parts {
                 host: self.host.client(),
-                members: Arc::new(KubeMemberFactory::default()),
+                members: Arc::new(KubeMemberFactory {
+                    options: config.member_options(),
+                }),
                 provider: Some(provider),
                 resolver: None,
             },

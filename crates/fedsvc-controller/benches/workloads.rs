@@ -140,7 +140,9 @@ async fn world(clusters: usize, namespaces: usize, config: &ControllerConfig) ->
         config,
         Parts {
             host: host.client(),
-            members: Arc::new(KubeMemberFactory::default()),
+            members: Arc::new(KubeMemberFactory {
+                options: config.member_options(),
+            }),
             provider: Some(provider),
             resolver: None,
         },

@@ -72,7 +72,11 @@ pub trait MemberFactory: Send + Sync {
 /// fails with reason [`REASON_UNSAFE_KUBECONFIG`] before any client is built from it.
 #[derive(Debug, Clone, Default)]
 pub struct KubeMemberFactory {
-    /// Client settings (rate limits, timeouts, whether unsafe kubeconfigs are allowed).
+    /// Client settings (rate limits, timeouts, whether unsafe kubeconfigs are allowed, the
+    /// federation). Build them from the configuration with
+    /// [`ControllerConfig::member_options`](crate::config::ControllerConfig::member_options):
+    /// the defaults name no federation, and without one every member copy is read before it
+    /// is applied.
     pub options: KubeMemberOptions,
 }
 
