@@ -21,7 +21,7 @@
 //! applied, nothing is written. Otherwise the copy is applied, and the outcome is told by
 //! comparing the copy before and after, status and server bookkeeping aside.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ use crate::error::MemberError;
 use crate::kube_member::{KubeMember, watch_error};
 use crate::member_service::{FEDERATION_LABEL, FIELD_MANAGER, MANAGED_SELECTOR};
 use crate::member_workload::{
-    ConfigKind, DEPLOYMENT_CONTROLLER_PREFIX, ObjectKey, ObjectKind, WorkloadEvent,
+    ConfigKind, DEPLOYMENT_CONTROLLER_PREFIX, ObjectKey, ObjectKind, ReplicaCounts, WorkloadEvent,
     WorkloadObservation, meta_federation, meta_is_managed, observation_of,
 };
 
@@ -444,13 +444,36 @@ impl KubeMember {
     }
 }
 
-/// State of a Deployment stream: what was last reported of each copy, the (re-)listing in
-/// progress, and whether `Synced` was sent; the fingerprints of the copies of our federation
-/// go to the member's ledger.
+/// What a Deployment stream last reported of a copy, compactly: a member holds thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reported {
+    /// A hash of the federation label (it changes only when a copy is relabelled).
+    federation: u64,
+    desired: u32,
+    counts: ReplicaCounts,
+    up_to_date: bool,
+}
+
+impl Reported {
+    fn of(o: &WorkloadObservation) -> Self {
+        let mut h = DefaultHasher::new();
+        o.federation.hash(&mut h);
+        Self {
+            federation: h.finish(),
+            desired: o.desired,
+            counts: o.counts,
+            up_to_date: o.up_to_date,
+        }
+    }
+}
+
+/// State of a Deployment stream: what was last reported of each copy, the copies of the
+/// (re-)listing in progress, and whether `Synced` was sent; the fingerprints of the copies of
+/// our federation go to the member's ledger.
 pub(crate) struct DeploymentWatch {
     cluster: String,
-    emitted: BTreeMap<ObjectKey, WorkloadObservation>,
-    listing: Option<BTreeMap<ObjectKey, WorkloadObservation>>,
+    emitted: BTreeMap<ObjectKey, Reported>,
+    listing: Option<BTreeSet<ObjectKey>>,
     announced: bool,
     ledger: Arc<Conformance>,
     /// The federation whose copies the ledger records (none known: none recorded).
@@ -478,7 +501,7 @@ impl DeploymentWatch {
         match item {
             Err(e) => out.push(Err(watch_error(&self.cluster, &e))),
             Ok(Event::Init) => {
-                self.listing = Some(BTreeMap::new());
+                self.listing = Some(BTreeSet::new());
                 self.versions.clear();
             }
             Ok(Event::InitApply(d)) => {
@@ -486,24 +509,21 @@ impl DeploymentWatch {
                 self.versions.extend(listed);
                 if let Some(o) = observation_of(&d).filter(|_| meta_is_managed(&d.metadata)) {
                     self.listing
-                        .get_or_insert_with(BTreeMap::new)
-                        .insert(o.key.clone(), o);
+                        .get_or_insert_with(BTreeSet::new)
+                        .insert(o.key.clone());
+                    self.report(o, &mut out);
                 }
             }
             Ok(Event::InitDone) => {
                 self.ledger.relisted(&std::mem::take(&mut self.versions));
-                let now = self.listing.take().unwrap_or_default();
-                for (k, o) in &now {
-                    if self.emitted.get(k) != Some(o) {
-                        out.push(Ok(WorkloadEvent::Observed(o.clone())));
-                    }
-                }
-                for k in self.emitted.keys() {
-                    if !now.contains_key(k) {
+                let listed = self.listing.take().unwrap_or_default();
+                self.emitted.retain(|k, _| {
+                    let keep = listed.contains(k);
+                    if !keep {
                         out.push(Ok(WorkloadEvent::Gone(k.clone())));
                     }
-                }
-                self.emitted = now;
+                    keep
+                });
                 if !self.announced {
                     self.announced = true;
                     out.push(Ok(WorkloadEvent::Synced));
@@ -530,11 +550,21 @@ impl DeploymentWatch {
     fn observed(&mut self, d: &Deployment, out: &mut Vec<Result<WorkloadEvent, MemberError>>) {
         match observation_of(d) {
             Some(o) if !meta_is_managed(&d.metadata) => self.gone(o.key, out),
-            Some(o) if self.emitted.get(&o.key) != Some(&o) => {
-                self.emitted.insert(o.key.clone(), o.clone());
-                out.push(Ok(WorkloadEvent::Observed(o)));
-            }
-            _ => {}
+            Some(o) => self.report(o, out),
+            None => {}
+        }
+    }
+
+    /// Reports `o` unless it is what was last reported of the copy.
+    fn report(
+        &mut self,
+        o: WorkloadObservation,
+        out: &mut Vec<Result<WorkloadEvent, MemberError>>,
+    ) {
+        let now = Reported::of(&o);
+        if self.emitted.get(&o.key) != Some(&now) {
+            self.emitted.insert(o.key.clone(), now);
+            out.push(Ok(WorkloadEvent::Observed(o)));
         }
     }
 
@@ -618,18 +648,21 @@ mod tests {
         };
         let key = |name: &str| conformance::key("ns", name);
         assert!(w.step(Ok(Event::Init)).is_empty());
-        assert!(
-            w.step(Ok(Event::InitApply(deployment("a", 2, 0, true))))
-                .is_empty()
-        );
-        assert!(
-            w.step(Ok(Event::InitApply(deployment("b", 1, 1, true))))
-                .is_empty()
+        assert_eq!(
+            events(w.step(Ok(Event::InitApply(deployment("a", 2, 0, true))))),
+            ["observed ns/a 0/2"],
+            "reported as listed"
         );
         assert_eq!(
-            events(w.step(Ok(Event::InitDone))),
-            ["observed ns/a 0/2", "observed ns/b 1/1", "synced"]
+            events(w.step(Ok(Event::InitApply(deployment("b", 1, 1, true))))),
+            ["observed ns/b 1/1"]
         );
+        assert!(
+            w.step(Ok(Event::InitApply(deployment("mine", 1, 1, false))))
+                .is_empty(),
+            "not fedsvc's"
+        );
+        assert_eq!(events(w.step(Ok(Event::InitDone))), ["synced"]);
         let a = ledger.seen_version(key("a"));
         assert_eq!(a, Some(fingerprint(&deployment("a", 2, 0, true))));
         assert!(ledger.seen_version(key("b")).is_some());
@@ -666,13 +699,22 @@ mod tests {
             ["gone ns/b"],
             "no longer ours"
         );
-        // A re-list after which a is gone and c is new; no second Synced.
+        // A re-list with a unchanged and c new; no second Synced.
+        w.step(Ok(Event::Init));
+        assert!(
+            w.step(Ok(Event::InitApply(deployment("a", 2, 2, true))))
+                .is_empty(),
+            "unchanged"
+        );
+        assert_eq!(
+            events(w.step(Ok(Event::InitApply(deployment("c", 1, 0, true))))),
+            ["observed ns/c 0/1"]
+        );
+        assert!(w.step(Ok(Event::InitDone)).is_empty());
+        // A re-list without a: gone.
         w.step(Ok(Event::Init));
         w.step(Ok(Event::InitApply(deployment("c", 1, 0, true))));
-        assert_eq!(
-            events(w.step(Ok(Event::InitDone))),
-            ["observed ns/c 0/1", "gone ns/a"]
-        );
+        assert_eq!(events(w.step(Ok(Event::InitDone))), ["gone ns/a"]);
         assert_eq!(ledger.seen_version(key("a")), None, "gone at the re-list");
         assert!(ledger.seen_version(key("c")).is_some());
         assert!(ledger.certainly_absent(key("a")));

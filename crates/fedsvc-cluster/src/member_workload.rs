@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use fedsvc_model::{Label, NameError};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -48,10 +49,16 @@ const MAX_NAME_LEN: usize = 253;
 /// assert!(ObjectKey::parse("shop", "Web").is_err());
 /// assert!(ObjectKey::parse("my.shop", "web").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// A key is one shared allocation (`namespace/name`): clones are cheap, and the tables that
+/// hold a key per member copy (200 000 of them for 10 000 Deployments in 20 members) hold
+/// one pointer each. Keys order by namespace, then name.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ObjectKey {
-    namespace: String,
-    name: String,
+    /// `namespace/name`; neither part holds a `/`, so equal texts are equal keys.
+    text: Arc<str>,
+    /// The length of the namespace (at most 63).
+    split: u8,
 }
 
 impl ObjectKey {
@@ -59,28 +66,55 @@ impl ObjectKey {
     pub fn parse(namespace: &str, name: &str) -> Result<Self, NameError> {
         check_label(namespace, "namespace")?;
         check_subdomain(name, "object name")?;
+        let split = u8::try_from(namespace.len()).map_err(|_| NameError::TooLong {
+            kind: "namespace",
+            value: namespace.to_owned(),
+            len: namespace.len(),
+            max: MAX_NAMESPACE_LEN,
+        })?;
         Ok(Self {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
+            text: Arc::from(format!("{namespace}/{name}")),
+            split,
         })
     }
 
     /// The namespace.
     #[must_use]
     pub fn namespace(&self) -> &str {
-        &self.namespace
+        &self.text[..usize::from(self.split)]
     }
 
     /// The name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        &self.text[usize::from(self.split) + 1..]
+    }
+}
+
+impl Ord for ObjectKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.namespace(), self.name()).cmp(&(other.namespace(), other.name()))
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectKey")
+            .field("namespace", &self.namespace())
+            .field("name", &self.name())
+            .finish()
     }
 }
 
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
+        f.write_str(&self.text)
     }
 }
 
@@ -840,6 +874,27 @@ mod tests {
             ]
         );
         assert!(template_dependencies(&PodTemplateSpec::default()).is_empty());
+    }
+
+    #[test]
+    fn object_keys_order_by_namespace_then_name() {
+        let key = |ns: &str, name: &str| ObjectKey::parse(ns, name).unwrap();
+        // As text, "a-b/x" sorts before "a/y" ('-' < '/'); as keys, namespace "a" comes first.
+        let mut keys = [
+            key("a-b", "x"),
+            key("a", "y"),
+            key("a", "x-1"),
+            key("a", "x"),
+        ];
+        keys.sort();
+        let shown: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["a/x", "a/x-1", "a/y", "a-b/x"]);
+        assert_eq!(key("a", "x"), key("a", "x").clone());
+        assert_ne!(key("a", "bc"), key("ab", "c"));
+        assert_eq!(
+            format!("{:?}", key("shop", "web")),
+            r#"ObjectKey { namespace: "shop", name: "web" }"#
+        );
     }
 
     #[test]
