@@ -47,6 +47,9 @@ struct Versions {
     seen: Option<Version>,
     /// The digest of the copy fedsvc last applied, and the version it got back.
     applied: Option<(u64, Version)>,
+    /// Whether the watch sees an object by this name that is not ours: another federation's
+    /// copy.
+    other: bool,
 }
 
 /// The member copies of one kind fedsvc applied, and what the watch sees of them.
@@ -97,14 +100,13 @@ impl Conformance {
         self.copies.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The watch saw the copy `key` added or changed, at `version`; `None` when it is not
-    /// (any more) a copy of ours.
+    /// The watch saw the copy `key` added or changed, at `version`; `None` when the object by
+    /// that name is not a copy of ours (another federation's).
     pub(crate) fn seen(&self, key: u64, version: Option<Version>) {
         let mut map = self.lock();
-        match version {
-            Some(v) => map.entry(key).or_default().seen = Some(v),
-            None => forget_seen(&mut map, key),
-        }
+        let e = map.entry(key).or_default();
+        e.seen = version;
+        e.other = version.is_none();
     }
 
     /// The watch saw the copy `key` deleted.
@@ -112,22 +114,27 @@ impl Conformance {
         forget_seen(&mut self.lock(), key);
     }
 
-    /// The watch listed every copy of ours again: `(key, version)`.
-    pub(crate) fn relisted(&self, listed: &[(u64, Version)]) {
+    /// The watch listed every copy again: `(key, version)`, the version `None` for those that
+    /// are not ours.
+    pub(crate) fn relisted(&self, listed: &[(u64, Option<Version>)]) {
         let mut map = self.lock();
         map.retain(|_, v| {
             v.seen = None;
+            v.other = false;
             v.applied.is_some()
         });
-        for (k, rv) in listed {
-            map.entry(*k).or_default().seen = Some(*rv);
+        for (k, version) in listed {
+            let e = map.entry(*k).or_default();
+            e.seen = *version;
+            e.other = version.is_none();
         }
         self.listed.store(true, Ordering::Release);
     }
 
-    /// Whether the member certainly holds no copy of ours by this key: the watch has listed
-    /// the member's copies, has not seen this one since, and fedsvc has applied none that the
-    /// watch could still be catching up with.
+    /// Whether the member certainly holds no copy by this key, ours or another federation's:
+    /// the watch has listed the member's copies, has not seen this one since, and fedsvc has
+    /// applied none that the watch could still be catching up with. (An object by that name
+    /// that is no copy at all may exist: the watch does not see those.)
     pub(crate) fn certainly_absent(&self, key: u64) -> bool {
         self.listed.load(Ordering::Acquire) && !self.lock().contains_key(&key)
     }
@@ -182,6 +189,7 @@ impl Conformance {
 fn forget_seen(map: &mut HashMap<u64, Versions>, k: u64) {
     if let Some(v) = map.get_mut(&k) {
         v.seen = None;
+        v.other = false;
         if v.applied.is_none() {
             map.remove(&k);
         }
@@ -219,7 +227,8 @@ mod tests {
         assert!(!c.conforms(k, d), "deleted");
         c.seen(k, v(9));
         c.seen(k, None);
-        assert!(!c.conforms(k, d), "no longer a copy of ours");
+        assert!(!c.conforms(k, d), "another federation's copy");
+        assert_eq!(c.seen_version(k), None);
         c.applied(k, d, None);
         assert_eq!(
             c.applied_digest(k),
@@ -237,7 +246,7 @@ mod tests {
         c.seen(key("ns", "other"), v(4));
         c.relisted(&[]);
         assert!(!c.conforms(k, d), "not in the listing: gone");
-        c.relisted(&[(k, v(5).unwrap())]);
+        c.relisted(&[(k, v(5))]);
         assert!(c.conforms(k, d));
         assert_eq!(
             c.len(),
@@ -270,6 +279,14 @@ mod tests {
         c.seen(k, v(4));
         assert!(!c.certainly_absent(k), "seen");
         c.deleted(k);
+        assert!(c.certainly_absent(k));
+        c.seen(k, None);
+        assert!(!c.certainly_absent(k), "another federation's copy");
+        c.deleted(k);
+        assert!(c.certainly_absent(k));
+        c.relisted(&[(k, None)]);
+        assert!(!c.certainly_absent(k), "another federation's copy, listed");
+        c.relisted(&[]);
         assert!(c.certainly_absent(k));
     }
 

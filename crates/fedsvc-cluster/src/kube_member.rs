@@ -13,7 +13,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -26,8 +26,7 @@ use crate::health::Health;
 use crate::locality::{Locality, LocalityOverride};
 use crate::member_cluster::MemberCluster;
 use crate::member_service::{
-    FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed,
-    member_service,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE, MANAGED_SELECTOR, federation_of, is_managed, member_service,
 };
 use crate::member_workload::{
     ConfigKind, ConfigObject, ObjectKey, ObjectKind, WorkloadEvent, member_config,
@@ -344,7 +343,7 @@ struct WatchState {
     cluster: String,
     tracker: ShardTracker,
     services_init: Option<Vec<ServiceItem>>,
-    versions_init: Vec<(u64, crate::conformance::Version)>,
+    versions_init: Vec<(u64, Option<conformance::Version>)>,
     conformance: Arc<Conformance>,
     slices_init: Option<Vec<SliceItem>>,
     services_synced: bool,
@@ -406,7 +405,7 @@ impl WatchState {
                 self.versions_init.clear();
             }
             Event::InitApply(s) => {
-                let listed = conformance::meta_key(&s.metadata).zip(self.version(&s));
+                let listed = conformance::meta_key(&s.metadata).map(|k| (k, self.version(&s)));
                 self.versions_init.extend(listed);
                 self.services_init
                     .get_or_insert_with(Vec::new)
@@ -548,17 +547,17 @@ impl MemberCluster for KubeMember {
         }
         let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
         // A copy the watch lists as ours exists, in an existing namespace, and no other
-        // federation holds it: it is applied without being read first.
-        let listed = self
-            .conformance
-            .seen_version(key)
-            .filter(|_| self.federation.as_deref() == Some(federation.as_str()));
-        let existing = match listed {
-            Some(_) => None,
-            None => self
-                .call(api.get_opt(&name))
+        // federation holds it; a name the watch has seen no copy by, ours or another
+        // federation's, holds none: either way it is applied without being read first.
+        let trusted = self.federation.as_deref() == Some(federation.as_str());
+        let listed = self.conformance.seen_version(key).filter(|_| trusted);
+        let absent = trusted && listed.is_none() && self.conformance.certainly_absent(key);
+        let existing = if listed.is_some() || absent {
+            None
+        } else {
+            self.call(api.get_opt(&name))
                 .await
-                .map_err(|e| self.err(e))?,
+                .map_err(|e| self.err(e))?
         };
         if let Some(s) = &existing {
             if let Some(owner) = federation_of(s).filter(|o| *o != federation.as_str()) {
@@ -573,20 +572,7 @@ impl MemberCluster for KubeMember {
         } else if listed.is_none() {
             self.ensure_namespace(&ns).await?;
         }
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let applied = match self
-            .call(api.patch(&name, &params, &Patch::Apply(&desired)))
-            .await
-        {
-            Ok(applied) => applied,
-            Err(e) => {
-                if matches!(&e, kube::Error::Api(s) if s.code == 404) {
-                    // An apply creates what is missing, but not the namespace: it is gone.
-                    self.forget_namespace(&ns);
-                }
-                return Err(self.err(e));
-            }
-        };
+        let (applied, created) = self.apply(&ns, &name, &desired).await?;
         let rv = applied.metadata.resource_version.as_deref();
         self.conformance
             .applied(key, digest, rv.map(conformance::version));
@@ -595,6 +581,8 @@ impl MemberCluster for KubeMember {
                 EnsureOutcome::Unchanged
             }
             (Some(_), _) => EnsureOutcome::Updated,
+            // Not read first: a service by that name that was no copy was taken over.
+            (None, None) if absent && !created => EnsureOutcome::Adopted,
             (None, None) => EnsureOutcome::Created,
             (None, Some(old)) if !is_managed(&old) => EnsureOutcome::Adopted,
             (None, Some(old))

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use fedsvc_model::Label;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
+use http_body_util::{BodyExt, Collected, LengthLimitError, Limited};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta};
@@ -54,6 +55,9 @@ use crate::member_workload::{
 
 /// Objects read per page when listing.
 const PAGE: u32 = 500;
+
+/// The largest answer read from a member for one request: an object, or a page of a list.
+pub(crate) const MAX_ANSWER_BYTES: usize = 16 << 20;
 
 /// The fingerprint of a member copy: what fedsvc owns and others could change. The object
 /// less its status, the server's bookkeeping (`resourceVersion`, `generation`,
@@ -157,33 +161,109 @@ impl KubeMember {
         self.err(kube::Error::BuildRequest(e))
     }
 
-    /// Sends a request and reads its answer as `T`; an answer that is not `T` is reported by
-    /// position, without its content.
+    fn other(&self, message: String) -> MemberError {
+        MemberError::Other {
+            cluster: self.name.to_string(),
+            message,
+        }
+    }
+
+    /// Sends a request (under the member's rate limit and request timeout) and returns the
+    /// status of its answer and its body, at most [`MAX_ANSWER_BYTES`] long. An error status
+    /// is reported as kube's own client does, from the `Status` the server answers.
+    async fn exchange(
+        &self,
+        req: http::Request<Vec<u8>>,
+    ) -> Result<(http::StatusCode, String), MemberError> {
+        let read = async {
+            let res = self.client.send(req.map(kube::client::Body::from)).await?;
+            let status = res.status();
+            let body = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map(Collected::to_bytes);
+            Ok::<_, kube::Error>((status, body))
+        };
+        let (status, body) = self.call(read).await.map_err(|e| self.err(e))?;
+        let bytes = body.map_err(|e| {
+            if e.is::<LengthLimitError>() {
+                self.other(format!(
+                    "the answer is larger than {} MiB",
+                    MAX_ANSWER_BYTES >> 20
+                ))
+            } else {
+                MemberError::Unreachable {
+                    cluster: self.name.to_string(),
+                    message: format!("the answer was cut short: {e}"),
+                }
+            }
+        })?;
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| self.other("the answer is not UTF-8 text".into()))?;
+        if status.is_client_error() || status.is_server_error() {
+            let answer = serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
+                let cut: String = text.trim().chars().take(200).collect();
+                kube::core::Status::failure(&cut, "the answer is not a Status")
+                    .with_code(status.as_u16())
+            });
+            return Err(self.err(kube::Error::Api(answer.boxed())));
+        }
+        Ok((status, text))
+    }
+
+    /// Reads an answer as `T`; one that is not `T` is reported by position, without its
+    /// content.
+    fn read<T: DeserializeOwned>(&self, text: &str, what: &str) -> Result<T, MemberError> {
+        serde_json::from_str(text).map_err(|e| {
+            self.other(format!(
+                "the answer could not be read as {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+
+    /// Sends a request and reads its answer as `T`.
     async fn send<T: DeserializeOwned>(
         &self,
         req: http::Request<Vec<u8>>,
         what: &str,
     ) -> Result<T, MemberError> {
-        let text = self
-            .call(self.client.request_text(req))
-            .await
-            .map_err(|e| self.err(e))?;
-        serde_json::from_str(&text).map_err(|e| MemberError::Other {
-            cluster: self.name.to_string(),
-            message: format!(
-                "the answer could not be read as {what} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        })
+        let (_, text) = self.exchange(req).await?;
+        self.read(&text, what)
     }
 
     /// Sends a request whose answer does not matter.
     async fn send_ignoring_answer(&self, req: http::Request<Vec<u8>>) -> Result<(), MemberError> {
-        self.call(self.client.request_text(req))
-            .await
-            .map(drop)
-            .map_err(|e| self.err(e))
+        self.exchange(req).await.map(drop)
+    }
+
+    /// Applies `desired` (server-side, forced, as fedsvc's field manager) as `name` in `ns`:
+    /// the object the member holds now, and whether the apply created it (`201 Created`).
+    /// A `404` means the namespace is gone: it is forgotten, so that the next attempt
+    /// creates it again.
+    pub(crate) async fn apply<K: Copied>(
+        &self,
+        ns: &str,
+        name: &str,
+        desired: &K,
+    ) -> Result<(K, bool), MemberError> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let req = Self::builder::<K>(Some(ns))
+            .patch(name, &params, &Patch::Apply(desired))
+            .map_err(|e| self.build_error(e))?;
+        match self.exchange(req).await {
+            Ok((status, text)) => Ok((
+                self.read(&text, <K as k8s_openapi::Resource>::KIND)?,
+                status == http::StatusCode::CREATED,
+            )),
+            Err(e) => {
+                if matches!(e, MemberError::Api { code: 404, .. }) {
+                    self.forget_namespace(ns);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// `GET` an object, `None` when there is none; metadata only with `metadata_only`.
@@ -243,13 +323,15 @@ impl KubeMember {
             return Ok(EnsureOutcome::Unchanged);
         }
         // A copy the watch lists as ours exists, in an existing namespace, and no other
-        // federation holds it: it is applied without being read first.
-        let listed = ledger
-            .seen_version(key)
-            .filter(|_| self.federation.as_deref() == Some(federation.as_str()));
-        let existing: Option<K> = match listed {
-            Some(_) => None,
-            None => self.get_opt::<K, K>(ns, name, false).await?,
+        // federation holds it; a name the watch has seen no copy by, ours or another
+        // federation's, holds none: either way it is applied without being read first.
+        let trusted = self.federation.as_deref() == Some(federation.as_str());
+        let listed = ledger.seen_version(key).filter(|_| trusted);
+        let absent = trusted && listed.is_none() && ledger.certainly_absent(key);
+        let existing: Option<K> = if listed.is_some() || absent {
+            None
+        } else {
+            self.get_opt::<K, K>(ns, name, false).await?
         };
         match &existing {
             Some(live) => {
@@ -274,18 +356,10 @@ impl KubeMember {
             None if listed.is_none() => self.ensure_namespace(ns).await?,
             None => {}
         }
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let req = Self::builder::<K>(Some(ns))
-            .patch(name, &params, &Patch::Apply(desired))
-            .map_err(|e| self.build_error(e))?;
-        let applied: K = match self.send(req, <K as k8s_openapi::Resource>::KIND).await {
-            Ok(v) => v,
+        let (applied, created) = match self.apply(ns, name, desired).await {
+            Ok(a) => a,
             Err(e) => {
                 ledger.applied(key, digest, None);
-                if matches!(e, MemberError::Api { code: 404, .. }) {
-                    // An apply creates what is missing, but not the namespace: it is gone.
-                    self.forget_namespace(ns);
-                }
                 return Err(e);
             }
         };
@@ -294,6 +368,8 @@ impl KubeMember {
         Ok(match (listed, existing) {
             (Some(seen), _) if seen == now => EnsureOutcome::Unchanged,
             (Some(_), _) => EnsureOutcome::Updated,
+            // Not read first: an object by that name that was no copy was taken over.
+            (None, None) if absent && !created => EnsureOutcome::Adopted,
             (None, None) => EnsureOutcome::Created,
             (None, Some(old)) if !meta_is_managed(old.meta()) => EnsureOutcome::Adopted,
             (None, Some(old)) if fingerprint(&old) == now => EnsureOutcome::Unchanged,
@@ -478,8 +554,8 @@ pub(crate) struct DeploymentWatch {
     ledger: Arc<Conformance>,
     /// The federation whose copies the ledger records (none known: none recorded).
     federation: Option<Arc<str>>,
-    /// The fingerprints of the (re-)listing in progress.
-    versions: Vec<(u64, Version)>,
+    /// The fingerprints of the (re-)listing in progress (`None`: not ours).
+    versions: Vec<(u64, Option<Version>)>,
 }
 
 impl DeploymentWatch {
@@ -505,7 +581,7 @@ impl DeploymentWatch {
                 self.versions.clear();
             }
             Ok(Event::InitApply(d)) => {
-                let listed = conformance::meta_key(&d.metadata).zip(self.version(&d));
+                let listed = conformance::meta_key(&d.metadata).map(|k| (k, self.version(&d)));
                 self.versions.extend(listed);
                 if let Some(o) = observation_of(&d).filter(|_| meta_is_managed(&d.metadata)) {
                     self.listing

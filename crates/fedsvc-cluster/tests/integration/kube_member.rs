@@ -298,6 +298,23 @@ async fn a_restarted_member_applies_copies_it_lists_as_ours_without_reading_them
         server.get("v1", "Service", "shop", "web").unwrap()["spec"]["ports"][0]["port"],
         81
     );
+    // New copies, by names the watch has seen no copy by: applied without being read; the
+    // namespace is read for the first only.
+    for (name, first) in [("new", true), ("newer", false)] {
+        assert_eq!(
+            m.ensure_service(&federated_service("shop", name), &federation())
+                .await
+                .unwrap(),
+            EnsureOutcome::Created
+        );
+        let path = format!("PATCH /api/v1/namespaces/shop/services/{name}");
+        let want: Vec<String> = if first {
+            vec!["GET /api/v1/namespaces/shop".into(), path]
+        } else {
+            vec![path]
+        };
+        assert_eq!(calls(&server), want);
+    }
     pump.abort();
 
     // Without the federation given, a copy is read before it is applied, as before.

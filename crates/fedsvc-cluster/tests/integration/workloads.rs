@@ -700,8 +700,10 @@ async fn kube_member_does_not_fight_the_members_defaults() {
 
 /// With its Deployment watch running, a member of a known federation trusts what the watch
 /// sees: a copy that conforms costs no request, whatever its status does; a copy the watch
-/// lists is applied without being read; a namespace is read once; a copy the watch never saw
-/// is not looked for when deleting.
+/// lists is applied without being read, and so is one by a name the watch has seen no copy
+/// by (created, or an object that was no copy adopted); a namespace is read once; a copy the
+/// watch never saw is not looked for when deleting. Another federation's copy, which the
+/// watch sees, is read first and refused.
 #[tokio::test]
 async fn kube_member_trusts_its_watch_of_deployments() {
     let server = ApiServer::start().await;
@@ -722,7 +724,6 @@ async fn kube_member_trusts_its_watch_of_deployments() {
     assert_eq!(
         calls(&server),
         [
-            &format!("GET {WEB}"),
             "GET /api/v1/namespaces/shop",
             "POST /api/v1/namespaces",
             &format!("PATCH {WEB}"),
@@ -736,7 +737,7 @@ async fn kube_member_trusts_its_watch_of_deployments() {
     let api_path = "/apis/apps/v1/namespaces/shop/deployments/api";
     assert_eq!(
         calls(&server),
-        [format!("GET {api_path}"), format!("PATCH {api_path}")],
+        [format!("PATCH {api_path}")],
         "the namespace is known to exist"
     );
 
@@ -792,7 +793,8 @@ async fn kube_member_trusts_its_watch_of_deployments() {
     let live = server.get("apps/v1", "Deployment", "shop", "web").unwrap();
     assert_eq!(live["spec"]["replicas"], 3);
 
-    // Deleted by someone else: the watch sees it go, and the copy is made again, read first.
+    // Deleted by someone else: the watch sees it go, and the copy is made again, read first
+    // (what fedsvc applied before could be what the watch is catching up with).
     server
         .delete("apps/v1", "Deployment", "shop", "api")
         .unwrap();
@@ -809,6 +811,39 @@ async fn kube_member_trusts_its_watch_of_deployments() {
         calls(&server),
         [format!("GET {api_path}"), format!("PATCH {api_path}")]
     );
+
+    // A Deployment of the user's by the name of a new copy: the watch does not see it, the
+    // apply takes it over, and the answer (not 201 Created) tells it was adopted.
+    create_in_namespace(&server, users_deployment("shop", "mine"));
+    calls(&server);
+    let mine = federated_deployment("shop", "mine", 6);
+    assert_eq!(
+        m.ensure_deployment(&mine, &federation(), 1).await.unwrap(),
+        EnsureOutcome::Adopted
+    );
+    let mine_path = "/apis/apps/v1/namespaces/shop/deployments/mine";
+    assert_eq!(calls(&server), [format!("PATCH {mine_path}")]);
+
+    // Another federation's copy: the watch sees it, so it is read first, and refused.
+    let mut theirs = users_deployment("shop", "theirs");
+    theirs["metadata"]["labels"] = json!({
+        "app.kubernetes.io/managed-by": "fedsvc", "fedsvc.io/federation": "otherfed"});
+    create_in_namespace(&server, theirs);
+    wait_item(&mut events, |e| {
+        observed(e).is_some_and(|o| o.key.name() == "theirs")
+    })
+    .await;
+    calls(&server);
+    let err = m
+        .ensure_deployment(&federated_deployment("shop", "theirs", 6), &federation(), 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, MemberError::ForeignObject { owner, .. } if owner == "otherfed"),
+        "{err:?}"
+    );
+    let theirs_path = "/apis/apps/v1/namespaces/shop/deployments/theirs";
+    assert_eq!(calls(&server), [format!("GET {theirs_path}")]);
 
     // A copy the watch never saw is not looked for.
     assert_eq!(
