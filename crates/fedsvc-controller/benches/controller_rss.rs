@@ -38,7 +38,8 @@
 //! Knobs: `FEDSVC_RSS_SERVICES` (10 000), `FEDSVC_RSS_CLUSTERS` (20, two per region),
 //! `FEDSVC_RSS_NAMESPACES` (100), `FEDSVC_RSS_QPS` (`members.qps`, default 0: no limit),
 //! `FEDSVC_RSS_TIMEOUT_SECS` (3 600, for phase 1), `FEDSVC_RSS_LOG` (the controller's
-//! `RUST_LOG`, default `warn`). Without BIND it prints why and exits.
+//! `RUST_LOG`, default `warn`), `FEDSVC_RSS_CONFIG` (YAML lines appended to the controller's
+//! configuration, e.g. `workloads: {enabled: false}`). Without BIND it prints why and exits.
 //!
 //! Federated Deployments as well: `FEDSVC_RSS_DEPLOYMENTS` (default 0) Deployments on the
 //! federation API (then a control plane alone, running no workload controllers), in the same
@@ -404,9 +405,10 @@ fn start_controller(dir: &Path, host: &ApiServer, bind: &Server, qps: u64) -> (C
         format!(
             "federation: {FEDERATION}\ndnsSuffix: example.com\ndnsConfigFile: {}\n\
              namespace: {SYSTEM}\nlisten: {listen}\nleaderElection: {{enabled: false}}\n\
-             members: {{qps: {qps}, burst: {}}}\n",
+             members: {{qps: {qps}, burst: {}}}\n{}\n",
             dns.display(),
             (2 * qps).max(1),
+            std::env::var("FEDSVC_RSS_CONFIG").unwrap_or_default(),
         ),
     )
     .expect("write");
