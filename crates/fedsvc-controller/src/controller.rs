@@ -10,7 +10,6 @@ use fedsvc_providers::{DnsProvider, Retrying};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::Api;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller as KubeController, WatchStreamExt, watcher};
@@ -21,6 +20,7 @@ use tracing::{debug, info, warn};
 use crate::config::{ConfigError, ControllerConfig};
 use crate::dns::ZoneSync;
 use crate::dns::task;
+use crate::events::Events;
 use crate::federated::NamespaceFilter;
 use crate::leader::LeaderState;
 use crate::members::{ClusterManager, MemberFactory};
@@ -254,17 +254,18 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
         namespaces: config.namespaces.clone(),
         exclude_namespaces: exclude,
     });
-    let reporter = Reporter {
-        controller: "fedsvc-controller".into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
+    let events = Arc::new(Events::new(
+        parts.host.clone(),
+        "fedsvc-controller",
+        std::env::var("POD_NAME").ok(),
+    ));
     let ingress = Arc::new(services::IngressSeen::default());
     let ctx = Arc::new(Context {
         host: parts.host.clone(),
         clusters: clusters.clone(),
         shared: shared.clone(),
         filter: filter.clone(),
-        recorder: Recorder::new(parts.host.clone(), reporter),
+        events: events.clone(),
         requeue: Duration::from_secs(300),
         ingress: ingress.clone(),
     });
@@ -339,10 +340,7 @@ pub async fn start(config: &ControllerConfig, parts: Parts) -> Result<Running, S
             clusters: clusters.clone(),
             shared: shared.clone(),
             filter: filter.0.clone(),
-            reporter: Reporter {
-                controller: "fedsvc-controller".into(),
-                instance: std::env::var("POD_NAME").ok(),
-            },
+            events,
             workers: config.workers,
             ready: clusters.subscribe(crate::members::Changes::Any),
             copies,

@@ -7,11 +7,12 @@ use std::fmt::Debug;
 use fedsvc_model::Selector;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::debug;
+
+use crate::events::{EventType, Events};
 
 /// The finalizer fedsvc puts on federated objects.
 pub(crate) const FINALIZER: &str = "fedsvc.io/cleanup";
@@ -103,23 +104,14 @@ where
 }
 
 /// Publishes an Event about `obj` (action `Propagate`); a failure to publish is only logged.
-pub(crate) async fn event<K>(
-    recorder: &Recorder,
-    obj: &K,
-    type_: EventType,
-    reason: &str,
-    note: String,
-) where
+pub(crate) async fn event<K>(events: &Events, obj: &K, type_: EventType, reason: &str, note: String)
+where
     K: Resource<DynamicType = ()>,
 {
-    let ev = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note),
-        action: "Propagate".to_owned(),
-        secondary: None,
-    };
-    if let Err(e) = recorder.publish(&ev, &obj.object_ref(&())).await {
+    if let Err(e) = events
+        .publish(&obj.object_ref(&()), type_, reason, &note)
+        .await
+    {
         debug!(error = %e, "cannot publish Event");
     }
 }

@@ -56,6 +56,7 @@
 pub mod config;
 pub mod controller;
 pub mod dns;
+mod events;
 mod federated;
 mod leader;
 pub mod members;

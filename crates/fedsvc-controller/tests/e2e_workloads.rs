@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,6 +140,22 @@ async fn a_deployment_runs_in_every_member_with_its_replicas_divided() {
             .is_some_and(|d| d["status"]["readyReplicas"] == 8 && d["status"]["replicas"] == 8)
     })
     .await;
+    // One `Created` Event per member, each naming its member (not one series showing the first).
+    let created: BTreeSet<String> = w
+        .host
+        .list("events.k8s.io/v1", "Event", Some(NS))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e["reason"] == "Created" && e["regarding"]["name"] == "web")
+        .map(|e| e["note"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        created,
+        [A, B, C, D]
+            .iter()
+            .map(|m| format!("created in cluster {m} with 2 replicas"))
+            .collect::<BTreeSet<_>>(),
+    );
     let d = w.federated("web").unwrap();
     assert_eq!(
         d["metadata"]["annotations"]["fedsvc.io/replica-division"],

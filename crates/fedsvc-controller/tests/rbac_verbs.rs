@@ -21,7 +21,7 @@ const OWN_NS: &str = "fedsvc-system";
 
 /// Granted, though the run below cannot show them used, and why.
 const GRANTED_BUT_NOT_SEEN: &[(&str, &str, &str)] = &[
-    // kube's event recorder patches an Event when the same one repeats (a series).
+    // An Event that repeats (same object, reason and note) is patched: its series count.
     ("events.k8s.io", "events", "patch"),
 ];
 

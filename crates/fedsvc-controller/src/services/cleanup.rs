@@ -1,9 +1,9 @@
 //! A federated service's deletion: its member copies go (unless orphaned), then its records
 //! leave DNS; only then may its finalizer go.
 
+use crate::events::EventType;
 use fedsvc_model::ServiceKey;
 use k8s_openapi::api::core::v1::Service;
-use kube::runtime::events::EventType;
 use tracing::debug;
 
 use super::{Context, ReconcileError, event};

@@ -14,7 +14,6 @@ use fedsvc_model::ServiceKey;
 use k8s_openapi::api::core::v1::Service;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use tracing::warn;
 
@@ -23,6 +22,7 @@ mod ingress;
 
 pub(crate) use ingress::IngressSeen;
 
+use crate::events::{EventType, Events};
 use crate::federated::{self, NamespaceFilter};
 use crate::leader::Fenced;
 use crate::members::ClusterManager;
@@ -70,7 +70,7 @@ pub(crate) struct Context {
     /// Which services are federated.
     pub filter: ServiceFilter,
     /// Publishes Events.
-    pub recorder: Recorder,
+    pub events: Arc<Events>,
     /// How long to wait before looking again when all is well.
     pub requeue: Duration,
     /// The load-balancer ingress of each federated service, as the watch last saw it (the
@@ -85,7 +85,7 @@ impl std::fmt::Debug for Context {
 }
 
 async fn event(ctx: &Context, svc: &Service, type_: EventType, reason: &str, note: String) {
-    federated::event(&ctx.recorder, svc, type_, reason, note).await;
+    federated::event(&ctx.events, svc, type_, reason, note).await;
 }
 
 /// The TTL the service's annotation asks for (`Ok(None)`: none); `Err` when it is not a TTL.

@@ -1,9 +1,9 @@
 //! A federated Deployment's deletion: its member copies go (unless orphaned), and with them
 //! the dependencies no other copy in that member needs; only then may its finalizer go.
 
+use crate::events::EventType;
 use fedsvc_cluster::{DeleteOutcome, ObjectKey};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::runtime::events::EventType;
 
 use super::{Context, ReconcileError, deps, event};
 use crate::federated;

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
+use crate::events::EventType;
 use fedsvc_cluster::{ConfigKind, ConfigObject, ObjectKey, template_dependencies};
 use fedsvc_model::Label;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
-use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 
 use super::{Context, division, event, has_copy};

@@ -28,11 +28,11 @@ use fedsvc_model::replicas::{self, Division, Member, Placement, Weights};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{EventType, Recorder};
 use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 use tracing::warn;
 
+use crate::events::{EventType, Events};
 use crate::federated::{self, NamespaceFilter};
 use crate::leader::Fenced;
 use crate::members::{ClusterManager, MemberView};
@@ -65,7 +65,7 @@ pub(crate) struct Context {
     /// Which namespaces are federated.
     pub(crate) filter: NamespaceFilter,
     /// Publishes Events.
-    pub(crate) recorder: Recorder,
+    pub(crate) events: Arc<Events>,
     /// How long to wait before looking again when all is well.
     pub(crate) requeue: Duration,
     /// Every federated Deployment (for the dependencies a member still needs).
@@ -79,7 +79,7 @@ impl std::fmt::Debug for Context {
 }
 
 async fn event(ctx: &Context, dep: &Deployment, type_: EventType, reason: &str, note: String) {
-    federated::event(&ctx.recorder, dep, type_, reason, note).await;
+    federated::event(&ctx.events, dep, type_, reason, note).await;
 }
 
 /// The `spec.replicas` of `dep` (1 when unset, as the API server defaults it).

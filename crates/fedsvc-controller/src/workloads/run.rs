@@ -11,13 +11,13 @@ use futures::channel::mpsc::UnboundedReceiver;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use tokio::sync::watch;
 
 use super::{Context, deps, error_policy, reconcile};
+use crate::events::Events;
 use crate::federated::NamespaceFilter;
 use crate::members::ClusterManager;
 use crate::shared::Shared;
@@ -28,7 +28,8 @@ pub(crate) struct Start {
     pub(crate) clusters: Arc<ClusterManager>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) filter: NamespaceFilter,
-    pub(crate) reporter: Reporter,
+    /// Publishes Events.
+    pub(crate) events: Arc<Events>,
     pub(crate) workers: u16,
     /// Told when a member becomes Ready or leaves.
     pub(crate) ready: UnboundedReceiver<()>,
@@ -61,7 +62,7 @@ pub(crate) async fn run(start: Start, mut stop: watch::Receiver<bool>) {
         clusters,
         shared,
         filter,
-        reporter,
+        events,
         workers,
         ready,
         copies,
@@ -91,7 +92,7 @@ pub(crate) async fn run(start: Start, mut stop: watch::Receiver<bool>) {
         clusters,
         shared: shared.clone(),
         filter,
-        recorder: Recorder::new(host.clone(), reporter),
+        events,
         requeue: Duration::from_secs(300),
         store: reader.clone(),
     });
