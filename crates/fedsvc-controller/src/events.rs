@@ -225,6 +225,16 @@ mod tests {
         }
     }
 
+    /// An API server with the namespace `ns`.
+    async fn server() -> ApiServer {
+        let api = ApiServer::start().await;
+        api.create(serde_json::json!({
+            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"},
+        }))
+        .expect("namespace");
+        api
+    }
+
     async fn listed(client: &kube::Client) -> Vec<Event> {
         let api: Api<Event> = Api::namespaced(client.clone(), "ns");
         let mut events = api.list(&Default::default()).await.expect("list").items;
@@ -234,11 +244,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_an_identical_note_repeats_into_a_series() {
-        let api = ApiServer::start().await;
-        api.create(serde_json::json!({
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"},
-        }))
-        .expect("namespace");
+        let api = server().await;
         let client = api.client();
         let events = Events::new(client.clone(), "fedsvc-controller", None);
         let web = regarding("web");
@@ -295,23 +301,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_repeat_of_an_event_gone_from_the_server_is_created_again() {
-        let api = ApiServer::start().await;
-        api.create(serde_json::json!({
-            "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"},
-        }))
-        .expect("namespace");
+        let api = server().await;
         let client = api.client();
         let events = Events::new(client.clone(), "fedsvc-controller", Some("pod-1".into()));
         let web = regarding("web");
-        events
-            .publish(
+        let failed = || {
+            events.publish(
                 &web,
                 EventType::Warning,
                 "PropagationFailed",
                 "cluster a: refused",
             )
-            .await
-            .expect("publish");
+        };
+        failed().await.expect("publish");
         let ev: Api<Event> = Api::namespaced(client.clone(), "ns");
         let first = listed(&client).await.remove(0);
         ev.delete(
@@ -320,15 +322,7 @@ mod tests {
         )
         .await
         .expect("delete");
-        events
-            .publish(
-                &web,
-                EventType::Warning,
-                "PropagationFailed",
-                "cluster a: refused",
-            )
-            .await
-            .expect("publish again");
+        failed().await.expect("publish again");
         let all = listed(&client).await;
         assert_eq!(all.len(), 1, "{all:#?}");
         assert_eq!(all[0].type_.as_deref(), Some("Warning"));

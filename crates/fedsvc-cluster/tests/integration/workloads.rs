@@ -596,6 +596,20 @@ async fn invalid_objects_are_refused_by_both() {
 }
 
 /// The requests `server` received other than watches, as `METHOD path`.
+/// Someone scales the member's copy `shop/web` by hand.
+fn scale_by_hand(server: &ApiServer, replicas: i32) {
+    server
+        .merge_patch(
+            "apps/v1",
+            "Deployment",
+            "shop",
+            "web",
+            &json!({"spec": {"replicas": replicas}}),
+            false,
+        )
+        .unwrap();
+}
+
 fn calls(server: &ApiServer) -> Vec<String> {
     server
         .take_requests()
@@ -673,16 +687,7 @@ async fn kube_member_does_not_fight_the_members_defaults() {
     assert_eq!(calls(&server), [format!("GET {WEB}")]);
 
     // Scaled in the member by someone else: fedsvc's share is applied again.
-    server
-        .merge_patch(
-            "apps/v1",
-            "Deployment",
-            "shop",
-            "web",
-            &json!({"spec": {"replicas": 5}}),
-            false,
-        )
-        .unwrap();
+    scale_by_hand(&server, 5);
     assert_eq!(
         m.ensure_deployment(&fed, &federation(), 2).await.unwrap(),
         EnsureOutcome::Updated
@@ -770,16 +775,7 @@ async fn kube_member_trusts_its_watch_of_deployments() {
 
     // Scaled in the member by someone else: the watch sees it, and the share is applied
     // again, without a read.
-    server
-        .merge_patch(
-            "apps/v1",
-            "Deployment",
-            "shop",
-            "web",
-            &json!({"spec": {"replicas": 5}}),
-            false,
-        )
-        .unwrap();
+    scale_by_hand(&server, 5);
     wait_item(&mut events, |e| {
         observed(e).is_some_and(|o| o.key.name() == "web" && o.desired == 5)
     })
