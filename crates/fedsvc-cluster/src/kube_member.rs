@@ -151,6 +151,9 @@ pub struct KubeMember {
     /// The namespaces known to exist in the member: each is read (or created) once, not
     /// before every new copy. One that was deleted is forgotten when an apply in it fails.
     namespaces: Arc<Mutex<HashSet<String>>>,
+    /// Held while a namespace not known yet is read or created, so that the copies reconciled
+    /// at once into a new namespace make it exist with one read and one create, not one each.
+    namespace_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for KubeMember {
@@ -226,6 +229,7 @@ impl KubeMember {
             config_maps: Arc::default(),
             secrets: Arc::default(),
             namespaces: Arc::default(),
+            namespace_gate: Arc::default(),
         }
     }
 
@@ -295,6 +299,10 @@ impl KubeMember {
     /// Makes sure `namespace` exists in the member, creating it (labelled as fedsvc's) when
     /// it does not. Costs a request the first time only.
     pub(crate) async fn ensure_namespace(&self, namespace: &str) -> Result<(), MemberError> {
+        if self.known_namespaces().contains(namespace) {
+            return Ok(());
+        }
+        let _gate = self.namespace_gate.lock().await;
         if self.known_namespaces().contains(namespace) {
             return Ok(());
         }

@@ -596,6 +596,47 @@ async fn invalid_objects_are_refused_by_both() {
 }
 
 /// The requests `server` received other than watches, as `METHOD path`.
+/// Copies made at once in a namespace the member does not have yet (the first reconciles of
+/// many federated Deployments): the namespace is read and created once between them.
+#[tokio::test]
+async fn copies_made_at_once_create_their_namespace_once() {
+    let server = ApiServer::start().await;
+    let m = crate::util::member_with(
+        &server,
+        fedsvc_cluster::KubeMemberOptions::default().federation("myfederation"),
+    )
+    .await;
+    let mut events = m.watch_deployments();
+    wait_item(&mut events, |e| *e == WorkloadEvent::Synced).await;
+    server.clear_requests();
+
+    let copies: Vec<_> = (0..8)
+        .map(|i| federated_deployment("shop", &format!("web-{i}"), 2))
+        .collect();
+    let fed = federation();
+    let made =
+        futures::future::join_all(copies.iter().map(|d| m.ensure_deployment(d, &fed, 1))).await;
+    assert!(
+        made.iter().all(|r| matches!(r, Ok(EnsureOutcome::Created))),
+        "{made:?}"
+    );
+    let calls = calls(&server);
+    let namespace_calls: Vec<&String> = calls
+        .iter()
+        .filter(|c| !c.contains("/deployments/"))
+        .collect();
+    assert_eq!(
+        namespace_calls,
+        ["GET /api/v1/namespaces/shop", "POST /api/v1/namespaces"],
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.len(),
+        2 + copies.len(),
+        "one apply per copy: {calls:?}"
+    );
+}
+
 /// Someone scales the member's copy `shop/web` by hand.
 fn scale_by_hand(server: &ApiServer, replicas: i32) {
     server
