@@ -595,20 +595,13 @@ async fn invalid_objects_are_refused_by_both() {
     }
 }
 
-/// The requests `server` received other than watches, as `METHOD path`.
 /// Copies made at once in a namespace the member does not have yet (the first reconciles of
 /// many federated Deployments): the namespace is read and created once between them.
 #[tokio::test]
 async fn copies_made_at_once_create_their_namespace_once() {
     let server = ApiServer::start().await;
-    let m = crate::util::member_with(
-        &server,
-        fedsvc_cluster::KubeMemberOptions::default().federation("myfederation"),
-    )
-    .await;
-    let mut events = m.watch_deployments();
-    wait_item(&mut events, |e| *e == WorkloadEvent::Synced).await;
-    server.clear_requests();
+    // The watch keeps running: it is what tells the member that no copy exists yet.
+    let (m, _watch) = watched_member(&server).await;
 
     let copies: Vec<_> = (0..8)
         .map(|i| federated_deployment("shop", &format!("web-{i}"), 2))
@@ -651,6 +644,24 @@ fn scale_by_hand(server: &ApiServer, replicas: i32) {
         .unwrap();
 }
 
+/// A member of this federation on `server`, once its Deployment watch has listed, with the
+/// requests so far forgotten.
+async fn watched_member(server: &ApiServer) -> (KubeMember, Watch) {
+    let m = crate::util::member_with(
+        server,
+        fedsvc_cluster::KubeMemberOptions::default().federation("myfederation"),
+    )
+    .await;
+    let mut events = m.watch_deployments();
+    wait_item(&mut events, |e| *e == WorkloadEvent::Synced).await;
+    server.clear_requests();
+    (m, events)
+}
+
+/// A member's Deployment watch.
+type Watch = futures::stream::BoxStream<'static, Result<WorkloadEvent, MemberError>>;
+
+/// The requests `server` received other than watches, as `METHOD path`.
 fn calls(server: &ApiServer) -> Vec<String> {
     server
         .take_requests()
@@ -753,14 +764,7 @@ async fn kube_member_does_not_fight_the_members_defaults() {
 #[tokio::test]
 async fn kube_member_trusts_its_watch_of_deployments() {
     let server = ApiServer::start().await;
-    let m = crate::util::member_with(
-        &server,
-        fedsvc_cluster::KubeMemberOptions::default().federation("myfederation"),
-    )
-    .await;
-    let mut events = m.watch_deployments();
-    wait_item(&mut events, |e| *e == WorkloadEvent::Synced).await;
-    server.clear_requests();
+    let (m, mut events) = watched_member(&server).await;
 
     let web = federated_deployment("shop", "web", 6);
     assert_eq!(
