@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::api::events::v1::{Event, EventSeries};
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -32,10 +32,9 @@ pub(crate) const MAX_REMEMBERED: usize = 4096;
 /// The longest note the API accepts (`note` is at most 1 kB).
 const MAX_NOTE: usize = 1024;
 
-/// An Event created and still open to repeats.
+/// An Event created and still open to repeats (in the namespace of what it regards).
 #[derive(Debug)]
 struct Open {
-    namespace: String,
     name: String,
     count: i32,
     last: Instant,
@@ -68,14 +67,7 @@ fn identity(regarding: &ObjectReference, type_: EventType, reason: &str, note: &
 
 /// `note` cut to what the API accepts, at a character boundary.
 fn bounded(note: &str) -> &str {
-    if note.len() <= MAX_NOTE {
-        return note;
-    }
-    let mut end = MAX_NOTE;
-    while !note.is_char_boundary(end) {
-        end -= 1;
-    }
-    &note[..end]
+    &note[..note.floor_char_boundary(MAX_NOTE)]
 }
 
 impl std::fmt::Debug for Events {
@@ -114,6 +106,8 @@ impl Events {
     ) -> Result<(), kube::Error> {
         let note = bounded(note);
         let id = identity(regarding, type_, reason, note);
+        let namespace = regarding.namespace.as_deref().unwrap_or("default");
+        let api: Api<Event> = Api::namespaced(self.client.clone(), namespace);
         let now = Instant::now();
         let repeat = {
             let mut open = self.lock();
@@ -121,13 +115,12 @@ impl Events {
                 Some(o) if now.duration_since(o.last) < SERIES_WINDOW => {
                     o.count += 1;
                     o.last = now;
-                    Some((o.namespace.clone(), o.name.clone(), o.count))
+                    Some((o.name.clone(), o.count))
                 }
                 _ => None,
             }
         };
-        if let Some((namespace, name, count)) = repeat {
-            let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        if let Some((name, count)) = repeat {
             let series = json!({"series": {
                 "count": count,
                 "lastObservedTime": MicroTime(Timestamp::now()),
@@ -142,12 +135,7 @@ impl Events {
                 Err(e) => return Err(e),
             }
         }
-        let namespace = regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned());
         let event = self.event(regarding, type_, reason, note);
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let created = api.create(&PostParams::default(), &event).await?;
         let name = created.metadata.name.unwrap_or_default();
         let mut open = self.lock();
@@ -158,7 +146,6 @@ impl Events {
             open.insert(
                 id,
                 Open {
-                    namespace,
                     name,
                     count: 1,
                     last: now,
@@ -197,7 +184,6 @@ impl Events {
                 }
                 .to_owned(),
             ),
-            series: None::<EventSeries>,
             ..Event::default()
         }
     }
@@ -334,6 +320,9 @@ mod tests {
         let long = "é".repeat(MAX_NOTE);
         let cut = bounded(&long);
         assert!(cut.len() <= MAX_NOTE && cut.len() > MAX_NOTE - 2);
+        // A two-byte character across the limit is left out whole.
+        let odd = format!("a{long}");
+        assert_eq!(bounded(&odd).len(), MAX_NOTE - 1);
         assert_eq!(bounded("short"), "short");
     }
 }

@@ -1,12 +1,12 @@
 //! A federated service's deletion: its member copies go (unless orphaned), then its records
 //! leave DNS; only then may its finalizer go.
 
-use crate::events::EventType;
 use fedsvc_model::ServiceKey;
 use k8s_openapi::api::core::v1::Service;
 use tracing::debug;
 
 use super::{Context, ReconcileError, event};
+use crate::events::EventType;
 use crate::federated;
 
 /// Deletion: member services go (unless orphaned), then the records leave DNS. Returns

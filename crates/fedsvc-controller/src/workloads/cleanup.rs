@@ -1,11 +1,11 @@
 //! A federated Deployment's deletion: its member copies go (unless orphaned), and with them
 //! the dependencies no other copy in that member needs; only then may its finalizer go.
 
-use crate::events::EventType;
 use fedsvc_cluster::{DeleteOutcome, ObjectKey};
 use k8s_openapi::api::apps::v1::Deployment;
 
 use super::{Context, ReconcileError, deps, event};
+use crate::events::EventType;
 use crate::federated;
 
 /// Removes `dep`'s member copies (unless it is orphaned) and the dependencies left unneeded.

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::events::EventType;
 use fedsvc_cluster::{ConfigKind, ConfigObject, ObjectKey, template_dependencies};
 use fedsvc_model::Label;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -14,6 +13,7 @@ use kube::api::Api;
 use kube::{Resource, ResourceExt};
 
 use super::{Context, division, event, has_copy};
+use crate::events::EventType;
 use crate::members::MemberView;
 
 /// What `dep`'s pod template references, by kind and key.
